@@ -1,0 +1,56 @@
+"""Voxel grids to triangle meshes (marching cubes, scikit-image) and mesh export (trimesh)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from skimage import measure
+
+from shapespace.errors import ConfigError
+from shapespace.geometry.frame import DEFAULT_THRESHOLD, voxel_to_world
+from shapespace.io.atomic import atomic_path
+
+MESH_FORMATS = ("obj", "stl", "ply", "glb")
+
+
+def voxels_to_mesh(volume: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> trimesh.Trimesh:
+    """Extract the ``threshold`` iso-surface of an occupancy grid.
+
+    The grid is padded by one empty voxel so surfaces touching the border close, and
+    vertices are mapped to the world frame of :mod:`shapespace.geometry.frame` (the grid
+    spans ``[-0.5, 0.5]^3``, z up, front towards -x). Faces are oriented outwards.
+
+    Args:
+        volume: FloatArray of shape (R, R, R), occupancy probabilities.
+        threshold: iso-level.
+
+    Returns:
+        A watertight mesh; an empty mesh (no vertices) when nothing reaches ``threshold``.
+    """
+    volume = np.asarray(volume, dtype=np.float32)
+    if volume.ndim != 3 or len(set(volume.shape)) != 1:
+        raise ConfigError(f"volume must have shape (R, R, R), got {volume.shape}")
+    if not (volume > threshold).any():
+        return trimesh.Trimesh()
+    padded = np.pad(volume, 1, constant_values=0.0)
+    vertices, faces, _normals, _values = measure.marching_cubes(padded, level=threshold)
+    vertices = voxel_to_world(vertices - 1.0, volume.shape[0])  # undo the padding offset
+    # skimage orients faces towards lower values when the inside is high; flip to outwards.
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces[:, ::-1], process=True)
+    if mesh.volume < 0:
+        mesh.invert()
+    return mesh
+
+
+def export_mesh(mesh: trimesh.Trimesh, path: str | os.PathLike) -> Path:
+    """Write ``mesh`` to ``path`` atomically; the format comes from the suffix (obj, stl, ply, glb)."""
+    path = Path(path)
+    file_type = path.suffix.lstrip(".").lower()
+    if file_type not in MESH_FORMATS:
+        raise ConfigError(f"{path}: unsupported mesh format {file_type!r}; use one of {', '.join(MESH_FORMATS)}")
+    with atomic_path(path) as tmp:
+        mesh.export(str(tmp), file_type=file_type)
+    return path

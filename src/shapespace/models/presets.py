@@ -1,0 +1,69 @@
+"""Named model presets, each with its provenance.
+
+``paper-64`` is the architecture of PAPER.md section 1 and reproduces its parameter counts
+exactly (G 17,569,664; D 11,048,832). ``paper-32`` is the same design with one stage fewer
+(PAPER.md asks for it: CPU-friendly, fits 30^3 ModelNet data padded to 32^3): the finest
+stage of each network is dropped, so G goes 512@4^3 -> 256@8^3 -> 128@16^3 -> 1@32^3 and D
+goes 1@32^3 -> 128@16^3 -> 256@8^3 -> 512@4^3 -> 1; the coarse layers keep the paper's
+widths. ``tiny-16`` exists for tests only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shapespace.errors import ConfigError
+from shapespace.models.config import GANConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A registered architecture with a one-line description of where it comes from."""
+
+    name: str
+    config: GANConfig
+    description: str
+
+
+_PRESETS: dict[str, Preset] = {}
+
+
+def register_preset(preset: Preset) -> None:
+    if preset.name in _PRESETS:
+        raise ConfigError(f"preset {preset.name!r} is already registered")
+    _PRESETS[preset.name] = preset
+
+
+def preset_names() -> list[str]:
+    return list(_PRESETS)
+
+
+def get_preset(name: str) -> Preset:
+    """Look a preset up by name; an unknown name raises ConfigError listing the known ones."""
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(_PRESETS)}") from None
+
+
+register_preset(
+    Preset(
+        "paper-64",
+        GANConfig(resolution=64, generator_channels=(512, 256, 128, 64), discriminator_channels=(64, 128, 256, 512)),
+        "3D-GAN of Wu et al. 2016 at 64^3, exactly as specified (PAPER.md section 1)",
+    )
+)
+register_preset(
+    Preset(
+        "paper-32",
+        GANConfig(resolution=32, generator_channels=(512, 256, 128), discriminator_channels=(128, 256, 512)),
+        "the same design at 32^3 with the finest stage dropped (CPU-friendly; ModelNet 30^3 padded to 32^3)",
+    )
+)
+register_preset(
+    Preset(
+        "tiny-16",
+        GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), discriminator_channels=(16, 32)),
+        "a 16^3 toy for tests and smoke runs; not for real use",
+    )
+)

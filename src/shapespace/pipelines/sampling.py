@@ -1,0 +1,131 @@
+"""Inference with a trained 3D-GAN: sample, interpolate, and write the results.
+
+Usable from Python::
+
+    from shapespace.pipelines.sampling import load_gan, sample_shapes, write_shapes
+    model = load_gan("runs/demo")
+    shapes = sample_shapes(model, n=16, seed=0)      # (16, R, R, R) float32
+    write_shapes(shapes, "out", formats=("npy", "png", "obj"))
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from shapespace.errors import CheckpointError, ConfigError
+from shapespace.geometry.mesh import MESH_FORMATS, export_mesh, voxels_to_mesh
+from shapespace.io.atomic import atomic_path
+from shapespace.models.gan import CONFIG_NAME, ShapeGAN
+from shapespace.models.prior import latents_for_seeds, sample_latents
+from shapespace.training.runtime import resolve_device
+
+OUTPUT_FORMATS = ("npy", "png") + MESH_FORMATS
+
+
+def resolve_model_dir(path: str | os.PathLike) -> Path:
+    """Accept a run folder (``RUN/model``) or a model folder (``config.json`` + weights)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run or model folder")
+    if (path / "model" / CONFIG_NAME).is_file():
+        return path / "model"
+    if (path / CONFIG_NAME).is_file() and (path / "model.safetensors").is_file():
+        return path
+    raise CheckpointError(f"{path}: neither a run folder (with model/) nor a model folder (config.json + model.safetensors)")
+
+
+def load_gan(path: str | os.PathLike, device: str = "auto") -> ShapeGAN:
+    """Load the 3D-GAN of a run folder or model folder, in eval mode."""
+    return ShapeGAN.from_pretrained(resolve_model_dir(path), device=resolve_device(device))
+
+
+@torch.no_grad()
+def generate_from_latents(model: ShapeGAN, z: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
+    """Decode latents in batches: (N, latent_dim) -> FloatTensor (N, R, R, R) on the CPU."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model.generator(chunk.to(device))[:, 0].float().cpu() for chunk in z.split(batch_size)]
+    return torch.cat(out)
+
+
+def sample_shapes(model: ShapeGAN, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` shapes from the prior; the same seed gives the same shapes on any device.
+
+    Returns:
+        FloatTensor of shape (n, R, R, R): occupancy probabilities, canonical frame.
+    """
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    z = sample_latents(model.config, n, torch.Generator().manual_seed(seed))
+    return generate_from_latents(model, z)
+
+
+def interpolate_latents(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
+    """Linear interpolation, endpoints included: (steps, latent_dim).
+
+    Linear (not spherical) because the paper's uniform prior has no norm shell to stay on.
+    """
+    if steps < 2:
+        raise ConfigError(f"--steps must be at least 2, got {steps}")
+    t = torch.linspace(0.0, 1.0, steps)[:, None]
+    return (1 - t) * z_a[None, :] + t * z_b[None, :]
+
+
+def interpolate_shapes(model: ShapeGAN, seed_a: int, seed_b: int, steps: int = 8) -> torch.Tensor:
+    """Shapes along the line between the latents of two seeds: (steps, R, R, R).
+
+    The latent of seed ``s`` is the first sample of ``sample_shapes(model, n, seed=s)``.
+    """
+    z = latents_for_seeds(model.config, [seed_a, seed_b])
+    return generate_from_latents(model, interpolate_latents(z[0], z[1], steps))
+
+
+def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"npy,png,obj"`` -> ``("npy", "png", "obj")``; unknown names raise ConfigError."""
+    items = [f.strip().lower() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()]
+    unknown = [f for f in items if f not in OUTPUT_FORMATS]
+    if unknown or not items:
+        raise ConfigError(f"--format {text!r}: unknown or empty format list; choose from {', '.join(OUTPUT_FORMATS)}")
+    return tuple(dict.fromkeys(items))
+
+
+def write_shapes(
+    shapes: torch.Tensor | np.ndarray,
+    out_dir: str | os.PathLike,
+    formats: Sequence[str] = ("npy", "png", "obj"),
+    name: str = "samples",
+    ncols: int | None = None,
+    threshold: float = 0.5,
+) -> dict[str, list[str]]:
+    """Write shapes (N, R, R, R) as ``{name}.npy``, ``{name}.png`` and ``{name}_NNN.{mesh}``.
+
+    ``npy`` holds float32 occupancy probabilities in the canonical frame; meshes are the
+    marching-cubes surfaces at ``threshold`` in the world frame of
+    :mod:`shapespace.geometry.frame`. Returns the written paths by format.
+    """
+    from shapespace.rendering.voxels import render_grid, save_png
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    array = np.asarray(shapes.cpu() if isinstance(shapes, torch.Tensor) else shapes, dtype=np.float32)
+    written: dict[str, list[str]] = {}
+    for fmt in parse_formats(formats):
+        if fmt == "npy":
+            with atomic_path(out_dir / f"{name}.npy") as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, array)
+            written["npy"] = [str(out_dir / f"{name}.npy")]
+        elif fmt == "png":
+            image = render_grid(array, ncols=ncols, threshold=threshold)
+            written["png"] = [str(save_png(image, out_dir / f"{name}.png"))]
+        else:
+            written[fmt] = [
+                str(export_mesh(voxels_to_mesh(vol, threshold), out_dir / f"{name}_{i:03d}.{fmt}"))
+                for i, vol in enumerate(array)
+            ]
+    return written

@@ -1,0 +1,119 @@
+"""Training recipes for the 3D-GAN: the paper's, and named faster ones.
+
+Every field that the paper specifies defaults to the paper's value (PAPER.md section 1,
+Wu et al. 2016, section 3.1 and supplementary): Adam with beta1 = 0.5, learning rates
+G 0.0025 and D 1e-5, batch size 100, and D updated only while its accuracy on the current
+batch is at most 80%. :meth:`GANTrainConfig.deviations` lists every field that differs from
+the paper; the list is saved with each run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from shapespace.errors import ConfigError
+from shapespace.training.runtime import PRECISIONS
+
+# Paper values of the fields the paper states (PAPER.md section 1).
+PAPER_VALUES: dict[str, Any] = {
+    "batch_size": 100,
+    "lr_generator": 0.0025,
+    "lr_discriminator": 1e-5,
+    "adam_beta1": 0.5,
+    "d_accuracy_threshold": 0.8,
+}
+
+
+@dataclass(frozen=True)
+class GANTrainConfig:
+    """How a 3D-GAN is trained.
+
+    Attributes:
+        recipe: name of the recipe these values came from ("paper", "fast", or "custom").
+        steps: number of generator updates.
+        batch_size: shapes per step (paper: 100).
+        lr_generator, lr_discriminator: Adam learning rates (paper: 0.0025 and 1e-5).
+        adam_beta1: Adam beta1 (paper: 0.5).
+        adam_beta2: Adam beta2; the paper does not say, so Adam's default 0.999.
+        d_accuracy_threshold: D is updated only when its accuracy on the current batch
+            (real and generated shapes together) is at most this (paper: 0.8).
+        precision: "fp32", "bf16", "fp16" (CUDA only) or "auto"; the paper trained in fp32.
+        seed: seeds the data order, the latent draws and the initial weights.
+        sample_every: write a sample picture every this many steps (0: never).
+        checkpoint_every: write checkpoints every this many steps (and always at the end).
+        log_every: log losses every this many steps.
+        num_preview: shapes in the sample picture.
+    """
+
+    recipe: str = "paper"
+    steps: int = 20000
+    batch_size: int = 100
+    lr_generator: float = 0.0025
+    lr_discriminator: float = 1e-5
+    adam_beta1: float = 0.5
+    adam_beta2: float = 0.999
+    d_accuracy_threshold: float = 0.8
+    precision: str = "fp32"
+    seed: int = 0
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 10
+    num_preview: int = 16
+
+    def __post_init__(self) -> None:
+        positive_ints = ("steps", "batch_size", "log_every", "num_preview")
+        for name in positive_ints:
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("sample_every", "checkpoint_every"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        for name in ("lr_generator", "lr_discriminator"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("adam_beta1", "adam_beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 <= self.d_accuracy_threshold <= 1:
+            raise ConfigError(f"d_accuracy_threshold must be in [0, 1], got {self.d_accuracy_threshold}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    def deviations(self) -> dict[str, dict[str, Any]]:
+        """Fields that differ from the paper: ``{field: {"value": ..., "paper": ...}}``."""
+        out = {}
+        for name, paper_value in PAPER_VALUES.items():
+            value = getattr(self, name)
+            if value != paper_value:
+                out[name] = {"value": value, "paper": paper_value}
+        if self.precision != "fp32":
+            out["precision"] = {"value": self.precision, "paper": "fp32"}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GANTrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training config fields: {', '.join(unknown)}")
+        return cls(**dict(data))
+
+    def replace(self, **changes: Any) -> "GANTrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+RECIPES: dict[str, GANTrainConfig] = {
+    "paper": GANTrainConfig(),
+}
+
+
+def get_recipe(name: str) -> GANTrainConfig:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ConfigError(f"unknown recipe {name!r}; known recipes: {', '.join(RECIPES)}") from None

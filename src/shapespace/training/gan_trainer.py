@@ -1,0 +1,310 @@
+"""Training loop of the 3D-GAN (Wu et al. 2016, PAPER.md section 1).
+
+Per step: draw a batch of real shapes and latents, score both with D, update D only while
+its batch accuracy is at most ``d_accuracy_threshold`` (the paper's adaptive update), then
+update G with the non-saturating loss ``-log D(G(z))``.
+
+Randomness is a pure function of ``(seed, step)``: the data order of epoch ``e`` comes from
+a generator seeded with ``(seed, e)`` and the latents of step ``s`` from one seeded with
+``(seed, s)``. Together with the saved weights, optimiser moments and BatchNorm statistics
+this makes ``--resume`` continue exactly where a run stopped.
+
+Run folder layout::
+
+    RUN_DIR/config.json         resolved model + training config, data source, deviations
+    RUN_DIR/model/              inference artifact (config.json + model.safetensors)
+    RUN_DIR/state/              training state (state.safetensors + state.json)
+    RUN_DIR/samples/            step_XXXXXXX.png sample pictures, latest.png
+    RUN_DIR/metrics.jsonl       one JSON line of losses per logged step
+    RUN_DIR/tensorboard/        TensorBoard event files
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from shapespace import __version__
+from shapespace.data.sources import VoxelSet
+from shapespace.errors import CheckpointError
+from shapespace.io.atomic import write_text_atomic
+from shapespace.models.config import GANConfig
+from shapespace.models.gan import ShapeGAN
+from shapespace.models.prior import sample_latents
+from shapespace.training.config import GANTrainConfig
+from shapespace.training.runtime import autocast, resolve_device, resolve_precision
+from shapespace.training.state import load_training_state, restore_training_state, save_training_state
+
+RUN_CONFIG_NAME = "config.json"
+RUN_KIND = "3d-gan-run"
+_EPOCH_STREAM = 0x5EED_0001
+_LATENT_STREAM = 0x5EED_0002
+_PREVIEW_STREAM = 0x5EED_0003
+
+
+def _stream_seed(seed: int, stream: int, index: int) -> int:
+    """A 63-bit seed for draw ``index`` of a named random stream (deterministic, no global state)."""
+    value = (seed * 0x9E3779B97F4A7C15 + stream * 0xBF58476D1CE4E5B9 + index * 0x94D049BB133111EB) & ((1 << 64) - 1)
+    value ^= value >> 31
+    return value & ((1 << 63) - 1)
+
+
+@dataclass
+class StepResult:
+    loss_d: float
+    loss_g: float
+    d_accuracy: float
+    d_updated: bool
+
+
+class GANTrainer:
+    """Trains a :class:`ShapeGAN` on a :class:`VoxelSet` into a run folder.
+
+    Args:
+        model_config: the architecture.
+        train_config: the recipe.
+        data: training shapes at ``model_config.resolution``.
+        run_dir: the run folder (created).
+        device: "auto", "cpu", "cuda", ...
+        resume: continue the training state in ``run_dir``; it must exist and match.
+        progress: show a progress bar.
+    """
+
+    def __init__(
+        self,
+        model_config: GANConfig,
+        train_config: GANTrainConfig,
+        data: VoxelSet,
+        run_dir: str | Path,
+        device: str = "auto",
+        resume: bool = False,
+        progress: bool = True,
+    ) -> None:
+        if data.resolution != model_config.resolution:
+            raise CheckpointError(
+                f"data {data.source!r} has resolution {data.resolution} but the model expects {model_config.resolution}"
+            )
+        self.model_config = model_config
+        self.train_config = train_config
+        self.data = data
+        self.run_dir = Path(run_dir)
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(train_config.precision, self.device)
+        self.progress = progress
+        self.step = 0
+
+        torch.manual_seed(train_config.seed)  # initial weights
+        self.model = ShapeGAN(model_config).to(self.device)
+        betas = (train_config.adam_beta1, train_config.adam_beta2)
+        self.opt_g = torch.optim.Adam(self.model.generator.parameters(), lr=train_config.lr_generator, betas=betas)
+        self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=train_config.lr_discriminator, betas=betas)
+        # Loss scaling is needed for fp16 only; bf16 has fp32's range.
+        use_scaler = self.precision == "fp16"
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self._epoch_cache: tuple[int, torch.Tensor] | None = None
+
+        self._check_run_dir(resume)
+        if resume:
+            self._resume()
+
+    # -- run folder -------------------------------------------------------------------
+    def resolved_config(self) -> dict[str, Any]:
+        return {
+            "kind": RUN_KIND,
+            "shapespace_version": __version__,
+            "model": self.model_config.to_dict(),
+            "training": self.train_config.to_dict(),
+            "data": {"source": self.data.source, "shapes": len(self.data), "classes": list(self.data.classes)},
+            "resolved": {"device": str(self.device), "precision": self.precision},
+            "deviations_from_paper": self.train_config.deviations(),
+        }
+
+    def _check_run_dir(self, resume: bool) -> None:
+        state_dir = self.run_dir / "state"
+        has_state = (state_dir / "state.json").is_file()
+        if resume and not has_state:
+            raise CheckpointError(f"--resume: {self.run_dir} holds no training state to resume (expected {state_dir}/state.json)")
+        if not resume and (has_state or (self.run_dir / RUN_CONFIG_NAME).is_file()):
+            raise CheckpointError(f"{self.run_dir} already holds a run; pass --resume to continue it or choose another --out")
+
+    def _resume(self) -> None:
+        meta, tensors = load_training_state(self.run_dir / "state")
+        saved = meta["config"]
+        # Everything but the step budget and the logging cadence must match the saved run.
+        mutable = {"steps", "sample_every", "checkpoint_every", "log_every"}
+        current = self.resolved_config()
+        if saved["model"] != current["model"]:
+            raise CheckpointError(f"--resume: the model config differs from the run in {self.run_dir}")
+        if saved["data"]["source"] != current["data"]["source"]:
+            raise CheckpointError(
+                f"--resume: the run in {self.run_dir} was trained on {saved['data']['source']!r}, not {current['data']['source']!r}"
+            )
+        changed = sorted(
+            k for k in saved["training"] if k not in mutable and saved["training"][k] != current["training"].get(k)
+        )
+        if changed:
+            raise CheckpointError(f"--resume: training settings differ from the saved run: {', '.join(changed)}")
+        restore_training_state(meta, tensors, model=self.model, optimizers={"generator": self.opt_g, "discriminator": self.opt_d})
+        for name, scaler in (("generator", self.scaler_g), ("discriminator", self.scaler_d)):
+            if scaler.is_enabled() and meta["grad_scalers"].get(name):
+                scaler.load_state_dict(meta["grad_scalers"][name])
+        self.step = int(meta["step"])
+        self._truncate_metrics(self.step)
+
+    def _truncate_metrics(self, step: int) -> None:
+        """Drop metric lines logged after the resumed step (they belong to a lost future)."""
+        path = self.run_dir / "metrics.jsonl"
+        if path.is_file():
+            lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
+            write_text_atomic(path, "".join(ln + "\n" for ln in lines))
+
+    def save_checkpoint(self) -> None:
+        """Write the inference artifact and the training state for the current step."""
+        self.model.save_pretrained(self.run_dir / "model")
+        scalers = {
+            "generator": self.scaler_g.state_dict() if self.scaler_g.is_enabled() else {},
+            "discriminator": self.scaler_d.state_dict() if self.scaler_d.is_enabled() else {},
+        }
+        save_training_state(
+            self.run_dir / "state",
+            step=self.step,
+            model=self.model,
+            optimizers={"generator": self.opt_g, "discriminator": self.opt_d},
+            scalers=scalers,
+            config=self.resolved_config(),
+        )
+
+    # -- randomness -------------------------------------------------------------------
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        if self._epoch_cache is None or self._epoch_cache[0] != epoch:
+            g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _EPOCH_STREAM, epoch))
+            self._epoch_cache = (epoch, torch.randperm(len(self.data), generator=g))
+        return self._epoch_cache[1]
+
+    def batch_indices(self, step: int) -> torch.Tensor:
+        """Indices of the real shapes used at ``step``: LongTensor of shape (batch_size,)."""
+        n, b = len(self.data), self.train_config.batch_size
+        positions = torch.arange(step * b, (step + 1) * b)
+        out = torch.empty(b, dtype=torch.long)
+        for epoch in positions.div(n, rounding_mode="floor").unique().tolist():
+            mask = positions.div(n, rounding_mode="floor") == epoch
+            out[mask] = self._epoch_order(epoch)[positions[mask] % n]
+        return out
+
+    def latents(self, step: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _LATENT_STREAM, step))
+        return sample_latents(self.model_config, self.train_config.batch_size, g, self.device)
+
+    def preview_latents(self) -> torch.Tensor:
+        g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _PREVIEW_STREAM, 0))
+        return sample_latents(self.model_config, self.train_config.num_preview, g, self.device)
+
+    # -- one step ---------------------------------------------------------------------
+    def train_step(self) -> StepResult:
+        cfg, model = self.train_config, self.model
+        model.train()
+        real = self.data.voxels[self.batch_indices(self.step)].to(self.device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
+        z = self.latents(self.step)  # (B, latent_dim)
+        ones = torch.ones(cfg.batch_size, device=self.device)
+        zeros = torch.zeros(cfg.batch_size, device=self.device)
+
+        with autocast(self.precision, self.device):
+            fake = model.generator(z)  # (B, 1, R, R, R)
+            logit_real = model.discriminator(real)
+            logit_fake = model.discriminator(fake.detach())
+            loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), ones) + F.binary_cross_entropy_with_logits(
+                logit_fake.float(), zeros
+            )
+        with torch.no_grad():
+            correct = (logit_real > 0).sum() + (logit_fake < 0).sum()
+            d_accuracy = float(correct) / (2 * cfg.batch_size)
+        # The paper's adaptive update: skip D while it is already too strong on this batch.
+        d_updated = d_accuracy <= cfg.d_accuracy_threshold
+        if d_updated:
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+
+        with autocast(self.precision, self.device):
+            loss_g = F.binary_cross_entropy_with_logits(model.discriminator(fake).float(), ones)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        self.step += 1
+        return StepResult(loss_d.item(), loss_g.item(), d_accuracy, d_updated)
+
+    # -- outputs ----------------------------------------------------------------------
+    @torch.no_grad()
+    def write_preview(self) -> Path:
+        from shapespace.rendering.voxels import render_grid, save_png
+
+        self.model.eval()
+        shapes = self.model.generator(self.preview_latents())[:, 0].float().cpu()  # (N, R, R, R)
+        image = render_grid(shapes, size=128)
+        path = save_png(image, self.run_dir / "samples" / f"step_{self.step:07d}.png")
+        save_png(image, self.run_dir / "samples" / "latest.png")
+        return path
+
+    def train(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Run until ``train_config.steps``; returns a summary dict."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        cfg = self.train_config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.run_dir / RUN_CONFIG_NAME, json.dumps(self.resolved_config(), indent=2) + "\n")
+        writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self.step if self.step else None)
+        start_step, started = self.step, time.perf_counter()
+        window: list[StepResult] = []
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc="train gan", unit="step", dynamic_ncols=True)
+        try:
+            while self.step < cfg.steps:
+                result = self.train_step()
+                window.append(result)
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    record = {
+                        "step": self.step,
+                        "loss_d": sum(r.loss_d for r in window) / len(window),
+                        "loss_g": sum(r.loss_g for r in window) / len(window),
+                        "d_accuracy": sum(r.d_accuracy for r in window) / len(window),
+                        "d_update_rate": sum(r.d_updated for r in window) / len(window),
+                        "seconds": time.perf_counter() - started,
+                    }
+                    window.clear()
+                    for key in ("loss_d", "loss_g", "d_accuracy", "d_update_rate"):
+                        writer.add_scalar(f"train/{key}", record[key], self.step)
+                    with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(record) + "\n")
+                    bar.set_postfix(
+                        loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                        d_acc=f"{record['d_accuracy']:.2f}", d_upd=f"{record['d_update_rate']:.2f}",
+                    )
+                    if on_log is not None:
+                        on_log(record)
+                if cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self.write_preview()
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                    self.save_checkpoint()
+        finally:
+            bar.close()
+            writer.close()
+        if self.step != start_step or not (self.run_dir / "model").is_dir():
+            self.save_checkpoint()
+            if cfg.sample_every:
+                self.write_preview()
+        return {
+            "run_dir": str(self.run_dir),
+            "steps": self.step,
+            "steps_this_session": self.step - start_step,
+            "seconds": time.perf_counter() - started,
+        }

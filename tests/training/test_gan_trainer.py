@@ -1,0 +1,132 @@
+import json
+
+import pytest
+import torch
+
+from conftest import box_voxels
+from shapespace.errors import CheckpointError, ConfigError
+from shapespace.metrics.voxel import nearest_neighbour_distances
+from shapespace.models import ShapeGAN
+from shapespace.training.config import GANTrainConfig
+from shapespace.training.gan_trainer import GANTrainer
+from shapespace.training.state import load_training_state
+
+
+def _recipe(**changes):
+    base = GANTrainConfig(steps=4, batch_size=8, sample_every=0, checkpoint_every=0, log_every=1, seed=3)
+    return base.replace(**changes)
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_paper_recipe_defaults_and_deviations():
+    paper = GANTrainConfig()
+    assert (paper.batch_size, paper.lr_generator, paper.lr_discriminator, paper.adam_beta1, paper.d_accuracy_threshold) == (
+        100, 0.0025, 1e-5, 0.5, 0.8,
+    )
+    assert paper.deviations() == {}
+    fast = paper.replace(batch_size=32, precision="bf16")
+    assert fast.deviations() == {"batch_size": {"value": 32, "paper": 100}, "precision": {"value": "bf16", "paper": "fp32"}}
+    with pytest.raises(ConfigError, match="batch_size"):
+        paper.replace(batch_size=0)
+
+
+def test_run_folder_holds_config_artifact_state_and_logs(tiny_config, box_set, tmp_path):
+    trainer = GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", progress=False)
+    summary = trainer.train()
+    assert summary["steps"] == 4
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == tiny_config.to_dict()
+    assert config["training"]["batch_size"] == 8
+    assert config["deviations_from_paper"]["batch_size"] == {"value": 8, "paper": 100}
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1, 2, 3, 4]
+    assert all(0 <= x["d_accuracy"] <= 1 for x in lines)
+    meta, _ = load_training_state(run / "state")
+    assert meta["step"] == 4
+    loaded = ShapeGAN.from_pretrained(run / "model")
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), trainer.model.state_dict().values()))
+
+
+def test_adaptive_update_follows_d_accuracy(tiny_config, box_set, tmp_path):
+    # D is updated exactly on the steps where its batch accuracy is at most the threshold.
+    trainer = GANTrainer(tiny_config, _recipe(d_accuracy_threshold=0.5), box_set, tmp_path / "a", device="cpu", progress=False)
+    for _ in range(6):
+        before = [p.clone() for p in trainer.model.discriminator.parameters()]
+        result = trainer.train_step()
+        assert result.d_updated == (result.d_accuracy <= 0.5)
+        unchanged = all(torch.equal(a, b) for a, b in zip(before, trainer.model.discriminator.parameters()))
+        assert unchanged == (not result.d_updated)
+    # Threshold 1: always updated, whatever the accuracy.
+    trainer = GANTrainer(tiny_config, _recipe(d_accuracy_threshold=1.0), box_set, tmp_path / "b", device="cpu", progress=False)
+    assert all(trainer.train_step().d_updated for _ in range(3))
+
+
+def test_resume_is_exact(tiny_config, box_set, tmp_path):
+    recipe = _recipe(steps=6, d_accuracy_threshold=0.9)
+    straight = GANTrainer(tiny_config, recipe, box_set, tmp_path / "straight", device="cpu", progress=False)
+    straight.train()
+
+    first = GANTrainer(tiny_config, recipe.replace(steps=3), box_set, tmp_path / "split", device="cpu", progress=False)
+    first.train()
+    second = GANTrainer(tiny_config, recipe, box_set, tmp_path / "split", device="cpu", resume=True, progress=False)
+    assert second.step == 3
+    second.train()
+    a, b = straight.model.state_dict(), second.model.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    sa, sb = straight.opt_g.state_dict()["state"], second.opt_g.state_dict()["state"]
+    assert all(torch.equal(sa[i]["exp_avg_sq"], sb[i]["exp_avg_sq"]) for i in sa)
+    steps = [json.loads(x)["step"] for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_refuses_missing_state_and_mismatched_settings(tiny_config, box_set, tmp_path):
+    with pytest.raises(CheckpointError, match="no training state"):
+        GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "none", device="cpu", resume=True, progress=False)
+    GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", progress=False).train()
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", progress=False)
+    with pytest.raises(CheckpointError, match="lr_generator"):
+        GANTrainer(tiny_config, _recipe(lr_generator=0.1), box_set, tmp_path / "run", device="cpu", resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="model config"):
+        other = tiny_config.replace(latent_dim=4)
+        GANTrainer(other, _recipe(), box_set, tmp_path / "run", device="cpu", resume=True, progress=False)
+
+
+def test_truncated_state_is_rejected(tiny_config, box_set, tmp_path):
+    GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", progress=False).train()
+    tensors = tmp_path / "run" / "state" / "state.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="state.safetensors"):
+        GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", resume=True, progress=False)
+
+
+def test_bf16_mixed_precision_trains_on_cpu(tiny_config, box_set, tmp_path):
+    trainer = GANTrainer(tiny_config, _recipe(precision="bf16"), box_set, tmp_path / "run", device="cpu", progress=False)
+    trainer.train()
+    assert trainer.precision == "bf16"
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
+
+
+def test_tiny_gan_learns_the_target_distribution(tiny_config, box_set, tmp_path):
+    """Within ~100 tiny steps, samples move measurably closer to the boxes they learn from."""
+    recipe = _recipe(steps=120, batch_size=32, lr_generator=2e-3, lr_discriminator=2e-4, log_every=20)
+    trainer = GANTrainer(tiny_config, recipe, box_set, tmp_path / "run", device="cpu", progress=False)
+    reference = box_voxels(64, seed=99)  # held-out boxes of the same family
+
+    def distance() -> float:
+        trainer.model.eval()
+        with torch.no_grad():
+            samples = trainer.model.sample(32, torch.Generator().manual_seed(0))[:, 0]
+        return float(nearest_neighbour_distances(samples, reference).mean())
+
+    before = distance()
+    trainer.train()
+    after = distance()
+    assert before > 0.7, before
+    assert after < 0.5 * before, (before, after)
