@@ -1,0 +1,28 @@
+# Two entry points for a newcomer: `make demo` and `make test`. Both create .venv and
+# install what they need on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	# torch 2.13.0 is the version shapespace is developed against (a CPU build where one is
+	# available locally); pyproject.toml accepts any torch 2.x from 2.2.
+	$(BIN)/pip install --quiet "torch==2.13.0" || $(BIN)/pip install --quiet "torch>=2.2,<3"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/shapespace demo --out runs/demo --overwrite
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/demo_quality.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis
