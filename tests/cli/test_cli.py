@@ -71,13 +71,13 @@ def test_unknown_preset_and_data_and_missing_paths_are_clear_errors(tmp_path, ca
 
 def test_train_sample_interpolate_end_to_end(tmp_path, capsys):
     run = tmp_path / "run"
-    argv = ["train", "gan", "--data", "builtin:chair", "--preset", "tiny-16", "--out", str(run), "--steps", "2",
-            "--batch-size", "4", "--no-progress", "--sample-every", "2"]
-    assert main(argv) == 0
+    common = ["train", "gan", "--data", "builtin:chair", "--preset", "tiny-16", "--out", str(run),
+              "--batch-size", "4", "--no-progress", "--sample-every", "2"]
+    assert main(common + ["--steps", "2"]) == 0
     assert (run / "samples" / "step_0000002.png").is_file()
     config = json.loads((run / "config.json").read_text())
     assert config["deviations_from_paper"]["batch_size"] == {"value": 4, "paper": 100}
-    assert main(argv[:-4] + ["--steps", "3", "--resume", "--no-progress"]) == 0
+    assert main(common + ["--steps", "3", "--resume"]) == 0
     assert json.loads((run / "state" / "state.json").read_text())["step"] == 3
 
     out = tmp_path / "samples"

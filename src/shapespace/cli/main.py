@@ -92,6 +92,8 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
         "lr_generator": args.lr_g,
         "lr_discriminator": args.lr_d,
         "d_accuracy_threshold": args.d_threshold,
+        "real_label": args.real_label,
+        "joint_d_batch": True if args.joint_d_batch else None,
         "precision": args.precision,
         "sample_every": args.sample_every,
         "checkpoint_every": args.checkpoint_every,
@@ -99,7 +101,8 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     }
     recipe = get_recipe(args.recipe)
     changes = {k: v for k, v in overrides.items() if v is not None}
-    if any(getattr(recipe, k) != v for k, v in changes.items() if k in ("batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold")):
+    recipe_fields = ("batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch")
+    if any(getattr(recipe, k) != v for k, v in changes.items() if k in recipe_fields):
         changes["recipe"] = f"{recipe.recipe}+custom"
     train_config = recipe.replace(**changes)
     data = load_voxel_set(args.data, model_config.resolution, seed=args.data_seed)
@@ -163,13 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="training shapes: builtin:<class>, builtin:all")
     p.add_argument("--preset", default="paper-32", help="model preset (see `shapespace presets`; default paper-32)")
     p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
-    p.add_argument("--recipe", default="paper", help="training recipe to start from (default: paper)")
+    p.add_argument("--recipe", default="paper", help="training recipe to start from: paper, or fast (the demo's; see README) (default: paper)")
     p.add_argument("--steps", type=positive_int, help="generator updates in total (recipe default 20000)")
     p.add_argument("--batch-size", type=positive_int, help="shapes per step (paper: 100)")
     p.add_argument("--seed", type=non_negative_int, help="seed for weights, data order and latents (default 0)")
     p.add_argument("--lr-g", type=positive_float, help="generator learning rate (paper: 0.0025)")
     p.add_argument("--lr-d", type=positive_float, help="discriminator learning rate (paper: 1e-5)")
     p.add_argument("--d-threshold", type=float, help="update D only while its batch accuracy is at most this (paper: 0.8)")
+    p.add_argument("--real-label", type=float, help="D's target for real shapes; below 1 is one-sided label smoothing (paper: 1)")
+    p.add_argument("--joint-d-batch", action="store_true", help="score real and generated shapes in one D batch (shared BatchNorm statistics)")
     p.add_argument("--latent-prior", choices=("uniform", "normal"), help="override the preset's prior p(z)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), help="numeric precision (default fp32; auto = bf16 on CPU)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")

@@ -47,6 +47,7 @@ RUN_KIND = "3d-gan-run"
 _EPOCH_STREAM = 0x5EED_0001
 _LATENT_STREAM = 0x5EED_0002
 _PREVIEW_STREAM = 0x5EED_0003
+_NOISE_STREAM = 0x5EED_0004
 
 
 def _stream_seed(seed: int, stream: int, index: int) -> int:
@@ -203,24 +204,60 @@ class GANTrainer:
         g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _LATENT_STREAM, step))
         return sample_latents(self.model_config, self.train_config.batch_size, g, self.device)
 
+    def instance_noise(self, step: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+        """Gaussian noise added to D's real and generated inputs at ``step`` (0 when disabled).
+
+        Its scale falls linearly from ``instance_noise`` at step 0 to 0 at step
+        ``instance_noise_steps`` (a fixed horizon, so a resumed run sees the same noise), so
+        D sees overlapping distributions early (binary real grids against soft generated
+        ones are otherwise trivially told apart) and the clean data at the end.
+        """
+        cfg = self.train_config
+        if cfg.instance_noise == 0:
+            return 0.0, 0.0
+        sigma = cfg.instance_noise * max(0.0, 1.0 - step / cfg.instance_noise_steps)
+        if sigma == 0:
+            return 0.0, 0.0
+        r = self.model_config.resolution
+        g = torch.Generator().manual_seed(_stream_seed(cfg.seed, _NOISE_STREAM, step))
+        noise = torch.randn(2, cfg.batch_size, 1, r, r, r, generator=g).mul_(sigma).to(self.device)
+        return noise[0], noise[1]
+
     def preview_latents(self) -> torch.Tensor:
         g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _PREVIEW_STREAM, 0))
         return sample_latents(self.model_config, self.train_config.num_preview, g, self.device)
 
     # -- one step ---------------------------------------------------------------------
+    def _score(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's logits for real and generated shapes, each FloatTensor of shape (B,).
+
+        With ``joint_d_batch`` both go through D as one batch, so D's BatchNorm layers
+        normalise them with shared statistics; with separate batches, the first BatchNorm
+        removes each batch's mean occupancy and D cannot see that G's shapes are too
+        sparse or too dense (the generator then drifts towards near-empty grids).
+        """
+        discriminator = self.model.discriminator
+        if self.train_config.joint_d_batch:
+            logits = discriminator(torch.cat([real, fake]))  # (2B,)
+            return logits[: len(real)], logits[len(real) :]
+        return discriminator(real), discriminator(fake)
+
     def train_step(self) -> StepResult:
         cfg, model = self.train_config, self.model
         model.train()
         real = self.data.voxels[self.batch_indices(self.step)].to(self.device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
         z = self.latents(self.step)  # (B, latent_dim)
         ones = torch.ones(cfg.batch_size, device=self.device)
+        real_targets = torch.full((cfg.batch_size,), cfg.real_label, device=self.device)
         zeros = torch.zeros(cfg.batch_size, device=self.device)
 
+        noise_real, noise_fake = self.instance_noise(self.step)
+        real = real + noise_real
+
         with autocast(self.precision, self.device):
-            fake = model.generator(z)  # (B, 1, R, R, R)
-            logit_real = model.discriminator(real)
-            logit_fake = model.discriminator(fake.detach())
-            loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), ones) + F.binary_cross_entropy_with_logits(
+            fake = model.generator(z) + noise_fake  # (B, 1, R, R, R)
+            logit_real, logit_fake = self._score(real, fake.detach())
+            loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), real_targets) + F.binary_cross_entropy_with_logits(
                 logit_fake.float(), zeros
             )
         with torch.no_grad():
@@ -235,7 +272,7 @@ class GANTrainer:
             self.scaler_d.update()
 
         with autocast(self.precision, self.device):
-            loss_g = F.binary_cross_entropy_with_logits(model.discriminator(fake).float(), ones)
+            loss_g = F.binary_cross_entropy_with_logits(self._score(real, fake)[1].float(), ones)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
