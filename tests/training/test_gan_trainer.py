@@ -8,7 +8,7 @@ from shapespace.errors import CheckpointError, ConfigError
 from shapespace.metrics.voxel import nearest_neighbour_distances
 from shapespace.models import GANConfig, ShapeGAN
 from shapespace.training.config import GANTrainConfig, get_recipe
-from shapespace.training.gan_trainer import GANTrainer
+from shapespace.training.gan_trainer import GANTrainer, recalibrate_batchnorm
 from shapespace.training.state import load_training_state
 
 
@@ -36,7 +36,13 @@ def test_paper_recipe_defaults_and_deviations():
     # The demo's recipe names every way it departs from the paper.
     fast = get_recipe("fast")
     assert fast.recipe == "fast"
-    assert set(fast.deviations()) == {"batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "joint_d_batch", "precision"}
+    assert set(fast.deviations()) == {
+        "batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch", "instance_noise", "generator_ema",
+        "precision",
+    }
+    assert fast.instance_noise_steps == 2 * fast.steps
+    with pytest.raises(ConfigError, match="instance_noise_steps"):
+        paper.replace(instance_noise=0.1)
     with pytest.raises(ConfigError, match="unknown recipe 'quick'"):
         get_recipe("quick")
 
@@ -74,7 +80,7 @@ def test_adaptive_update_follows_d_accuracy(tiny_config, box_set, tmp_path):
 
 
 def test_resume_is_exact(tiny_config, box_set, tmp_path):
-    recipe = _recipe(steps=6, d_accuracy_threshold=0.9)
+    recipe = _recipe(steps=6, d_accuracy_threshold=0.9, instance_noise=0.2, instance_noise_steps=6, generator_ema=0.5)
     straight = GANTrainer(tiny_config, recipe, box_set, tmp_path / "straight", device="cpu", progress=False)
     straight.train()
 
@@ -86,6 +92,8 @@ def test_resume_is_exact(tiny_config, box_set, tmp_path):
     a, b = straight.model.state_dict(), second.model.state_dict()
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    ea, eb = straight.generator_ema.state_dict(), second.generator_ema.state_dict()
+    assert all(torch.equal(ea[k], eb[k]) for k in ea)
     sa, sb = straight.opt_g.state_dict()["state"], second.opt_g.state_dict()["state"]
     assert all(torch.equal(sa[i]["exp_avg_sq"], sb[i]["exp_avg_sq"]) for i in sa)
     steps = [json.loads(x)["step"] for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
@@ -103,6 +111,42 @@ def test_resume_refuses_missing_state_and_mismatched_settings(tiny_config, box_s
     with pytest.raises(CheckpointError, match="model config"):
         other = tiny_config.replace(latent_dim=4)
         GANTrainer(other, _recipe(), box_set, tmp_path / "run", device="cpu", resume=True, progress=False)
+
+
+def test_instance_noise_fades_linearly_and_is_reproducible(tiny_config, box_set, tmp_path):
+    trainer = GANTrainer(tiny_config, _recipe(instance_noise=0.4, instance_noise_steps=4), box_set, tmp_path / "r", device="cpu", progress=False)
+    real, fake = trainer.instance_noise(0)
+    assert real.shape == fake.shape == (8, 1, 16, 16, 16)
+    assert abs(float(real.std()) - 0.4) < 0.01 and abs(float(fake.std()) - 0.4) < 0.01
+    assert not torch.equal(real, fake)
+    assert abs(float(trainer.instance_noise(2)[0].std()) - 0.2) < 0.005
+    assert trainer.instance_noise(4) == (0.0, 0.0) and trainer.instance_noise(9) == (0.0, 0.0)
+    assert torch.equal(trainer.instance_noise(1)[0], trainer.instance_noise(1)[0])  # a pure function of (seed, step)
+    off = GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "off", device="cpu", progress=False)
+    assert off.instance_noise(0) == (0.0, 0.0)
+
+
+def test_generator_average_is_what_gets_saved(tiny_config, box_set, tmp_path):
+    trainer = GANTrainer(tiny_config, _recipe(steps=3, generator_ema=0.5), box_set, tmp_path / "r", device="cpu", progress=False)
+    start = [p.clone() for p in trainer.model.generator.parameters()]
+    trainer.train_step()
+    # One step of a 0.5 average: halfway between the initial and the updated weights.
+    for averaged, before, after in zip(trainer.generator_ema.parameters(), start, trainer.model.generator.parameters()):
+        assert torch.allclose(averaged, (before + after) / 2, atol=1e-7)
+    trainer.train()
+    saved = ShapeGAN.from_pretrained(tmp_path / "r" / "model")
+    weights = {k: v for k, v in saved.generator.state_dict().items() if "running" not in k and "num_batches" not in k}
+    assert all(torch.equal(v, trainer.generator_ema.state_dict()[k]) for k, v in weights.items())
+    assert not torch.equal(saved.generator.blocks[0][0].weight, trainer.model.generator.blocks[0][0].weight)
+
+
+def test_recalibrate_batchnorm_uses_exact_batch_statistics():
+    norm = torch.nn.BatchNorm1d(3, momentum=0.1)
+    batches = [torch.arange(12.0).reshape(4, 3), torch.arange(12.0, 24.0).reshape(4, 3)]
+    recalibrate_batchnorm(norm, batches)
+    assert not norm.training and norm.momentum == 0.1
+    assert torch.allclose(norm.running_mean, torch.stack([b.mean(0) for b in batches]).mean(0))
+    assert torch.allclose(norm.running_var, torch.stack([b.var(0) for b in batches]).mean(0))
 
 
 def test_truncated_state_is_rejected(tiny_config, box_set, tmp_path):

@@ -94,6 +94,8 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
         "d_accuracy_threshold": args.d_threshold,
         "real_label": args.real_label,
         "joint_d_batch": True if args.joint_d_batch else None,
+        "instance_noise": args.instance_noise,
+        "instance_noise_steps": args.instance_noise_steps,
         "precision": args.precision,
         "sample_every": args.sample_every,
         "checkpoint_every": args.checkpoint_every,
@@ -101,7 +103,7 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     }
     recipe = get_recipe(args.recipe)
     changes = {k: v for k, v in overrides.items() if v is not None}
-    recipe_fields = ("batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch")
+    recipe_fields = ("batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch", "instance_noise", "instance_noise_steps")
     if any(getattr(recipe, k) != v for k, v in changes.items() if k in recipe_fields):
         changes["recipe"] = f"{recipe.recipe}+custom"
     train_config = recipe.replace(**changes)
@@ -175,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--d-threshold", type=float, help="update D only while its batch accuracy is at most this (paper: 0.8)")
     p.add_argument("--real-label", type=float, help="D's target for real shapes; below 1 is one-sided label smoothing (paper: 1)")
     p.add_argument("--joint-d-batch", action="store_true", help="score real and generated shapes in one D batch (shared BatchNorm statistics)")
+    p.add_argument("--instance-noise", type=float, help="std of Gaussian noise on D's inputs at step 0, fading to 0 (paper: 0)")
+    p.add_argument("--instance-noise-steps", type=positive_int, help="the step at which the instance noise reaches 0")
     p.add_argument("--latent-prior", choices=("uniform", "normal"), help="override the preset's prior p(z)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), help="numeric precision (default fp32; auto = bf16 on CPU)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")

@@ -58,7 +58,9 @@ def run_demo(
             raise CheckpointError(f"{out} already holds a demo; pass --overwrite to replace it or choose another --out")
         shutil.rmtree(run_dir)
     config = get_preset(DEMO_PRESET).config.replace(latent_prior=DEMO_LATENT_PRIOR)
-    recipe = get_recipe(DEMO_RECIPE).replace(seed=seed, **({"steps": steps} if steps else {}))
+    recipe = get_recipe(DEMO_RECIPE).replace(seed=seed)
+    if steps:  # the instance noise keeps its schedule relative to the run's length
+        recipe = recipe.replace(steps=steps, instance_noise_steps=2 * steps)
     train = load_voxel_set(DEMO_DATA, config.resolution)
     print(
         f"demo: training {DEMO_PRESET} on {DEMO_DATA} ({len(train)} shapes) for {recipe.steps} steps "
@@ -71,7 +73,7 @@ def run_demo(
     trainer.train()
     train_seconds = time.perf_counter() - started
 
-    model = trainer.model.eval()
+    model = trainer.inference_model()  # the averaged generator when the recipe keeps one
     written = write_shapes(sample_shapes(model, 16, seed=seed), out, ("npy", "png", "obj"), name="samples", ncols=4)
     write_shapes(interpolate_shapes(model, seed, seed + 1, steps=8), out, ("png",), name="interpolation", ncols=8)
 

@@ -21,6 +21,7 @@ Run folder layout::
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ _EPOCH_STREAM = 0x5EED_0001
 _LATENT_STREAM = 0x5EED_0002
 _PREVIEW_STREAM = 0x5EED_0003
 _NOISE_STREAM = 0x5EED_0004
+_BATCHNORM_STREAM = 0x5EED_0005
+BATCHNORM_CALIBRATION_BATCHES = 4  # x 32 latents: enough for stable per-channel statistics
 
 
 def _stream_seed(seed: int, stream: int, index: int) -> int:
@@ -63,6 +66,23 @@ class StepResult:
     loss_g: float
     d_accuracy: float
     d_updated: bool
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(module: torch.nn.Module, inputs: list[torch.Tensor]) -> None:
+    """Replace the running statistics of every BatchNorm in ``module`` by their exact
+    average over ``inputs`` (each a batch the module accepts); leaves ``module`` in eval mode."""
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    module.train()
+    for batch in inputs:
+        module(batch)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    module.eval()
 
 
 class GANTrainer:
@@ -103,6 +123,11 @@ class GANTrainer:
 
         torch.manual_seed(train_config.seed)  # initial weights
         self.model = ShapeGAN(model_config).to(self.device)
+        # An exponential moving average of G's weights, sampled from instead of G itself
+        # when ``generator_ema`` > 0 (see :meth:`inference_model`).
+        self.generator_ema = None
+        if train_config.generator_ema > 0:
+            self.generator_ema = copy.deepcopy(self.model.generator).requires_grad_(False)
         betas = (train_config.adam_beta1, train_config.adam_beta2)
         self.opt_g = torch.optim.Adam(self.model.generator.parameters(), lr=train_config.lr_generator, betas=betas)
         self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=train_config.lr_discriminator, betas=betas)
@@ -153,7 +178,9 @@ class GANTrainer:
         )
         if changed:
             raise CheckpointError(f"--resume: training settings differ from the saved run: {', '.join(changed)}")
-        restore_training_state(meta, tensors, model=self.model, optimizers={"generator": self.opt_g, "discriminator": self.opt_d})
+        restore_training_state(
+            meta, tensors, model=self.model, optimizers={"generator": self.opt_g, "discriminator": self.opt_d}, ema=self.generator_ema
+        )
         for name, scaler in (("generator", self.scaler_g), ("discriminator", self.scaler_d)):
             if scaler.is_enabled() and meta["grad_scalers"].get(name):
                 scaler.load_state_dict(meta["grad_scalers"][name])
@@ -169,7 +196,7 @@ class GANTrainer:
 
     def save_checkpoint(self) -> None:
         """Write the inference artifact and the training state for the current step."""
-        self.model.save_pretrained(self.run_dir / "model")
+        self.inference_model().save_pretrained(self.run_dir / "model")
         scalers = {
             "generator": self.scaler_g.state_dict() if self.scaler_g.is_enabled() else {},
             "discriminator": self.scaler_d.state_dict() if self.scaler_d.is_enabled() else {},
@@ -179,6 +206,7 @@ class GANTrainer:
             step=self.step,
             model=self.model,
             optimizers={"generator": self.opt_g, "discriminator": self.opt_d},
+            ema=self.generator_ema,
             scalers=scalers,
             config=self.resolved_config(),
         )
@@ -271,22 +299,55 @@ class GANTrainer:
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
 
-        with autocast(self.precision, self.device):
-            loss_g = F.binary_cross_entropy_with_logits(self._score(real, fake)[1].float(), ones)
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
+        # D's weight gradients are not needed for G's update: skipping them saves time and
+        # changes nothing (D's gradients are cleared before each D update).
+        model.discriminator.requires_grad_(False)
+        try:
+            with autocast(self.precision, self.device):
+                loss_g = F.binary_cross_entropy_with_logits(self._score(real, fake)[1].float(), ones)
+            self.opt_g.zero_grad(set_to_none=True)
+            self.scaler_g.scale(loss_g).backward()
+        finally:
+            model.discriminator.requires_grad_(True)
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
+        if self.generator_ema is not None:
+            self._update_ema()
         self.step += 1
         return StepResult(loss_d.item(), loss_g.item(), d_accuracy, d_updated)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = self.train_config.generator_ema
+        for averaged, current in zip(self.generator_ema.parameters(), self.model.generator.parameters()):
+            averaged.lerp_(current, 1.0 - decay)
+        for averaged, current in zip(self.generator_ema.buffers(), self.model.generator.buffers()):
+            averaged.copy_(current)
+
+    @torch.no_grad()
+    def inference_model(self) -> ShapeGAN:
+        """The model to sample from, in eval mode: the trained one, or with ``generator_ema``
+        a copy whose generator holds the averaged weights.
+
+        BatchNorm statistics collected while training belong to G's own weights, not to
+        their average, so the copy's are recomputed from a fixed set of latents ("precise
+        BatchNorm"); the averaged weights being trained are left untouched.
+        """
+        if self.generator_ema is None:
+            return self.model.eval()
+        model = copy.deepcopy(self.model)
+        model.generator.load_state_dict(self.generator_ema.state_dict())
+        g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _BATCHNORM_STREAM, 0))
+        latents = [sample_latents(self.model_config, 32, g, self.device) for _ in range(BATCHNORM_CALIBRATION_BATCHES)]
+        recalibrate_batchnorm(model.generator, latents)
+        return model.eval()
 
     # -- outputs ----------------------------------------------------------------------
     @torch.no_grad()
     def write_preview(self) -> Path:
         from shapespace.rendering.voxels import render_grid, save_png
 
-        self.model.eval()
-        shapes = self.model.generator(self.preview_latents())[:, 0].float().cpu()  # (N, R, R, R)
+        shapes = self.inference_model().generator(self.preview_latents())[:, 0].float().cpu()  # (N, R, R, R)
         image = render_grid(shapes, size=128)
         path = save_png(image, self.run_dir / "samples" / f"step_{self.step:07d}.png")
         save_png(image, self.run_dir / "samples" / "latest.png")

@@ -62,14 +62,20 @@ def save_training_state(
     optimizers: dict[str, torch.optim.Optimizer],
     scalers: dict[str, dict[str, Any]],
     config: dict[str, Any],
+    ema: torch.nn.Module | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a training state for ``step`` into ``directory`` (atomic per file, JSON last)."""
+    """Write a training state for ``step`` into ``directory`` (atomic per file, JSON last).
+
+    ``ema`` is an optional averaged copy of a network (the generator's weight average).
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {
         f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
     }
+    if ema is not None:
+        tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
     optim_meta = {name: _flatten_optimizer(f"optim.{name}", opt.state_dict(), tensors) for name, opt in optimizers.items()}
     tensors["rng.torch_cpu"] = torch.get_rng_state()
     if torch.cuda.is_available():
@@ -114,10 +120,16 @@ def restore_training_state(
     *,
     model: torch.nn.Module,
     optimizers: dict[str, torch.optim.Optimizer],
+    ema: torch.nn.Module | None = None,
 ) -> None:
     """Load model weights, optimiser states and RNG states saved by :func:`save_training_state`."""
     model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     model.load_state_dict(model_state, strict=True)
+    if ema is not None:
+        ema_state = {k[len("ema.") :]: v for k, v in tensors.items() if k.startswith("ema.")}
+        if not ema_state:
+            raise CheckpointError("training state has no averaged generator weights (ema.*) to resume")
+        ema.load_state_dict(ema_state, strict=True)
     for name, opt in optimizers.items():
         if name not in meta["optimizers"]:
             raise CheckpointError(f"training state has no optimiser {name!r}")
