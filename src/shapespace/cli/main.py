@@ -17,34 +17,27 @@ from shapespace import __version__
 from shapespace.errors import ShapespaceError
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _checked(convert: Callable[[str], float], accept: Callable[[float], bool], expected: str) -> Callable[[str], float]:
+    """An argparse ``type`` that converts, then checks the value; argparse names the flag."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
+positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
+non_negative_int = _checked(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = _checked(float, lambda v: v > 0, "a positive number")
+non_negative_float = _checked(float, lambda v: v >= 0, "a number >= 0")
+fraction = _checked(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
+real_label_value = _checked(float, lambda v: 0.5 < v <= 1, "a number in (0.5, 1]")
 
 
 # -- commands -------------------------------------------------------------------------
@@ -174,10 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=non_negative_int, help="seed for weights, data order and latents (default 0)")
     p.add_argument("--lr-g", type=positive_float, help="generator learning rate (paper: 0.0025)")
     p.add_argument("--lr-d", type=positive_float, help="discriminator learning rate (paper: 1e-5)")
-    p.add_argument("--d-threshold", type=float, help="update D only while its batch accuracy is at most this (paper: 0.8)")
-    p.add_argument("--real-label", type=float, help="D's target for real shapes; below 1 is one-sided label smoothing (paper: 1)")
+    p.add_argument("--d-threshold", type=fraction, help="update D only while its batch accuracy is at most this (paper: 0.8)")
+    p.add_argument("--real-label", type=real_label_value, help="D's target for real shapes; below 1 is one-sided label smoothing (paper: 1)")
     p.add_argument("--joint-d-batch", action="store_true", help="score real and generated shapes in one D batch (shared BatchNorm statistics)")
-    p.add_argument("--instance-noise", type=float, help="std of Gaussian noise on D's inputs at step 0, fading to 0 (paper: 0)")
+    p.add_argument("--instance-noise", type=non_negative_float, help="std of Gaussian noise on D's inputs at step 0, fading to 0 (paper: 0)")
     p.add_argument("--instance-noise-steps", type=positive_int, help="the step at which the instance noise reaches 0")
     p.add_argument("--latent-prior", choices=("uniform", "normal"), help="override the preset's prior p(z)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), help="numeric precision (default fp32; auto = bf16 on CPU)")

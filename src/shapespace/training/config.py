@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from shapespace.errors import ConfigError
 from shapespace.training.runtime import PRECISIONS
 
-FAST_STEPS = 400
+FAST_STEPS = 360
 
 # Paper values of the fields the paper states (PAPER.md section 1).
 PAPER_VALUES: dict[str, Any] = {
