@@ -146,13 +146,7 @@ def _chair(rng: np.random.Generator) -> _Parts:
     if base == "legs":
         inset = _uniform(rng, 0.0, 0.04)
         x_out, y_out = hx - inset, hy - inset
-        if rng.random() < 0.35:
-            radius = post / 2
-            for x in (-x_out + radius, x_out - radius):
-                parts.cylinder_pair(x, y_out - radius, radius, 0.0, seat_bottom)
-        else:
-            for x0 in (-x_out, x_out - post):
-                parts.box_pair(x0, x0 + post, y_out - post, y_out, 0.0, seat_bottom)
+        _four_legs(rng, parts, x_out, y_out, post, seat_bottom)
         if rng.random() < 0.35:
             _h_stretcher(parts, x_out, y_out, post * _uniform(rng, 0.5, 0.8), _uniform(rng, 0.06, 0.4 * seat_bottom))
     elif base == "pedestal":
