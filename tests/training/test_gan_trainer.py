@@ -138,6 +138,8 @@ def test_generator_average_is_what_gets_saved(tiny_config, box_set, tmp_path):
     weights = {k: v for k, v in saved.generator.state_dict().items() if "running" not in k and "num_batches" not in k}
     assert all(torch.equal(v, trainer.generator_ema.state_dict()[k]) for k, v in weights.items())
     assert not torch.equal(saved.generator.blocks[0][0].weight, trainer.model.generator.blocks[0][0].weight)
+    # Built once per step: the final checkpoint, preview and caller share it.
+    assert trainer.inference_model() is trainer.inference_model()
 
 
 def test_recalibrate_batchnorm_uses_exact_batch_statistics():

@@ -72,7 +72,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_train_gan(args: argparse.Namespace) -> int:
     from shapespace.data.sources import load_voxel_set
     from shapespace.models import get_preset
-    from shapespace.training.config import get_recipe
+    from shapespace.training.config import PAPER_VALUES, get_recipe
     from shapespace.training.gan_trainer import GANTrainer
 
     model_config = get_preset(args.preset).config
@@ -96,7 +96,8 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     }
     recipe = get_recipe(args.recipe)
     changes = {k: v for k, v in overrides.items() if v is not None}
-    recipe_fields = ("batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch", "instance_noise", "instance_noise_steps")
+    # Overriding a field the recipe sets for the paper's sake makes it a custom recipe.
+    recipe_fields = set(PAPER_VALUES) | {"instance_noise_steps"}
     if any(getattr(recipe, k) != v for k, v in changes.items() if k in recipe_fields):
         changes["recipe"] = f"{recipe.recipe}+custom"
     train_config = recipe.replace(**changes)

@@ -128,6 +128,7 @@ class GANTrainer:
         self.generator_ema = None
         if train_config.generator_ema > 0:
             self.generator_ema = copy.deepcopy(self.model.generator).requires_grad_(False)
+        self._inference_cache: tuple[int, ShapeGAN] | None = None
         betas = (train_config.adam_beta1, train_config.adam_beta2)
         self.opt_g = torch.optim.Adam(self.model.generator.parameters(), lr=train_config.lr_generator, betas=betas)
         self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=train_config.lr_discriminator, betas=betas)
@@ -335,11 +336,16 @@ class GANTrainer:
         """
         if self.generator_ema is None:
             return self.model.eval()
+        # The checkpoint, the preview and the caller at the end of training all want the
+        # model of the same step: build it once per step.
+        if self._inference_cache is not None and self._inference_cache[0] == self.step:
+            return self._inference_cache[1].eval()
         model = copy.deepcopy(self.model)
         model.generator.load_state_dict(self.generator_ema.state_dict())
         g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, _BATCHNORM_STREAM, 0))
         latents = [sample_latents(self.model_config, 32, g, self.device) for _ in range(BATCHNORM_CALIBRATION_BATCHES)]
         recalibrate_batchnorm(model.generator, latents)
+        self._inference_cache = (self.step, model)
         return model.eval()
 
     # -- outputs ----------------------------------------------------------------------
