@@ -38,6 +38,62 @@ positive_float = _checked(float, lambda v: v > 0, "a positive number")
 non_negative_float = _checked(float, lambda v: v >= 0, "a number >= 0")
 fraction = _checked(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 real_label_value = _checked(float, lambda v: 0.5 < v <= 1, "a number in (0.5, 1]")
+fill_fraction = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+
+
+def name_list(text: str) -> list[str]:
+    """A comma-separated list of names, e.g. ``chair,table``."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of names, got {text!r}")
+    return names
+
+
+def signed_axis(text: str) -> str:
+    from shapespace.errors import DataError
+    from shapespace.geometry.frame import parse_axis
+
+    try:
+        parse_axis(text)
+    except DataError:
+        raise argparse.ArgumentTypeError(f"expected a signed axis such as +z, -y or +x, got {text!r}") from None
+    return text
+
+
+# -- data sources ---------------------------------------------------------------------
+def _add_source_args(p: argparse.ArgumentParser, split_default: str) -> None:
+    """Flags shared by every command that reads a data source (--data / DATA)."""
+    g = p.add_argument_group("data source")
+    g.add_argument("--classes", type=name_list, help="comma-separated classes to keep (default: all)")
+    g.add_argument("--split", choices=("train", "test", "all"), default=split_default, help=f"split to use (default {split_default})")
+    g.add_argument("--views", choices=("first", "all"), default="first",
+                   help="3DShapeNets .mat rotations _1.._12: first keeps _1 (canonical), all keeps the 12 (default first)")  # fmt: skip
+    g.add_argument("--fill", type=fill_fraction, help="longest side of each shape as a fraction of the grid (default 0.75, ModelNet's 24/32)")
+    solid = g.add_mutually_exclusive_group()
+    solid.add_argument("--solid", dest="solid", action="store_true", default=None, help="fill enclosed interiors (meshes: default)")
+    solid.add_argument("--surface", dest="solid", action="store_false", help="keep surfaces only (point clouds: default)")
+    g.add_argument("--close", type=non_negative_int, help="closing iterations that bridge gaps in point clouds (default 1)")
+    g.add_argument("--up", type=signed_axis, help="the source's up axis, e.g. +z (default: each format's documented frame)")
+    g.add_argument("--front", type=signed_axis, help="the direction the source's objects face, e.g. -y (give with --up)")
+    g.add_argument("--align", action="store_true", default=None, help="turn each shape so its back (e.g. a backrest) is at the back")
+    g.add_argument("--skip-bad", action="store_true", help="skip unreadable files (listed) instead of stopping at the first")
+    g.add_argument("--workers", type=positive_int, help="reader processes (default: every core)")
+
+
+def _read_overrides(args: argparse.Namespace) -> dict:
+    """The read options the user set explicitly (the rest stay per-format defaults)."""
+    names = ("fill", "solid", "close", "up", "front", "align")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _selection(args: argparse.Namespace) -> dict:
+    return {
+        "classes": args.classes,
+        "split": args.split,
+        "views": args.views,
+        "read_options": _read_overrides(args),
+        "skip_bad": args.skip_bad,
+    }
 
 
 # -- commands -------------------------------------------------------------------------
@@ -94,6 +150,8 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
         "checkpoint_every": args.checkpoint_every,
         "log_every": args.log_every,
     }
+    if args.augment is not None:
+        overrides["augment"] = tuple(args.augment)
     recipe = get_recipe(args.recipe)
     changes = {k: v for k, v in overrides.items() if v is not None}
     # Overriding a field the recipe sets for the paper's sake makes it a custom recipe.
@@ -101,7 +159,9 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     if any(getattr(recipe, k) != v for k, v in changes.items() if k in recipe_fields):
         changes["recipe"] = f"{recipe.recipe}+custom"
     train_config = recipe.replace(**changes)
-    data = load_voxel_set(args.data, model_config.resolution, seed=args.data_seed)
+    data = load_voxel_set(
+        args.data, model_config.resolution, seed=args.data_seed, workers=args.workers, progress=not args.no_progress, **_selection(args)
+    )
     trainer = GANTrainer(model_config, train_config, data, args.out, device=args.device, resume=args.resume, progress=not args.no_progress)
     deviations = train_config.deviations()
     print(f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
@@ -135,6 +195,52 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import prepare
+
+    summary = prepare(
+        args.source, args.out, resolution=args.res, workers=args.workers, progress=not args.no_progress, overwrite=args.overwrite,
+        **_selection(args),
+    )  # fmt: skip
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import describe
+
+    info = describe(args.data, classes=args.classes, split=args.split, views=args.views)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['source']}: {info['kind']}" + (f", layout {info['layout']}" if "layout" in info else "")
+          + (f", {info['resolution']}^3" if "resolution" in info else ""))  # fmt: skip
+    print(f"{'class':<16} {'train':>7} {'test':>7}")
+    for category, row in info["counts"].items():
+        print(f"{category:<16} {row['train']:>7} {row['test']:>7}")
+    print(f"{'total':<16} {sum(r['train'] for r in info['counts'].values()):>7} {sum(r['test'] for r in info['counts'].values()):>7}")
+    if info.get("skipped"):
+        print(f"skipped as bad when prepared: {info['skipped']} files (see cache.json)")
+    return 0
+
+
+def cmd_data_show(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import show
+
+    selection = _selection(args)
+    summary = show(args.data, args.out, n=args.n, resolution=args.res, ncols=args.ncols, **selection)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import export
+
+    summary = export(args.data, args.out, resolution=args.res, workers=args.workers, progress=not args.no_progress, **_selection(args))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shapespace.pipelines.demo import run_demo
 
@@ -159,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model")
     train_sub = train.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
     p = train_sub.add_parser("gan", help="train a 3D-GAN (the paper's recipe by default)")
-    p.add_argument("--data", required=True, help="training shapes: builtin:<class>, builtin:all")
+    p.add_argument("--data", required=True, help="training shapes: builtin:<class>, builtin:all, a cache from `data prepare`, a shape file or folder")
     p.add_argument("--preset", default="paper-32", help="model preset (see `shapespace presets`; default paper-32)")
     p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
     p.add_argument("--recipe", default="paper", help="training recipe to start from: paper, or fast (the demo's; see README) (default: paper)")
@@ -179,10 +285,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=non_negative_int, help="write a sample picture every N steps (0: never)")
     p.add_argument("--checkpoint-every", type=non_negative_int, help="write checkpoints every N steps (0: only at the end)")
     p.add_argument("--log-every", type=positive_int, help="log losses every N steps")
+    p.add_argument("--augment", type=name_list, help="random transforms of real shapes: flip, rot90 (default none, as the paper)")
     p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")
+    _add_source_args(p, split_default="train")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_train_gan)
+
+    data = sub.add_parser("data", help="prepare, inspect, picture and export shape data")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    p = data_sub.add_parser("prepare", help="voxelise a folder of shape files once into a memory-mapped cache")
+    p.add_argument("source", help="a shape file or folder (ModelNet, 3DShapeNets, ShapeNet, IKEA layouts or any folder)")
+    p.add_argument("--res", type=positive_int, default=32, help="grid size R (default 32)")
+    p.add_argument("--out", type=Path, required=True, help="cache folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing cache in --out")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_source_args(p, split_default="all")
+    p.set_defaults(func=cmd_data_prepare)
+
+    p = data_sub.add_parser("info", help="shapes per class and split")
+    p.add_argument("data", help="builtin:<class>, a cache, a shape file or folder")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_source_args(p, split_default="all")
+    p.set_defaults(func=cmd_data_info)
+
+    p = data_sub.add_parser("show", help="a picture of shapes from a source")
+    p.add_argument("data", help="builtin:<class>, a cache, a shape file or folder")
+    p.add_argument("--n", type=positive_int, default=16, help="shapes to show, spread over the classes (default 16)")
+    p.add_argument("--res", type=positive_int, default=32, help="grid size R (default 32)")
+    p.add_argument("--ncols", type=positive_int, help="pictures per row (default: a square)")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    _add_source_args(p, split_default="all")
+    p.set_defaults(func=cmd_data_show)
+
+    p = data_sub.add_parser("export", help="write shapes as .npz arrays (voxels, labels, classes, paths)")
+    p.add_argument("data", help="builtin:<class>, a cache, a shape file or folder")
+    p.add_argument("--res", type=positive_int, default=32, help="grid size R (default 32)")
+    p.add_argument("--out", type=Path, required=True, help=".npz file to write")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_source_args(p, split_default="all")
+    p.set_defaults(func=cmd_data_export)
 
     p = sub.add_parser("sample", help="sample shapes from a trained 3D-GAN")
     p.add_argument("checkpoint", type=Path, help="run folder or model folder")

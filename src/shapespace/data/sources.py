@@ -1,16 +1,25 @@
 """Resolve a ``--data`` specification into voxel grids for training.
 
-Supported today: ``builtin:<class>[,<class>...]`` and ``builtin:all`` (the procedural
-furniture of :mod:`shapespace.data.builtin`). Readers for real file formats plug in here.
+A specification is one of
+
+* ``builtin:<class>[,<class>...]`` or ``builtin:all``: the procedural furniture of
+  :mod:`shapespace.data.builtin`;
+* a cache folder made by ``shapespace data prepare`` (:mod:`shapespace.data.cache`),
+  opened memory-mapped;
+* a shape file or a folder of shape files in any layout :mod:`shapespace.data.catalog`
+  understands, voxelised on load by the readers of :mod:`shapespace.io`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
+from shapespace.data.cache import PackedVoxels
 from shapespace.errors import DataError
 
 # Shapes per class in a built-in training set. Built-in shapes are indexed; held-out sets
@@ -24,24 +33,33 @@ class VoxelSet:
     """Binary voxel grids with class labels.
 
     Attributes:
-        voxels: ByteTensor of shape (N, R, R, R), values {0, 1}, canonical frame.
+        voxels: ByteTensor of shape (N, R, R, R), values {0, 1}, canonical frame, or a
+            :class:`~shapespace.data.cache.PackedVoxels` that unpacks rows on indexing.
         labels: LongTensor of shape (N,), indices into ``classes``.
         classes: class names.
         source: the specification the set was built from.
+        paths: the file of each shape (empty for built-in shapes).
+        splits: ``"train"``/``"test"`` per shape (empty when not known).
     """
 
-    voxels: torch.Tensor
+    voxels: torch.Tensor | PackedVoxels
     labels: torch.Tensor
     classes: tuple[str, ...]
     source: str
+    paths: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.voxels.dim() != 4 or len(set(self.voxels.shape[1:])) != 1:
+        if len(self.voxels.shape) != 4 or len(set(self.voxels.shape[1:])) != 1:
             raise DataError(f"{self.source}: voxels must have shape (N, R, R, R), got {tuple(self.voxels.shape)}")
         if len(self.voxels) == 0:
             raise DataError(f"{self.source}: the data set is empty")
         if self.labels.shape != (len(self.voxels),):
             raise DataError(f"{self.source}: {len(self.labels)} labels for {len(self.voxels)} shapes")
+        for name in ("paths", "splits"):
+            values = getattr(self, name)
+            if values and len(values) != len(self.voxels):
+                raise DataError(f"{self.source}: {len(values)} {name} for {len(self.voxels)} shapes")
 
     @property
     def resolution(self) -> int:
@@ -52,27 +70,96 @@ class VoxelSet:
 
 
 def load_voxel_set(
-    spec: str, resolution: int, split: str = "train", count: int | None = None, seed: int = 0
+    spec: str,
+    resolution: int,
+    split: str = "train",
+    count: int | None = None,
+    seed: int = 0,
+    classes: Sequence[str] | None = None,
+    read_options: dict | None = None,
+    views: str = "first",
+    skip_bad: bool = False,
+    workers: int | None = None,
+    progress: bool = False,
 ) -> VoxelSet:
     """Load the shapes named by ``spec`` at ``resolution``.
 
     Args:
-        spec: a data specification, e.g. ``"builtin:chair"``.
+        spec: ``builtin:<class>``, a cache folder, a shape file or a folder of them.
         resolution: grid size R.
-        split: ``"train"`` or ``"heldout"`` (built-in held-out shapes never overlap training ones).
+        split: ``"train"``, ``"test"`` or ``"all"``; built-in test shapes never overlap
+            built-in training shapes.
         count: shapes per class for built-in data (default :data:`BUILTIN_TRAIN_COUNT`).
         seed: seed of the built-in generator.
+        classes: keep only these classes.
+        read_options: :class:`~shapespace.io.registry.ReadOptions` fields the user set
+            (``fill``, ``solid``, ``close``, ``up``, ``front``, ``align``); a cache must have
+            been prepared with the same values.
+        views: 3DShapeNets rotations to keep, ``"first"`` or ``"all"`` (files only).
+        skip_bad: skip unreadable files instead of failing (files only).
+        workers: reader processes (files only; default every core).
+        progress: show a progress bar while voxelising files.
     """
     from shapespace.data import builtin
+    from shapespace.data.cache import is_cache, load_entries, open_cache
+    from shapespace.data.catalog import check_split, scan_source
+    from shapespace.io.registry import ReadOptions
 
-    if split not in ("train", "heldout"):
-        raise DataError(f"unknown split {split!r}; expected 'train' or 'heldout'")
-    if spec.startswith("builtin:"):
+    check_split(split)
+    if spec.startswith(builtin.SPEC_PREFIX):
         categories = builtin.parse_builtin_spec(spec)
+        if classes:
+            categories = _filter_builtin(categories, classes)
         n = BUILTIN_TRAIN_COUNT if count is None else count
-        start = 0 if split == "train" else BUILTIN_HELDOUT_START
-        voxels, labels = builtin.builtin_voxels(categories, n, resolution, seed=seed, start=start)
+        starts = {"train": [0], "test": [BUILTIN_HELDOUT_START], "all": [0, BUILTIN_HELDOUT_START]}[split]
+        parts = [builtin.builtin_voxels(categories, n, resolution, seed=seed, start=start) for start in starts]
+        voxels = np.concatenate([p[0] for p in parts])
+        labels = np.concatenate([p[1] for p in parts])
         return VoxelSet(torch.from_numpy(np.ascontiguousarray(voxels)), torch.from_numpy(labels), tuple(categories), spec)
-    raise DataError(
-        f"--data {spec!r}: unsupported data source; use builtin:<class> (classes: {', '.join(builtin.CLASSES)}) or builtin:all"
+    if is_cache(spec):
+        cache = open_cache(spec, resolution, read_options)
+        shapes = cache.meta["shapes"]
+        keep = [
+            i for i, shape in enumerate(shapes) if (split == "all" or shape["split"] == split) and (not classes or shape["class"] in classes)
+        ]
+        present = sorted({shape["class"] for shape in shapes})
+        unknown = sorted(set(classes or ()) - set(present))
+        if unknown:
+            raise DataError(f"--classes: unknown class {', '.join(unknown)} in cache {spec}; classes: {', '.join(present)}")
+        if not keep:
+            raise DataError(f"--data {spec}: the cache holds no shapes of split {split!r}" + (f" and classes {list(classes)}" if classes else ""))
+        names = tuple(sorted({shapes[i]["class"] for i in keep}))
+        voxels = cache.voxels if len(keep) == len(shapes) else PackedVoxels(cache.voxels.bits[keep], resolution)
+        return VoxelSet(
+            voxels,
+            torch.tensor([names.index(shapes[i]["class"]) for i in keep]),
+            names,
+            spec,
+            paths=tuple(str(Path(cache.meta["source"]) / shapes[i]["path"]) for i in keep),
+            splits=tuple(shapes[i]["split"] for i in keep),
+        )
+    if not Path(spec).exists():
+        raise DataError(
+            f"--data {spec!r}: no such file, folder or cache; or use builtin:<class> "
+            f"(classes: {', '.join(builtin.CLASSES)}) or builtin:all"
+        )
+    catalog = scan_source(spec, classes=classes, split=split, views=views)
+    options = ReadOptions(resolution=resolution, **(read_options or {}))
+    voxels, kept, _ = load_entries(catalog.entries, options, skip_bad=skip_bad, workers=workers, progress=progress)
+    entries = [catalog.entries[i] for i in kept]
+    names = tuple(sorted({e.category for e in entries}))
+    return VoxelSet(
+        voxels,
+        torch.tensor([names.index(e.category) for e in entries]),
+        names,
+        spec,
+        paths=tuple(str(e.path) for e in entries),
+        splits=tuple(e.split for e in entries),
     )
+
+
+def _filter_builtin(categories: Sequence[str], classes: Sequence[str]) -> list[str]:
+    unknown = sorted(set(classes) - set(categories))
+    if unknown:
+        raise DataError(f"--classes: unknown class {', '.join(unknown)}; classes: {', '.join(categories)}")
+    return [c for c in categories if c in classes]

@@ -39,3 +39,62 @@ def voxel_to_world(indices: np.ndarray, resolution: int) -> np.ndarray:
         FloatArray of shape (..., 3) inside ``[-0.5, 0.5]^3``.
     """
     return (np.asarray(indices, dtype=np.float64) + 0.5) / resolution - 0.5
+
+
+# -- source orientations ------------------------------------------------------------------
+# A source states its orientation as two signed axes: where "up" points and where the
+# object's "front" faces, each one of "+x", "-x", "+y", "-y", "+z", "-z" (for arrays,
+# x, y, z are array axes 0, 1, 2). Canonical axes follow: e2 = up, e0 = -front and
+# e1 = e2 x e0, so the mapping is always a proper rotation, never a mirror.
+_AXIS_NAMES = {"x": 0, "y": 1, "z": 2, "0": 0, "1": 1, "2": 2}
+
+
+def parse_axis(spec: str, what: str = "axis") -> np.ndarray:
+    """Parse a signed axis such as ``"+z"`` or ``"-y"`` into a unit vector (IntArray of shape (3,))."""
+    from shapespace.errors import DataError
+
+    text = str(spec).strip().lower()
+    if len(text) == 1:
+        text = "+" + text
+    if len(text) != 2 or text[0] not in "+-" or text[1] not in _AXIS_NAMES:
+        raise DataError(f"{what} {spec!r}: expected a signed axis such as +z, -y or +x")
+    vector = np.zeros(3, dtype=np.int64)
+    vector[_AXIS_NAMES[text[1]]] = 1 if text[0] == "+" else -1
+    return vector
+
+
+def frame_rotation(up: str, front: str) -> np.ndarray:
+    """The rotation taking a source frame with the given ``up`` and ``front`` to the canonical one.
+
+    Returns:
+        IntArray ``M`` of shape (3, 3) with one +-1 per row and column and determinant +1:
+        a point ``p`` of the source has canonical coordinates ``M @ p``.
+    """
+    from shapespace.errors import DataError
+
+    up_vec, front_vec = parse_axis(up, "up axis"), parse_axis(front, "front axis")
+    if abs(int(up_vec @ front_vec)) != 0:
+        raise DataError(f"up {up!r} and front {front!r} must be different axes")
+    e2, e0 = up_vec, -front_vec
+    e1 = np.cross(e2, e0)
+    return np.stack([e0, e1, e2])
+
+
+def reorient_grid(grid: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Re-index a cubic grid from a source frame into the canonical frame.
+
+    Args:
+        grid: Array of shape (R, R, R) indexed by source axes.
+        rotation: IntArray of shape (3, 3) from :func:`frame_rotation`.
+
+    Returns:
+        Array of shape (R, R, R) with ``out[c] = grid[s]`` where ``c = M @ s`` about the grid centre.
+    """
+    source_axes = [int(np.flatnonzero(row)[0]) for row in rotation]
+    out = np.transpose(grid, source_axes)
+    flips = [axis for axis, row in enumerate(rotation) if row[source_axes[axis]] < 0]
+    return np.ascontiguousarray(np.flip(out, axis=flips) if flips else out)
+
+
+CANONICAL_UP = "+z"
+CANONICAL_FRONT = "-x"

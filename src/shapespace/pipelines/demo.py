@@ -77,10 +77,10 @@ def run_demo(
     written = write_shapes(sample_shapes(model, 16, seed=seed), out, ("npy", "png", "obj"), name="samples", ncols=4)
     write_shapes(interpolate_shapes(model, seed, seed + 1, steps=8), out, ("png",), name="interpolation", ncols=8)
 
-    heldout_chairs = load_voxel_set(DEMO_DATA, config.resolution, split="heldout", count=HELDOUT_PER_CLASS).voxels
+    heldout_chairs = load_voxel_set(DEMO_DATA, config.resolution, split="test", count=HELDOUT_PER_CLASS).voxels
     others = [c for c in CLASSES if c != "chair"]
     heldout_other = load_voxel_set(
-        "builtin:" + ",".join(others), config.resolution, split="heldout", count=HELDOUT_PER_CLASS // len(others)
+        "builtin:" + ",".join(others), config.resolution, split="test", count=HELDOUT_PER_CLASS // len(others)
     ).voxels
     samples = sample_shapes(model, QUALITY_SAMPLES, seed=seed + 1000)
     quality = sample_quality(samples, train.voxels, heldout_chairs, heldout_other)

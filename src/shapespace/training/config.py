@@ -29,6 +29,7 @@ PAPER_VALUES: dict[str, Any] = {
     "joint_d_batch": False,
     "instance_noise": 0.0,
     "generator_ema": 0.0,
+    "augment": (),
 }
 
 
@@ -58,6 +59,9 @@ class GANTrainConfig:
         generator_ema: decay of an exponential moving average of G's weights that samples
             and the saved model use (Karras et al. 2018; Yazici et al. 2019); 0 turns it off,
             as in the paper.
+        augment: random transforms of the real shapes per step, any of "flip" (mirror
+            left/right) and "rot90" (quarter turns about the up axis); see
+            :mod:`shapespace.data.augment`. The paper states none.
         precision: "fp32", "bf16", "fp16" (CUDA only) or "auto"; the paper trained in fp32.
         seed: seeds the data order, the latent draws and the initial weights.
         sample_every: write a sample picture every this many steps (0: never).
@@ -79,6 +83,7 @@ class GANTrainConfig:
     instance_noise: float = 0.0
     instance_noise_steps: int = 0
     generator_ema: float = 0.0
+    augment: tuple[str, ...] = ()
     precision: str = "fp32"
     seed: int = 0
     sample_every: int = 500
@@ -87,6 +92,10 @@ class GANTrainConfig:
     num_preview: int = 16
 
     def __post_init__(self) -> None:
+        from shapespace.data.augment import check_augment
+
+        # JSON gives lists; the frozen config keeps a tuple.
+        object.__setattr__(self, "augment", check_augment(self.augment))
         positive_ints = ("steps", "batch_size", "log_every", "num_preview")
         for name in positive_ints:
             if int(getattr(self, name)) < 1:

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from shapespace import __version__
+from shapespace.data.augment import augment_batch
 from shapespace.data.sources import VoxelSet
 from shapespace.errors import CheckpointError
 from shapespace.io.atomic import write_text_atomic
@@ -50,6 +51,7 @@ _LATENT_STREAM = 0x5EED_0002
 _PREVIEW_STREAM = 0x5EED_0003
 _NOISE_STREAM = 0x5EED_0004
 _BATCHNORM_STREAM = 0x5EED_0005
+_AUGMENT_STREAM = 0x5EED_0006
 BATCHNORM_CALIBRATION_BATCHES = 4  # x 32 latents: enough for stable per-channel statistics
 
 
@@ -274,7 +276,11 @@ class GANTrainer:
     def train_step(self) -> StepResult:
         cfg, model = self.train_config, self.model
         model.train()
-        real = self.data.voxels[self.batch_indices(self.step)].to(self.device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
+        real = self.data.voxels[self.batch_indices(self.step)]  # (B, R, R, R) uint8
+        if cfg.augment:
+            g = torch.Generator().manual_seed(_stream_seed(cfg.seed, _AUGMENT_STREAM, self.step))
+            real = augment_batch(real, cfg.augment, g)
+        real = real.to(self.device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
         z = self.latents(self.step)  # (B, latent_dim)
         ones = torch.ones(cfg.batch_size, device=self.device)
         real_targets = torch.full((cfg.batch_size,), cfg.real_label, device=self.device)

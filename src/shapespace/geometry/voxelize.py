@@ -1,0 +1,242 @@
+"""Turn points, meshes and voxel grids of any size into canonical occupancy grids.
+
+All functions here work in the canonical frame (:mod:`shapespace.geometry.frame`): callers
+rotate their source into it first. Every shape is normalised the same way, whatever it
+came from: its bounding box is centred in the grid on all three axes and scaled, keeping
+the aspect ratio, so that its longest side spans ``fill * R`` voxels. The default
+``fill = 0.75`` is 24 of 32 voxels, the extent of ModelNet's 30^3 grids padded to 32^3
+(3DShapeNets), so shapes from every source look alike to a model.
+
+Occupancy rules:
+
+* **points**: a voxel is occupied when a point lies in it;
+* **surfaces** (meshes): a voxel is occupied when the surface passes through it (faces are
+  subdivided until every edge is shorter than half a voxel, then their vertices are binned);
+* **solid** fill: the enclosed interior of the surface voxels is filled as well
+  (:func:`scipy.ndimage.binary_fill_holes`, 6-connected background);
+* **rescaling a grid**: enlarging samples the source at each target voxel's centre, so a
+  source voxel always covers at least one target voxel; shrinking marks a target voxel when
+  any occupied source voxel overlaps it, so thin parts (legs, slats) never vanish.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from shapespace.errors import DataError
+
+DEFAULT_FILL = 0.75
+# Overlaps shorter than this (in target voxels) do not count: boundaries that merely touch
+# because of floating-point rounding must not mark a neighbour.
+_OVERLAP_EPS = 1e-6
+
+
+def _check_resolution(resolution: int) -> int:
+    if int(resolution) != resolution or resolution < 2:
+        raise DataError(f"resolution must be an integer >= 2, got {resolution!r}")
+    return int(resolution)
+
+
+def _check_fill(fill: float) -> float:
+    if not 0.0 < fill <= 1.0:
+        raise DataError(f"fill must be in (0, 1], got {fill!r}")
+    return float(fill)
+
+
+def normalizing_transform(points: np.ndarray, resolution: int, fill: float = DEFAULT_FILL) -> tuple[np.ndarray, float]:
+    """The offset and scale that centre ``points`` in the grid with the longest side at ``fill * R``.
+
+    Args:
+        points: FloatArray of shape (N, 3), canonical frame, any units.
+
+    Returns:
+        ``(offset, scale)``: voxel coordinates are ``points * scale + offset`` (FloatArray of shape (3,), float).
+
+    Raises:
+        DataError: when a coordinate is not finite or all points coincide.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
+        raise DataError(f"expected points of shape (N, 3) with N > 0, got {points.shape}")
+    if not np.isfinite(points).all():
+        bad = int((~np.isfinite(points)).any(axis=1).sum())
+        raise DataError(f"{bad} of {len(points)} points have NaN or infinite coordinates")
+    low, high = points.min(axis=0), points.max(axis=0)
+    extent = float((high - low).max())
+    if not extent > 0:
+        raise DataError("all points coincide: the shape has no extent")
+    scale = _check_fill(fill) * resolution / extent
+    offset = resolution / 2 - (low + high) / 2 * scale
+    return offset, scale
+
+
+def points_to_voxels(
+    points: np.ndarray, resolution: int, fill: float = DEFAULT_FILL, close: int = 0, solid: bool = False
+) -> np.ndarray:
+    """Voxelise a point set (canonical frame) at ``resolution``.
+
+    Args:
+        points: FloatArray of shape (N, 3).
+        resolution: grid size R.
+        fill: the longest side spans ``fill * R`` voxels.
+        close: iterations of morphological closing that bridge gaps between sparse
+            samples of a surface (0 keeps exactly the voxels that hold points).
+        solid: fill the enclosed interior after closing.
+
+    Returns:
+        BoolArray of shape (R, R, R).
+    """
+    resolution = _check_resolution(resolution)
+    offset, scale = normalizing_transform(points, resolution, fill)
+    grid = np.zeros((resolution,) * 3, dtype=bool)
+    index = np.floor(np.asarray(points, dtype=np.float64) * scale + offset).astype(np.int64)
+    np.clip(index, 0, resolution - 1, out=index)  # points on the top faces of the box
+    grid[index[:, 0], index[:, 1], index[:, 2]] = True
+    return finish_shell(grid, close=close, solid=solid)
+
+
+def finish_shell(grid: np.ndarray, close: int = 0, solid: bool = False) -> np.ndarray:
+    """Optionally close gaps in a voxel shell (``close`` iterations) and fill its interior (``solid``)."""
+    if int(close) != close or close < 0:
+        raise DataError(f"close must be a non-negative integer, got {close!r}")
+    if close:
+        # Pad so that closing near the border behaves as if the grid went on empty.
+        padded = np.pad(grid, close)
+        padded = ndimage.binary_closing(padded, iterations=int(close))
+        grid = padded[(slice(close, -close),) * 3]
+    if solid:
+        grid = ndimage.binary_fill_holes(grid)
+    return np.ascontiguousarray(grid, dtype=bool)
+
+
+def mesh_to_voxels(
+    vertices: np.ndarray, faces: np.ndarray, resolution: int, fill: float = DEFAULT_FILL, solid: bool = True
+) -> np.ndarray:
+    """Voxelise a triangle mesh (canonical frame) at ``resolution``.
+
+    Args:
+        vertices: FloatArray of shape (V, 3).
+        faces: IntArray of shape (F, 3), indices into ``vertices``.
+        solid: fill the enclosed interior; otherwise only the voxels the surface crosses.
+
+    Returns:
+        BoolArray of shape (R, R, R).
+
+    Raises:
+        DataError: for a mesh without faces, with out-of-range indices, non-finite or
+            coincident vertices, or zero surface area.
+    """
+    from trimesh import remesh, triangles
+
+    resolution = _check_resolution(resolution)
+    vertices = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces)
+    if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
+        raise DataError(f"the mesh has no triangles (faces of shape {faces.shape})")
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise DataError(f"face indices must lie in [0, {len(vertices)}), got [{faces.min()}, {faces.max()}]")
+    used = vertices[np.unique(faces)]
+    offset, scale = normalizing_transform(used, resolution, fill)
+    local = vertices * scale + offset
+    if not float(triangles.area(local[faces]).sum()) > 0:
+        raise DataError("the mesh is degenerate: its triangles have zero area")
+    # Half a voxel per edge: every voxel a triangle crosses then holds one of its vertices
+    # up to a sliver at a corner, which the 0.5 margin makes rare.
+    fine_vertices, _ = remesh.subdivide_to_size(local, faces, max_edge=0.5, max_iter=64)
+    index = np.floor(fine_vertices).astype(np.int64)
+    np.clip(index, 0, resolution - 1, out=index)
+    grid = np.zeros((resolution,) * 3, dtype=bool)
+    grid[index[:, 0], index[:, 1], index[:, 2]] = True
+    return finish_shell(grid, solid=solid)
+
+
+def _overlap_matrix(source_size: int, target_size: int, scale: float, offset: float) -> np.ndarray:
+    """BoolArray (target, source): which source voxels a target voxel takes its value from.
+
+    Source voxel ``s`` covers target coordinates ``[s * scale + offset, (s + 1) * scale + offset)``.
+    """
+    starts = np.arange(source_size) * scale + offset  # (S,)
+    ends = starts + scale
+    target = np.arange(target_size, dtype=np.float64)[:, None]  # (T, 1)
+    if scale >= 1:
+        centres = target + 0.5
+        return (starts[None] <= centres) & (centres < ends[None])
+    return (np.minimum(ends[None], target + 1) - np.maximum(starts[None], target)) > _OVERLAP_EPS
+
+
+def _map_grid(grid: np.ndarray, resolution: int, scales: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    mapped = np.asarray(grid, dtype=np.float32)
+    for axis in range(3):
+        weights = _overlap_matrix(mapped.shape[axis], resolution, float(scales[axis]), float(offsets[axis])).astype(np.float32)
+        mapped = np.moveaxis(np.tensordot(weights, np.moveaxis(mapped, axis, 0), axes=1), 0, axis)
+    return mapped > 0
+
+
+def fit_grid(grid: np.ndarray, resolution: int, fill: float = DEFAULT_FILL) -> np.ndarray:
+    """Crop a grid to its occupied bounding box and normalise it like every other source.
+
+    Args:
+        grid: Array of shape (D, H, W), canonical frame, nonzero = occupied.
+
+    Returns:
+        BoolArray of shape (R, R, R), centred, longest side ``fill * R`` voxels.
+
+    Raises:
+        DataError: when the grid is empty.
+    """
+    resolution = _check_resolution(resolution)
+    occupied = np.argwhere(np.asarray(grid) != 0)
+    if len(occupied) == 0:
+        raise DataError("the voxel grid is empty")
+    low, high = occupied.min(axis=0), occupied.max(axis=0) + 1
+    cropped = np.asarray(grid)[low[0] : high[0], low[1] : high[1], low[2] : high[2]] != 0
+    sizes = np.asarray(cropped.shape, dtype=np.float64)
+    scale = _check_fill(fill) * resolution / sizes.max()
+    offsets = resolution / 2 - sizes * scale / 2
+    return _map_grid(cropped, resolution, np.full(3, scale), offsets)
+
+
+def resample_grid(grid: np.ndarray, resolution: int) -> np.ndarray:
+    """Rescale a cubic grid of any size to ``resolution`` (the whole grid, no cropping).
+
+    Returns:
+        BoolArray of shape (R, R, R).
+    """
+    resolution = _check_resolution(resolution)
+    grid = np.asarray(grid) != 0
+    if grid.shape[0] == resolution:
+        return np.ascontiguousarray(grid)
+    scale = resolution / grid.shape[0]
+    return _map_grid(grid, resolution, np.full(3, scale), np.zeros(3))
+
+
+def facing_turns(grid: np.ndarray) -> int:
+    """Quarter turns about the up axis that put a shape's back (its taller half) at high axis 0.
+
+    Chairs, sofas and beds have their backrest or headboard at the back, so the upper half
+    of the shape leans backwards. This measures the horizontal offset of the voxels in the
+    upper half of the shape from the centre of its footprint and returns ``k`` such that
+    ``np.rot90(grid, k, axes=(0, 1))`` puts that offset along +axis 0. Shapes with no
+    clear lean (tables, stools) return 0.
+    """
+    occupied = np.argwhere(np.asarray(grid) != 0)
+    if len(occupied) == 0:
+        return 0
+    heights = occupied[:, 2]
+    middle = (heights.min() + heights.max()) / 2
+    upper = occupied[heights > middle]
+    if len(upper) == 0:
+        return 0
+    centre = (occupied[:, :2].min(axis=0) + occupied[:, :2].max(axis=0)) / 2
+    lean = upper[:, :2].mean(axis=0) - centre  # (axis 0, axis 1)
+    if np.abs(lean).max() < 0.5:  # less than half a voxel: symmetric
+        return 0
+    # np.rot90(.., k, axes=(0, 1)) turns -axis 1 (k=1), -axis 0 (k=2) or +axis 1 (k=3) into +axis 0.
+    directions = {0: (1, 0), 1: (0, -1), 2: (-1, 0), 3: (0, 1)}  # lean before the turn, per k
+    return max(directions, key=lambda k: lean[0] * directions[k][0] + lean[1] * directions[k][1])
+
+
+def align_facing(grid: np.ndarray) -> np.ndarray:
+    """Turn a shape about the up axis so that its back is at high axis 0 (see :func:`facing_turns`)."""
+    return np.ascontiguousarray(np.rot90(grid, facing_turns(grid), axes=(0, 1)))

@@ -1,0 +1,94 @@
+"""Triangle meshes (OFF, OBJ, STL, PLY, GLB) through trimesh, voxelised at R^3.
+
+A mesh is rotated into the canonical frame (default: ModelNet's z up, facing -y, as the
+ModelNet10 OFF files; ``ReadOptions.up``/``front`` override it), normalised into the grid
+keeping its aspect ratio and centred (:mod:`shapespace.geometry.voxelize`), and voxelised
+as a surface, solid by default (``ReadOptions.solid=False`` keeps only the surface).
+
+A PLY file without faces is a point cloud and is read as one
+(:func:`shapespace.io.pointclouds.points_to_shape`). Scenes (GLB, multi-object OBJ) are
+merged into one mesh with their node transforms applied.
+
+Writing meshes from grids is :func:`shapespace.geometry.mesh.export_mesh`;
+:func:`write_points_ply` writes a point cloud as PLY.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from shapespace.errors import DataError
+from shapespace.geometry.voxelize import mesh_to_voxels
+from shapespace.io.atomic import write_with_atomic
+from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, _check_points, points_to_shape
+from shapespace.io.registry import ReadOptions, ShapeFormat, register_format
+
+MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb")
+
+
+def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """Load a mesh or point cloud file as stored.
+
+    Returns:
+        ``(vertices, faces)``: FloatArray (V, 3) and IntArray (F, 3), or ``faces=None`` for
+        a point cloud.
+    """
+    import trimesh
+
+    path = Path(path)
+    loaded = trimesh.load(str(path), file_type=path.suffix.lower().lstrip("."), process=False)
+    if isinstance(loaded, trimesh.Scene):
+        geometries = list(loaded.dump()) if loaded.geometry else []
+        meshes = [g for g in geometries if isinstance(g, trimesh.Trimesh)]
+        if meshes:
+            loaded = trimesh.util.concatenate(meshes)
+        elif geometries and isinstance(geometries[0], trimesh.PointCloud):
+            loaded = trimesh.PointCloud(np.concatenate([g.vertices for g in geometries]))
+        else:
+            raise DataError("the file holds no mesh or points")
+    if isinstance(loaded, trimesh.PointCloud):
+        return np.asarray(loaded.vertices, dtype=np.float64), None
+    if not isinstance(loaded, trimesh.Trimesh):
+        raise DataError(f"the file holds a {type(loaded).__name__}, not a triangle mesh")
+    vertices = np.asarray(loaded.vertices, dtype=np.float64)
+    faces = np.asarray(loaded.faces, dtype=np.int64)
+    if len(faces) == 0:
+        if len(vertices) == 0:
+            raise DataError("the file holds no vertices")
+        return vertices, None
+    return vertices, faces
+
+
+def read_mesh_shape(path: Path, options: ReadOptions) -> np.ndarray:
+    vertices, faces = load_geometry(path)
+    if faces is None:
+        if path.suffix.lower() != ".ply":
+            raise DataError("the mesh has no faces")
+        return points_to_shape(vertices, options)
+    if len(vertices) and not np.isfinite(vertices).all():
+        bad = int((~np.isfinite(vertices)).any(axis=1).sum())
+        raise DataError(f"{bad} of {len(vertices)} vertices have NaN or infinite coordinates")
+    rotation = options.rotation(POINTS_UP, POINTS_FRONT)
+    solid = True if options.solid is None else options.solid
+    return mesh_to_voxels(vertices @ rotation.T, faces, options.resolution, options.fill, solid=solid)
+
+
+def write_points_ply(path: str | os.PathLike, points: np.ndarray) -> None:
+    """Write FloatArray (N, 3) as a binary PLY point cloud."""
+    import trimesh
+
+    cloud = trimesh.PointCloud(_check_points(points))
+    write_with_atomic(path, lambda tmp: cloud.export(str(tmp), file_type="ply"))
+
+
+MESH_FORMAT = register_format(
+    ShapeFormat(
+        name="mesh",
+        suffixes=MESH_SUFFIXES,
+        read=read_mesh_shape,
+        description="triangle meshes via trimesh (PLY without faces: points); ModelNet frame (z up, facing -y)",
+    )
+)
