@@ -7,7 +7,10 @@ import pytest
 
 from shapespace.cli.main import build_parser, main
 
-COMMANDS = [[], ["presets"], ["train"], ["train", "gan"], ["sample"], ["interpolate"], ["demo"]]
+COMMANDS = [
+    [], ["presets"], ["train"], ["train", "gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
+    ["data", "export"], ["sample"], ["interpolate"], ["demo"],
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "shapespace")

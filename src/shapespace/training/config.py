@@ -134,7 +134,9 @@ class GANTrainConfig:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["augment"] = list(self.augment)  # as JSON stores it, so saved and new configs compare equal
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "GANTrainConfig":
