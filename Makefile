@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-data clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/demo_quality.py
+
+bench-data: $(STAMP)
+	$(BIN)/python benchmarks/data_prepare.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import trimesh
 
 from shapespace.data.sources import VoxelSet
+from shapespace.io.binvox import write_binvox
+from shapespace.io.matlab import write_mat
+from shapespace.io.meshes import write_points_ply
+from shapespace.io.pointclouds import write_npy, write_pcd, write_xyz
 from shapespace.models import GANConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,3 +45,44 @@ def tiny_config() -> GANConfig:
 def box_set() -> VoxelSet:
     voxels = box_voxels(64)
     return VoxelSet(voxels, torch.zeros(len(voxels), dtype=torch.long), ("box",), "test:boxes")
+
+
+# -- a small shape folder in ModelNet layout holding every kind of file the readers accept --
+
+def box_points(extents=(1.0, 2.0, 3.0), n: int = 6) -> np.ndarray:
+    """Points on a regular lattice filling a box (source frame), FloatArray (n^3, 3)."""
+    axes = [np.linspace(-e / 2, e / 2, n) for e in extents]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+def stool_grid(size: int = 30) -> np.ndarray:
+    """A canonical-frame stool: a seat slab on four legs, 3-voxel border as in 3DShapeNets."""
+    grid = np.zeros((size,) * 3, dtype=np.uint8)
+    lo, hi = 3, size - 3
+    grid[lo:hi, lo:hi, 14:17] = 1  # seat
+    for i in (lo, hi - 2):
+        for j in (lo, hi - 2):
+            grid[i : i + 2, j : j + 2, lo:14] = 1  # legs
+    return grid
+
+
+def make_shape_folder(root: Path) -> Path:
+    """``root/<class>/{train,test}/`` with one file per format; returns ``root``."""
+    (root / "chair" / "train").mkdir(parents=True)
+    (root / "chair" / "test").mkdir(parents=True)
+    (root / "table" / "train").mkdir(parents=True)
+    (root / "table" / "test").mkdir(parents=True)
+    trimesh.creation.box(extents=(1.0, 1.0, 2.0)).export(root / "chair" / "train" / "box.off")
+    trimesh.creation.box(extents=(2.0, 1.0, 1.0)).export(root / "chair" / "train" / "flat.obj")
+    write_pcd(root / "chair" / "train" / "cloud.pcd", box_points())
+    write_binvox(root / "chair" / "test" / "grid.binvox", stool_grid(32))
+    write_mat(root / "table" / "train" / "stool.mat", stool_grid())
+    write_xyz(root / "table" / "train" / "cloud.xyz", box_points((2.0, 2.0, 1.0)))
+    write_npy(root / "table" / "test" / "cloud.npy", box_points((1.0, 1.0, 1.0)))
+    write_points_ply(root / "table" / "test" / "cloud.ply", box_points((3.0, 1.0, 1.0)))
+    return root
+
+
+@pytest.fixture
+def shape_folder(tmp_path: Path) -> Path:
+    return make_shape_folder(tmp_path / "shapes")

@@ -71,6 +71,21 @@ def normalizing_transform(points: np.ndarray, resolution: int, fill: float = DEF
     return offset, scale
 
 
+def _bin(coords: np.ndarray, resolution: int) -> np.ndarray:
+    """Voxel indices of points in voxel coordinates (FloatArray (N, 3) -> IntArray (N, 3)).
+
+    Voxel ``i`` covers ``[i, i + 1)``, except that points on the top faces of the shape's
+    bounding box fall into the last voxel inside it: a shape normalised to span exactly
+    ``n`` voxels then occupies exactly ``n``, not ``n + 1``. The 1e-9 tolerance absorbs
+    rounding in the normalisation.
+    """
+    index = np.floor(coords + 1e-9).astype(np.int64)
+    low = np.floor(coords.min(axis=0) + 1e-9).astype(np.int64)
+    high = np.maximum(np.ceil(coords.max(axis=0) - 1e-9).astype(np.int64) - 1, low)
+    np.clip(index, np.maximum(low, 0), np.minimum(high, resolution - 1), out=index)
+    return index
+
+
 def points_to_voxels(
     points: np.ndarray, resolution: int, fill: float = DEFAULT_FILL, close: int = 0, solid: bool = False
 ) -> np.ndarray:
@@ -90,8 +105,7 @@ def points_to_voxels(
     resolution = _check_resolution(resolution)
     offset, scale = normalizing_transform(points, resolution, fill)
     grid = np.zeros((resolution,) * 3, dtype=bool)
-    index = np.floor(np.asarray(points, dtype=np.float64) * scale + offset).astype(np.int64)
-    np.clip(index, 0, resolution - 1, out=index)  # points on the top faces of the box
+    index = _bin(np.asarray(points, dtype=np.float64) * scale + offset, resolution)
     grid[index[:, 0], index[:, 1], index[:, 2]] = True
     return finish_shell(grid, close=close, solid=solid)
 
@@ -144,8 +158,7 @@ def mesh_to_voxels(
     # Half a voxel per edge: every voxel a triangle crosses then holds one of its vertices
     # up to a sliver at a corner, which the 0.5 margin makes rare.
     fine_vertices, _ = remesh.subdivide_to_size(local, faces, max_edge=0.5, max_iter=64)
-    index = np.floor(fine_vertices).astype(np.int64)
-    np.clip(index, 0, resolution - 1, out=index)
+    index = _bin(np.asarray(fine_vertices), resolution)
     grid = np.zeros((resolution,) * 3, dtype=bool)
     grid[index[:, 0], index[:, 1], index[:, 2]] = True
     return finish_shell(grid, solid=solid)

@@ -1,0 +1,44 @@
+"""--data specifications: built-in shapes, shape folders and caches give the same kind of set."""
+
+import numpy as np
+import pytest
+import torch
+
+from shapespace.data.sources import load_voxel_set
+from shapespace.errors import DataError
+
+
+def test_builtin_splits_are_disjoint_and_all_is_both():
+    train = load_voxel_set("builtin:chair", 16, split="train", count=3)
+    test = load_voxel_set("builtin:chair", 16, split="test", count=3)
+    both = load_voxel_set("builtin:chair", 16, split="all", count=3)
+    assert torch.equal(both.voxels, torch.cat([train.voxels, test.voxels]))
+    assert not any(torch.equal(a, b) for a in train.voxels for b in test.voxels)
+
+
+def test_builtin_class_filter():
+    data = load_voxel_set("builtin:all", 16, count=2, classes=["table", "bed"])
+    assert data.classes == ("bed", "table") and data.labels.tolist() == [0, 0, 1, 1]
+    with pytest.raises(DataError, match="unknown class stool"):
+        load_voxel_set("builtin:all", 16, count=2, classes=["stool"])
+
+
+def test_folder_source_reads_every_format(shape_folder):
+    data = load_voxel_set(str(shape_folder), 16, split="all", workers=1)
+    assert len(data) == 8 and data.classes == ("chair", "table")
+    assert data.labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert data.voxels.shape == (8, 16, 16, 16)
+    counts = [int(v.sum()) for v in data.voxels[:]]
+    assert counts[1] == 6 * 6 * 12  # box.off: a solid 1 x 1 x 2 box, longest side 12 of 16 voxels
+    assert all(c > 0 for c in counts)
+
+
+def test_unknown_source_names_the_choices(tmp_path):
+    with pytest.raises(DataError, match="no such file, folder or cache; or use builtin:<class>"):
+        load_voxel_set(str(tmp_path / "nothing"), 16)
+
+
+def test_train_split_of_a_folder_without_test_files(shape_folder):
+    data = load_voxel_set(str(shape_folder), 16, workers=1)
+    assert set(data.splits) == {"train"} and len(data) == 5
+    assert np.all([p.split("/")[-2] == "train" for p in data.paths])
