@@ -11,7 +11,9 @@ Occupancy rules:
 
 * **points**: a voxel is occupied when a point lies in it;
 * **surfaces** (meshes): a voxel is occupied when the surface passes through it (faces are
-  subdivided until every edge is shorter than half a voxel, then their vertices are binned);
+  subdivided until every edge is shorter than half a voxel, then points just inside each
+  small triangle and a hair behind it -- against its normal, into the solid -- are binned,
+  so a face lying exactly on a voxel boundary marks the voxels of the solid it bounds);
 * **solid** fill: the enclosed interior of the surface voxels is filled as well
   (:func:`scipy.ndimage.binary_fill_holes`, 6-connected background);
 * **rescaling a grid**: enlarging samples the source at each target voxel's centre, so a
@@ -115,9 +117,11 @@ def finish_shell(grid: np.ndarray, close: int = 0, solid: bool = False) -> np.nd
     if int(close) != close or close < 0:
         raise DataError(f"close must be a non-negative integer, got {close!r}")
     if close:
-        # Pad so that closing near the border behaves as if the grid went on empty.
+        # Pad so that closing near the border behaves as if the grid went on empty. The
+        # full 3x3x3 neighbourhood bridges a one-voxel hole in a one-voxel wall, which the
+        # default 6-connected cross cannot.
         padded = np.pad(grid, close)
-        padded = ndimage.binary_closing(padded, iterations=int(close))
+        padded = ndimage.binary_closing(padded, structure=np.ones((3, 3, 3), dtype=bool), iterations=int(close))
         grid = padded[(slice(close, -close),) * 3]
     if solid:
         grid = ndimage.binary_fill_holes(grid)
@@ -155,13 +159,43 @@ def mesh_to_voxels(
     local = vertices * scale + offset
     if not float(triangles.area(local[faces]).sum()) > 0:
         raise DataError("the mesh is degenerate: its triangles have zero area")
-    # Half a voxel per edge: every voxel a triangle crosses then holds one of its vertices
-    # up to a sliver at a corner, which the 0.5 margin makes rare.
-    fine_vertices, _ = remesh.subdivide_to_size(local, faces, max_edge=0.5, max_iter=64)
-    index = _bin(np.asarray(fine_vertices), resolution)
+    # Half a voxel per edge: every voxel a triangle crosses then holds one of its sample
+    # points, up to a sliver at a corner, which the 0.5 margin makes rare.
+    fine_vertices, fine_faces = remesh.subdivide_to_size(local, faces, max_edge=0.5, max_iter=64)
+    index = _bin(_surface_samples(np.asarray(fine_vertices), np.asarray(fine_faces)), resolution)
     grid = np.zeros((resolution,) * 3, dtype=bool)
     grid[index[:, 0], index[:, 1], index[:, 2]] = True
     return finish_shell(grid, solid=solid)
+
+
+# How far (in voxels) sample points sit inside their triangle and behind its face.
+_SURFACE_INSET = 1e-3
+
+
+def _surface_samples(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Points on small triangles, nudged off their corners and edges into the solid.
+
+    Args:
+        vertices: FloatArray of shape (V, 3), voxel coordinates.
+        faces: IntArray of shape (F, 3).
+
+    Returns:
+        FloatArray of shape (4 * F', 3): each non-degenerate triangle's centroid and its three
+        corners moved towards the centroid, all moved against the face normal. Only vertices
+        that faces use are sampled, and a face exactly on a voxel boundary falls into the
+        voxel on the solid's side (for consistently oriented meshes).
+    """
+    corners = vertices[faces]  # (F, 3, 3)
+    centroids = corners.mean(axis=1)  # (F, 3)
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    lengths = np.linalg.norm(normals, axis=1)
+    keep = lengths > 1e-12
+    corners, centroids, normals = corners[keep], centroids[keep], normals[keep] / lengths[keep, None]
+    towards = centroids[:, None] - corners  # (F, 3, 3)
+    distance = np.linalg.norm(towards, axis=2, keepdims=True)
+    inset = corners + _SURFACE_INSET * towards / np.maximum(distance, 1e-12)
+    points = np.concatenate([inset, centroids[:, None]], axis=1) - _SURFACE_INSET * normals[:, None]
+    return points.reshape(-1, 3)
 
 
 def _overlap_matrix(source_size: int, target_size: int, scale: float, offset: float) -> np.ndarray:

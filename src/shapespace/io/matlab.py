@@ -4,7 +4,9 @@ The variable name tells the source apart (see ``../shared/data/README.md``):
 
 * ``instance`` -- 3DShapeNets ModelNet grids, 30^3 with a 3-voxel empty border, axis 2 up,
   rotation ``_1`` facing -axis 0: already the canonical frame. Read as 3DShapeNets does:
-  padded by one voxel to 32^3 (longest side 24 of 32, i.e. fill 0.75), then rescaled to R.
+  a 30^3 grid is padded by one voxel to 32^3 (longest side 24 of 32, i.e. fill 0.75), then
+  rescaled to R; other sizes (e.g. files written by :func:`write_mat`) are rescaled as they
+  are. These grids keep their own normalisation: ``ReadOptions.fill`` does not apply.
 * ``grid`` -- Girdhar et al.'s IKEA grids, 20^3, **axis 0 up**; the longest side spans the
   whole grid. The models do not all face one way; the default maps ``+axis 1`` (the most
   common facing) to the canonical front. Normalised like every other source.
@@ -37,6 +39,7 @@ MAT_KEYS: dict[str, tuple[str, str]] = {
     "voxel": ("+0", "+1"),  # 3D-GAN release IKEA (unverified; same as Girdhar et al.)
 }
 # 3DShapeNets pads its 30^3 grids by one voxel to 32^3 (Wu et al., CVPR 2015).
+SHAPENETS_SIZE = 30
 SHAPENETS_PAD = 1
 
 
@@ -57,7 +60,7 @@ def load_mat_grid(path: str | os.PathLike) -> tuple[str, np.ndarray]:
         raise DataError(f"variable {key!r} must be a cubic 3-D array, got shape {array.shape}")
     if array.shape[0] > MAX_RESOLUTION:
         raise DataError(f"variable {key!r} is {array.shape[0]}^3, larger than {MAX_RESOLUTION}^3")
-    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
+    if np.iscomplexobj(array) or (not np.issubdtype(array.dtype, np.number) and array.dtype != bool):
         raise DataError(f"variable {key!r} has non-numeric type {array.dtype}")
     values = array.astype(np.float64)
     if not np.isfinite(values).all():
@@ -70,8 +73,10 @@ def read_mat(path: Path, options: ReadOptions) -> np.ndarray:
     up, front = MAT_KEYS[key]
     grid = reorient_grid(grid, options.rotation(up, front))
     if key == "instance":
-        # 3DShapeNets' own normalisation: pad to 32^3 and rescale, as the paper's data.
-        return resample_grid(np.pad(grid, SHAPENETS_PAD), options.resolution)
+        # 3DShapeNets' own normalisation: pad 30^3 to 32^3 and rescale, as the paper's data.
+        if grid.shape[0] == SHAPENETS_SIZE:
+            grid = np.pad(grid, SHAPENETS_PAD)
+        return resample_grid(grid, options.resolution)
     return fit_grid(grid, options.resolution, options.fill)
 
 

@@ -8,7 +8,9 @@ ModelNet's -- z up, objects facing -y (``../shared/data/README.md`` section 2) -
 one closing iteration (1,024 Poisson-disk points leave gaps of about a voxel at 32^3) and
 not filled; ``ReadOptions.close``/``solid`` change that.
 
-Writers (:func:`write_pcd`, :func:`write_xyz`, :func:`write_npy`) write points as given.
+Writers (:func:`write_pcd`, :func:`write_xyz`, :func:`write_npy`) write the points without
+re-orienting them: PCD and NPY as float32, XYZ as text with 9 significant digits (float32
+round-trips exactly).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def decode_pcd(data: bytes) -> np.ndarray:
         raise DataError(f"PCD header has an unsupported SIZE/TYPE/COUNT/POINTS: {header}") from None
     if not 0 <= n <= MAX_POINTS:
         raise DataError(f"PCD header claims {n} points")
+    if any(count < 1 for _, _, count in dtypes):
+        raise DataError(f"PCD header COUNT must be positive, got {' '.join(counts)}")
     columns = [f"{name}_{i}" for i, name in enumerate(fields)]
     xyz = [columns[fields.index(axis)] for axis in "xyz"]
     mode = (header["DATA"] or ["?"])[0].lower()
@@ -93,14 +97,19 @@ def decode_pcd(data: bytes) -> np.ndarray:
         table = np.frombuffer(data, dtype=record, count=n, offset=offset)
         points = np.stack([table[name].astype(np.float64) for name in xyz], axis=1)
     elif mode == "ascii":
-        text = data[offset:].decode("ascii", errors="strict")
         width = sum(int(c) for c in counts)
-        values = np.array(text.split(), dtype=np.float64)
+        try:
+            values = np.array(data[offset:].decode("ascii", errors="strict").split(), dtype=np.float64)
+        except (UnicodeDecodeError, ValueError):
+            raise DataError("PCD ascii data holds a value that is not a number") from None
         if len(values) != n * width:
             raise DataError(f"PCD ascii data has {len(values)} values, expected {n} points x {width}")
         table = values.reshape(n, width)
         starts = np.cumsum([0] + [int(c) for c in counts[:-1]])
-        points = np.stack([table[:, starts[fields.index(axis)]] for axis in "xyz"], axis=1)
+        # Each column as its declared type, so ascii and binary files of one cloud agree.
+        points = np.stack(
+            [table[:, starts[fields.index(axis)]].astype(dtypes[fields.index(axis)][1]).astype(np.float64) for axis in "xyz"], axis=1
+        )
     else:
         raise DataError(f"PCD DATA {mode!r} is not supported (ascii or binary; convert binary_compressed first)")
     return _check_points(points)
@@ -162,8 +171,8 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
         array = np.load(path, allow_pickle=False)
     except ValueError as error:
         raise DataError(f"not a numeric .npy array: {error}") from None
-    if not np.issubdtype(array.dtype, np.number):
-        raise DataError(f"array type {array.dtype} is not numeric")
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise DataError(f"array type {array.dtype} is not real-valued")
     return _check_points(array)
 
 

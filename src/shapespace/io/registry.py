@@ -51,6 +51,14 @@ class ReadOptions:
     align: bool = False
 
     def __post_init__(self) -> None:
+        for name, kinds in (("resolution", (int, np.integer)), ("fill", (int, float, np.number)), ("align", (bool,))):
+            value = getattr(self, name)
+            if isinstance(value, bool) != (kinds == (bool,)) or not isinstance(value, kinds):
+                raise DataError(f"{name} must be a {'boolean' if kinds == (bool,) else 'number'}, got {value!r}")
+        for name in ("solid", "close"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (bool,) if name == "solid" else (int, np.integer)):
+                raise DataError(f"{name} must be {'a boolean' if name == 'solid' else 'an integer'} or None, got {value!r}")
         if int(self.resolution) != self.resolution or not 2 <= self.resolution <= MAX_RESOLUTION:
             raise DataError(f"resolution must be an integer in [2, {MAX_RESOLUTION}], got {self.resolution!r}")
         if not 0 < self.fill <= 1:
@@ -103,6 +111,7 @@ def register_format(fmt: ShapeFormat) -> ShapeFormat:
     for suffix in fmt.suffixes:
         if suffix in _BY_SUFFIX and _BY_SUFFIX[suffix].name != fmt.name:
             raise ValueError(f"suffix {suffix} is already registered by {_BY_SUFFIX[suffix].name}")
+    for suffix in fmt.suffixes:
         _BY_SUFFIX[suffix] = fmt
     _FORMATS[fmt.name] = fmt
     return fmt
