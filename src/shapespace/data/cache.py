@@ -30,6 +30,7 @@ import torch
 
 from shapespace.data.catalog import Catalog, ShapeEntry
 from shapespace.errors import DataError
+from shapespace.io.atomic import current_umask
 from shapespace.io.registry import ReadOptions, read_shape
 
 CACHE_FORMAT = "shapespace-voxel-cache"
@@ -220,7 +221,7 @@ def prepare_cache(
             "skipped": [{"path": s["path"], "error": s["error"]} for s in skipped],
         }
         (staging / META_NAME).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
             os.replace(out, trash / out.name)
@@ -232,12 +233,6 @@ def prepare_cache(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return meta
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def is_cache(path: str | os.PathLike) -> bool:

@@ -168,8 +168,12 @@ def scan_source(
             raise DataError(f"--classes: unknown class {', '.join(unknown)} in {source}; classes: {', '.join(present)}")
         entries = [entry for entry in entries if entry.category in set(classes)]
     if split != "all":
+        available = sorted({entry.split for entry in entries})
         entries = [entry for entry in entries if entry.split == split]
-    if not entries:
-        raise DataError(f"--data {source}: no shapes left for split {split!r}" + (f" and classes {list(classes)}" if classes else ""))
+        if not entries:
+            raise DataError(
+                f"--data {source}: no shapes in split {split!r}" + (f" for classes {list(classes)}" if classes else "")
+                + f"; it has split {' and '.join(repr(a) for a in available)} (use --split {available[0]} or --split all)"
+            )  # fmt: skip
     entries.sort(key=lambda e: (e.category, e.split, str(e.path)))
     return Catalog(root, layout, tuple(entries), tuple(sorted({e.category for e in entries})))
