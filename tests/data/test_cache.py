@@ -93,3 +93,14 @@ def test_parallel_prepare_equals_serial(shape_folder, tmp_path):
     prepare_cache(catalog, tmp_path / "one", options, {}, workers=1, progress=False)
     prepare_cache(catalog, tmp_path / "two", options, {}, workers=2, progress=False)
     assert (tmp_path / "one" / BITS_NAME).read_bytes() == (tmp_path / "two" / BITS_NAME).read_bytes()
+
+
+def test_cache_keeps_the_holdout_it_was_prepared_with(shape_folder, tmp_path):
+    catalog = scan_source(shape_folder, holdout=0.5)
+    prepare_cache(catalog, tmp_path / "cache", ReadOptions(resolution=16), {"holdout": 0.5}, workers=1, progress=False)
+    splits = [s["split"] for s in json.loads((tmp_path / "cache" / META_NAME).read_text())["shapes"]]
+    assert splits == [e.split for e in catalog.entries]
+    with pytest.raises(DataError, match="prepared with --holdout 0.5, not 0.2"):
+        load_voxel_set(str(tmp_path / "cache"), 16, holdout=0.2)
+    with pytest.raises(DataError, match="built-in shapes have a test split"):
+        load_voxel_set("builtin:chair", 16, holdout=0.2)

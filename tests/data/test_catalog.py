@@ -80,3 +80,20 @@ def test_real_sources_have_the_documented_counts():
     assert {c: sum(r.values()) for c, r in ikea.counts().items()} == {"bed": 2, "bookcase": 9, "chair": 10, "desk": 4, "sofa": 8, "table": 8}
     shapenet = scan_source(SHARED_DATA / "shapenet-chair-binvox64")
     assert shapenet.layout == "shapenet" and len(shapenet.entries) == 5
+
+
+def test_holdout_moves_whole_shapes_to_test_reproducibly(tmp_path):
+    root = _views_folder(tmp_path / "vox30")
+    for n in range(3, 40):  # more chairs, so that a fraction means something
+        for view in (1, 2):
+            write_mat(root / "train" / f"chair_{n:09d}_{view}.mat", np.ones((30, 30, 30), dtype=np.uint8))
+    every = scan_source(root, views="all", holdout=0.3)
+    held = {e.path.stem.rsplit("_", 1)[0] for e in every.entries if e.split == "test"}
+    kept = {e.path.stem.rsplit("_", 1)[0] for e in every.entries if e.split == "train"}
+    assert held and kept and not held & kept, "all views of a shape stay on one side"
+    assert 0.1 < len(held) / len(held | kept) < 0.5
+    again = scan_source(root, views="first", holdout=0.3)
+    assert {e.path.stem[:-2] for e in again.entries if e.split == "test"} == held
+    assert not any(e.split == "test" for e in scan_source(root, holdout=0.0).entries)
+    with pytest.raises(DataError, match="--holdout must be in"):
+        scan_source(root, holdout=1.0)

@@ -39,6 +39,7 @@ non_negative_float = _checked(float, lambda v: v >= 0, "a number >= 0")
 fraction = _checked(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 real_label_value = _checked(float, lambda v: 0.5 < v <= 1, "a number in (0.5, 1]")
 fill_fraction = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+holdout_fraction = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def name_list(text: str) -> list[str]:
@@ -68,6 +69,8 @@ def _add_source_args(p: argparse.ArgumentParser, split_default: str) -> None:
     g.add_argument("--split", choices=("train", "test", "all"), default=split_default, help=f"split to use (default {split_default})")
     g.add_argument("--views", choices=("first", "all"), default="first",
                    help="3DShapeNets .mat rotations _1.._12: first keeps _1 (canonical), all keeps the 12 (default first)")  # fmt: skip
+    g.add_argument("--holdout", type=holdout_fraction, default=0.0,
+                   help="move this fraction of training shapes (chosen by name, all views together) to the test split (default 0)")  # fmt: skip
     g.add_argument("--fill", type=fill_fraction, help="longest side of each shape as a fraction of the grid (default 0.75, ModelNet's 24/32)")
     solid = g.add_mutually_exclusive_group()
     solid.add_argument("--solid", dest="solid", action="store_true", default=None, help="fill enclosed interiors (meshes: default)")
@@ -91,6 +94,7 @@ def _selection(args: argparse.Namespace) -> dict:
         "classes": args.classes,
         "split": args.split,
         "views": args.views,
+        "holdout": args.holdout,
         "read_options": _read_overrides(args),
         "skip_bad": args.skip_bad,
     }
@@ -209,7 +213,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 def cmd_data_info(args: argparse.Namespace) -> int:
     from shapespace.pipelines.datasets import describe
 
-    info = describe(args.data, classes=args.classes, split=args.split, views=args.views)
+    info = describe(args.data, classes=args.classes, split=args.split, views=args.views, holdout=args.holdout)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -17,10 +17,16 @@ models are ``"test"``: the set is for evaluation). 3DShapeNets stores each shape
 rotations about the up axis, ``<class>_<id>_1.mat`` ... ``_12.mat``; only ``_1`` is in the
 canonical frame, so ``views="first"`` (the default) keeps it alone and ``views="all"``
 keeps all twelve as 3DShapeNets' own rotation augmentation.
+
+Sources without a test split (the 3DShapeNets chair export holds only ``train``) can set one
+aside with ``holdout``: a fixed fraction of the training shapes, chosen by a hash of each
+shape's name (its 12 views go together), moves to ``"test"`` -- the same shapes on every
+machine and in every run, whatever else is in the folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -122,8 +128,20 @@ def _first_views(entries: list[ShapeEntry]) -> list[ShapeEntry]:
     return kept
 
 
+def _held_out(entry: ShapeEntry, fraction: float) -> bool:
+    """Whether a training shape belongs to the held-out fraction (stable across machines)."""
+    match = _VIEW_NAME.match(entry.path.stem)
+    name = match.group("shape") if match else entry.path.stem
+    digest = hashlib.sha256(f"{entry.category}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
 def scan_source(
-    source: str | os.PathLike, classes: Sequence[str] | None = None, split: str = "all", views: str = "first"
+    source: str | os.PathLike,
+    classes: Sequence[str] | None = None,
+    split: str = "all",
+    views: str = "first",
+    holdout: float = 0.0,
 ) -> Catalog:
     """List the shape files of ``source`` with their class and split.
 
@@ -132,6 +150,7 @@ def scan_source(
         classes: keep only these classes (an unknown name is an error).
         split: ``"train"``, ``"test"`` or ``"all"``.
         views: ``"first"`` or ``"all"`` 3DShapeNets rotations (see the module docstring).
+        holdout: fraction of training shapes to move to the test split (see the module docstring).
 
     Raises:
         DataError: for a missing source, an unknown class, or no shape files after filtering.
@@ -139,6 +158,8 @@ def scan_source(
     from shapespace.data.ikea import IKEA_SPLIT, ikea_layout, ikea_models
 
     check_split(split)
+    if not 0 <= holdout < 1:
+        raise DataError(f"--holdout must be in [0, 1), got {holdout}")
     if views not in VIEWS:
         raise DataError(f"--views {views!r}: expected one of {', '.join(VIEWS)}")
     root = Path(source)
@@ -161,6 +182,8 @@ def scan_source(
         layout = layouts.pop() if len(layouts) == 1 else "folder"
         if views == "first":
             entries = _first_views(entries)
+    if holdout:
+        entries = [ShapeEntry(e.path, e.category, "test") if e.split == "train" and _held_out(e, holdout) else e for e in entries]
     present = sorted({entry.category for entry in entries})
     if classes:
         unknown = sorted(set(classes) - set(present))

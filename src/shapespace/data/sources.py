@@ -78,6 +78,7 @@ def load_voxel_set(
     classes: Sequence[str] | None = None,
     read_options: dict | None = None,
     views: str = "first",
+    holdout: float = 0.0,
     skip_bad: bool = False,
     workers: int | None = None,
     progress: bool = False,
@@ -96,6 +97,8 @@ def load_voxel_set(
             (``fill``, ``solid``, ``close``, ``up``, ``front``, ``align``); a cache must have
             been prepared with the same values.
         views: 3DShapeNets rotations to keep, ``"first"`` or ``"all"`` (files only).
+        holdout: fraction of training shapes moved to the test split (files only; a cache
+            records the holdout it was prepared with).
         skip_bad: skip unreadable files instead of failing (files only).
         workers: reader processes (files only; default every core).
         progress: show a progress bar while voxelising files.
@@ -107,6 +110,8 @@ def load_voxel_set(
 
     check_split(split)
     if spec.startswith(builtin.SPEC_PREFIX):
+        if holdout:
+            raise DataError("--holdout: built-in shapes have a test split of their own (--split test)")
         categories = builtin.parse_builtin_spec(spec)
         if classes:
             categories = _filter_builtin(categories, classes)
@@ -118,6 +123,9 @@ def load_voxel_set(
         return VoxelSet(torch.from_numpy(np.ascontiguousarray(voxels)), torch.from_numpy(labels), tuple(categories), spec)
     if is_cache(spec):
         cache = open_cache(spec, resolution, read_options)
+        recorded = cache.meta.get("filters", {}).get("holdout", 0.0)
+        if holdout and holdout != recorded:
+            raise DataError(f"{spec}: the cache was prepared with --holdout {recorded}, not {holdout}; its splits are fixed when prepared")
         shapes = cache.meta["shapes"]
         keep = [
             i for i, shape in enumerate(shapes) if (split == "all" or shape["split"] == split) and (not classes or shape["class"] in classes)
@@ -143,7 +151,7 @@ def load_voxel_set(
             f"--data {spec!r}: no such file, folder or cache; or use builtin:<class> "
             f"(classes: {', '.join(builtin.CLASSES)}) or builtin:all"
         )
-    catalog = scan_source(spec, classes=classes, split=split, views=views)
+    catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
     options = ReadOptions(resolution=resolution, **(read_options or {}))
     voxels, kept, _ = load_entries(catalog.entries, options, skip_bad=skip_bad, workers=workers, progress=progress)
     entries = [catalog.entries[i] for i in kept]

@@ -32,6 +32,7 @@ def prepare(
     classes: Sequence[str] | None = None,
     split: str = "all",
     views: str = "first",
+    holdout: float = 0.0,
     read_options: dict | None = None,
     skip_bad: bool = False,
     workers: int | None = None,
@@ -45,9 +46,9 @@ def prepare(
     """
     if source.startswith(builtin.SPEC_PREFIX) or is_cache(source):
         raise DataError(f"data prepare {source}: give a shape file or a folder of shape files (built-in shapes and caches need no preparing)")
-    catalog = scan_source(source, classes=classes, split=split, views=views)
+    catalog = scan_source(source, classes=classes, split=split, views=views, holdout=holdout)
     options = ReadOptions(resolution=resolution, **(read_options or {}))
-    filters = {"classes": list(classes or []), "split": split, "views": views}
+    filters = {"classes": list(classes or []), "split": split, "views": views, "holdout": holdout}
     meta = prepare_cache(catalog, out, options, filters, skip_bad=skip_bad, workers=workers, progress=progress, overwrite=overwrite)
     return {
         "cache": str(out),
@@ -67,7 +68,7 @@ def _count_table(pairs) -> dict[str, dict[str, int]]:
     return table
 
 
-def describe(spec: str, classes: Sequence[str] | None = None, split: str = "all", views: str = "first") -> dict:
+def describe(spec: str, classes: Sequence[str] | None = None, split: str = "all", views: str = "first", holdout: float = 0.0) -> dict:
     """Counts per class and split of a source, without voxelising anything."""
     check_split(split)
     if spec.startswith(builtin.SPEC_PREFIX):
@@ -100,7 +101,7 @@ def describe(spec: str, classes: Sequence[str] | None = None, split: str = "all"
             "total": len(shapes),
             "skipped": len(cache.meta["skipped"]),
         }
-    catalog = scan_source(spec, classes=classes, split=split, views=views)
+    catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
     suffixes = Counter(e.path.suffix.lower() for e in catalog.entries)
     return {
         "source": spec,
@@ -136,6 +137,7 @@ def pick_shapes(
     classes: Sequence[str] | None = None,
     split: str = "all",
     views: str = "first",
+    holdout: float = 0.0,
     read_options: dict | None = None,
     skip_bad: bool = False,
 ) -> tuple[torch.Tensor, list[str]]:
@@ -147,12 +149,12 @@ def pick_shapes(
     if n < 1:
         raise DataError(f"--n must be at least 1, got {n}")
     if spec.startswith(builtin.SPEC_PREFIX) or is_cache(spec):
-        data = load_voxel_set(spec, resolution, split=split, count=max(1, n), classes=classes, read_options=read_options)
+        data = load_voxel_set(spec, resolution, split=split, count=max(1, n), classes=classes, read_options=read_options, holdout=holdout)
         chosen = _spread(data.labels.tolist(), n)
         names = [data.classes[int(data.labels[i])] for i in chosen]
         captions = [_caption(name, data.paths[i]) if data.paths else name for name, i in zip(names, chosen)]
         return data.voxels[torch.tensor(chosen)], captions
-    catalog = scan_source(spec, classes=classes, split=split, views=views)
+    catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
     chosen = _spread([catalog.classes.index(e.category) for e in catalog.entries], n)
     entries = [catalog.entries[i] for i in chosen]
     options = ReadOptions(resolution=resolution, **(read_options or {}))
