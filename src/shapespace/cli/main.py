@@ -62,11 +62,12 @@ def signed_axis(text: str) -> str:
 
 
 # -- data sources ---------------------------------------------------------------------
-def _add_source_args(p: argparse.ArgumentParser, split_default: str) -> None:
-    """Flags shared by every command that reads a data source (--data / DATA)."""
+def _add_source_args(p: argparse.ArgumentParser, split_default: str | None) -> None:
+    """Flags shared by every command that reads a data source (--data / DATA); no --split when ``split_default`` is None."""
     g = p.add_argument_group("data source")
     g.add_argument("--classes", type=name_list, help="comma-separated classes to keep (default: all)")
-    g.add_argument("--split", choices=("train", "test", "all"), default=split_default, help=f"split to use (default {split_default})")
+    if split_default is not None:
+        g.add_argument("--split", choices=("train", "test", "all"), default=split_default, help=f"split to use (default {split_default})")
     g.add_argument("--views", choices=("first", "all"), default="first",
                    help="3DShapeNets .mat rotations _1.._12: first keeps _1 (canonical), all keeps the 12 (default first)")  # fmt: skip
     g.add_argument("--holdout", type=holdout_fraction, default=0.0,
@@ -92,7 +93,7 @@ def _read_overrides(args: argparse.Namespace) -> dict:
 def _selection(args: argparse.Namespace) -> dict:
     return {
         "classes": args.classes,
-        "split": args.split,
+        **({"split": args.split} if hasattr(args, "split") else {}),
         "views": args.views,
         "holdout": args.holdout,
         "read_options": _read_overrides(args),
@@ -245,6 +246,46 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_gen(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.evaluation import evaluate_generation
+
+    selection = _selection(args)
+    split = selection.pop("split")
+    result = evaluate_generation(
+        args.ref, checkpoint=args.checkpoint, samples_file=args.samples, n=args.n, reference_split=split, seed=args.seed,
+        n_points=args.points, device=args.device, out=args.out, workers=args.workers, **selection,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['n_samples']} samples against {result['n_reference']} reference shapes ({args.ref}, split {split})")
+    print(f"{'distance':<10} {'MMD':>10} {'COV':>8} {'1-NNA':>8}")
+    for name in ("chamfer", "iou"):
+        row = result[name]
+        print(f"{name:<10} {row['mmd']:>10.5f} {row['cov']:>8.1%} {row['1nna']:>8.1%}")
+    print(f"JSD (28^3 occupancy): {result['jsd']:.4f}; samples without a surface: {result['empty_samples']}")
+    if "memorisation" in result:
+        m = result["memorisation"]
+        print(f"memorisation: median 1-IoU to the nearest training shape {m['sample_to_train_median']:.3f} "
+              f"(training shapes to each other: {m['train_to_train_median']:.3f}); copies {m['copies']:.1%}")  # fmt: skip
+    return 0
+
+
+def cmd_eval_classify(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.evaluation import evaluate_classification
+
+    selection = _selection(args)
+    result = evaluate_classification(args.checkpoint, args.data, c=args.c, device=args.device, out=args.out, workers=args.workers, **selection)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"linear SVM on D features ({result['features']}): {result['n_train']} train / {result['n_test']} test shapes of {args.data}")
+    for name, accuracy in result["per_class_accuracy"].items():
+        print(f"  {name:<14} {accuracy:7.1%}")
+    print(f"overall accuracy {result['overall_accuracy']:.1%} (paper, ModelNet10: 91.0%); mean per class {result['mean_class_accuracy']:.1%}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shapespace.pipelines.demo import run_demo
 
@@ -329,6 +370,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_source_args(p, split_default="all")
     p.set_defaults(func=cmd_data_export)
+
+    evaluate = sub.add_parser("eval", help="measure a model: generation quality, D's features")
+    eval_sub = evaluate.add_subparsers(dest="eval_kind", metavar="WHAT", required=True)
+    p = eval_sub.add_parser("gen", help="MMD, COV, 1-NNA (Chamfer and 1-IoU), JSD and memorisation against a reference set")
+    p.add_argument("checkpoint", nargs="?", type=Path, help="run or model folder to sample from (or use --samples)")
+    p.add_argument("--samples", type=Path, help="an .npy array (N, R, R, R) of occupancies in the canonical frame, from any model")
+    p.add_argument("--ref", required=True, help="reference shapes: a data specification (cache, folder, builtin:<class>)")
+    p.add_argument("--n", type=positive_int, help="shapes per set (default: the reference split's size)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of latents, subsets and surface points (default 0)")
+    p.add_argument("--points", type=positive_int, default=2048, help="surface points per shape for Chamfer and JSD (default 2048)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--out", type=Path, help="also write the result as JSON to this file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_source_args(p, split_default="test")
+    p.set_defaults(func=cmd_eval_gen)
+
+    p = eval_sub.add_parser("classify", help="the paper's experiment: a linear SVM on D's features, train split -> test split")
+    p.add_argument("checkpoint", type=Path, help="run or model folder of a trained 3D-GAN")
+    p.add_argument("--data", required=True, help="shapes with train and test splits, e.g. ModelNet10 (a cache or folder)")
+    p.add_argument("--c", type=positive_float, default=0.01, help="SVM regularisation C on standardised features (default 0.01)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--out", type=Path, help="also write the result as JSON to this file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_source_args(p, split_default=None)
+    p.set_defaults(func=cmd_eval_classify)
 
     p = sub.add_parser("sample", help="sample shapes from a trained 3D-GAN")
     p.add_argument("checkpoint", type=Path, help="run folder or model folder")
