@@ -189,14 +189,57 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _latents_from_args(model, args: argparse.Namespace, count: int):
+    """Latent codes from --seeds or from --shapes (shape files, inverted through G)."""
+    from shapespace.errors import ConfigError
+    from shapespace.io.registry import ReadOptions, read_shape
+    from shapespace.pipelines.experiments import latents_for
+
+    if (args.seeds is None) == (args.shapes is None):
+        raise ConfigError(f"give --seeds or --shapes ({count} of them), not both")
+    if args.shapes is not None:
+        import torch
+
+        shapes = torch.stack([torch.from_numpy(read_shape(p, ReadOptions(resolution=model.config.resolution))) for p in args.shapes])
+        return latents_for(model, shapes=shapes, steps=args.invert_steps)
+    return latents_for(model, seeds=args.seeds)
+
+
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.sampling import interpolate_shapes, load_gan, parse_formats, write_shapes
+    from shapespace.pipelines.experiments import interpolation
+    from shapespace.pipelines.sampling import load_gan, parse_formats, write_shapes
 
     formats = parse_formats(args.format)
     model = load_gan(args.checkpoint, device=args.device)
-    shapes = interpolate_shapes(model, args.seeds[0], args.seeds[1], steps=args.steps)
+    z = _latents_from_args(model, args, 2)
+    shapes = interpolation(model, z[0], z[1], steps=args.steps)
     written = write_shapes(shapes, args.out, formats, name="interpolation", ncols=len(shapes))
     print(json.dumps({"out": str(args.out), "written": {k: len(v) for k, v in written.items()}}, indent=2))
+    return 0
+
+
+def cmd_arithmetic(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.experiments import arithmetic
+    from shapespace.pipelines.sampling import load_gan, parse_formats, write_shapes
+
+    formats = parse_formats(args.format)
+    model = load_gan(args.checkpoint, device=args.device)
+    z = _latents_from_args(model, args, 3)
+    shapes = arithmetic(model, z[0], z[1], z[2])
+    written = write_shapes(shapes, args.out, formats, name="arithmetic", ncols=4)
+    print(json.dumps({"out": str(args.out), "shapes": "a, b, c, a - b + c", "written": {k: len(v) for k, v in written.items()}}, indent=2))
+    return 0
+
+
+def cmd_neighbours(args: argparse.Namespace) -> int:
+    from shapespace.data.sources import load_voxel_set
+    from shapespace.pipelines.experiments import neighbours_figure
+    from shapespace.pipelines.sampling import load_gan
+
+    model = load_gan(args.checkpoint, device=args.device)
+    data = load_voxel_set(args.data, model.config.resolution, workers=args.workers, **_selection(args))
+    result = neighbours_figure(model, data.voxels, Path(args.out) / "neighbours.png", n=args.n, k=args.k, seed=args.seed)
+    print(json.dumps({k: v for k, v in result.items() if k != "indices"}, indent=2))
     return 0
 
 
@@ -405,14 +448,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("interpolate", help="shapes along a line in latent space between two seeds")
+    p = sub.add_parser("interpolate", help="shapes along a line in latent space between two seeds or two shapes")
     p.add_argument("checkpoint", type=Path, help="run folder or model folder")
-    p.add_argument("--seeds", type=non_negative_int, nargs=2, metavar=("A", "B"), required=True, help="the two latent seeds")
+    p.add_argument("--seeds", type=non_negative_int, nargs=2, metavar=("A", "B"), help="the two latent seeds")
+    p.add_argument("--shapes", type=Path, nargs=2, metavar=("FILE_A", "FILE_B"), help="two shape files; their codes are found by inverting G")
     p.add_argument("--steps", type=positive_int, default=8, help="shapes along the line, endpoints included (default 8)")
+    p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inverted shape (default 300)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--format", default="npy,png", help="comma-separated: npy, png, obj, stl, ply, glb (default npy,png)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("arithmetic", help="shape arithmetic in latent space: a - b + c")
+    p.add_argument("checkpoint", type=Path, help="run folder or model folder")
+    p.add_argument("--seeds", type=non_negative_int, nargs=3, metavar=("A", "B", "C"), help="three latent seeds")
+    p.add_argument("--shapes", type=Path, nargs=3, metavar=("FILE_A", "FILE_B", "FILE_C"), help="three shape files (inverted through G)")
+    p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inverted shape (default 300)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--format", default="npy,png", help="comma-separated: npy, png, obj, stl, ply, glb (default npy,png)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.set_defaults(func=cmd_arithmetic)
+
+    p = sub.add_parser("neighbours", help="samples beside their nearest training shapes (1 - IoU)")
+    p.add_argument("checkpoint", type=Path, help="run folder or model folder")
+    p.add_argument("--data", required=True, help="the training shapes (a data specification)")
+    p.add_argument("--n", type=positive_int, default=6, help="samples (default 6)")
+    p.add_argument("--k", type=positive_int, default=3, help="neighbours per sample (default 3)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="latent seed (default 0)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (neighbours.png)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    _add_source_args(p, split_default="train")
+    p.set_defaults(func=cmd_neighbours)
 
     p = sub.add_parser("demo", help="train paper-32 on builtin:chair and write samples, meshes and an interpolation")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
