@@ -8,7 +8,7 @@ import pytest
 from shapespace.cli.main import build_parser, main
 
 COMMANDS = [
-    ["eval"], ["eval", "gen"], ["eval", "classify"], ["arithmetic"], ["neighbours"],
+    ["eval"], ["eval", "gen"], ["eval", "classify"], ["arithmetic"], ["neighbours"], ["report"],
     [], ["presets"], ["train"], ["train", "gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
     ["data", "export"], ["sample"], ["interpolate"], ["demo"],
 ]  # fmt: skip

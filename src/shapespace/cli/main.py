@@ -329,6 +329,14 @@ def cmd_eval_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.report import build_report
+
+    path = build_report(args.run_dir, out=args.out, device=args.device)
+    print(json.dumps({"report": str(path)}, indent=2))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shapespace.pipelines.demo import run_demo
 
@@ -479,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     _add_source_args(p, split_default="train")
     p.set_defaults(func=cmd_neighbours)
+
+    p = sub.add_parser("report", help="one self-contained HTML page for a run: curves, samples, interpolation, evaluations")
+    p.add_argument("run_dir", type=Path, help="a run folder from `train gan`")
+    p.add_argument("--out", type=Path, help="HTML file to write (default RUN_DIR/report.html)")
+    p.add_argument("--device", default="cpu", help="device for the interpolation strip (default cpu)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="train paper-32 on builtin:chair and write samples, meshes and an interpolation")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
