@@ -84,6 +84,18 @@ def _add_source_args(p: argparse.ArgumentParser, split_default: str | None) -> N
     g.add_argument("--workers", type=positive_int, help="reader processes (default: every core)")
 
 
+def _add_latent_args(p: argparse.ArgumentParser, count: int) -> None:
+    """--seeds / --shapes (``count`` of them) and the output flags of the latent-space commands."""
+    names = ("A", "B", "C")[:count]
+    p.add_argument("--seeds", type=non_negative_int, nargs=count, metavar=names, help=f"{count} latent seeds")
+    p.add_argument("--shapes", type=Path, nargs=count, metavar=tuple(f"FILE_{n}" for n in names),
+                   help=f"{count} shape files (any readable format); their codes are found by inverting G")  # fmt: skip
+    p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inverted shape (default 300)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--format", default="npy,png", help="comma-separated: npy, png, obj, stl, ply, glb (default npy,png)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+
+
 def _read_overrides(args: argparse.Namespace) -> dict:
     """The read options the user set explicitly (the rest stay per-format defaults)."""
     names = ("fill", "solid", "close", "up", "front", "align")
@@ -458,23 +470,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("interpolate", help="shapes along a line in latent space between two seeds or two shapes")
     p.add_argument("checkpoint", type=Path, help="run folder or model folder")
-    p.add_argument("--seeds", type=non_negative_int, nargs=2, metavar=("A", "B"), help="the two latent seeds")
-    p.add_argument("--shapes", type=Path, nargs=2, metavar=("FILE_A", "FILE_B"), help="two shape files; their codes are found by inverting G")
+    _add_latent_args(p, 2)
     p.add_argument("--steps", type=positive_int, default=8, help="shapes along the line, endpoints included (default 8)")
-    p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inverted shape (default 300)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--format", default="npy,png", help="comma-separated: npy, png, obj, stl, ply, glb (default npy,png)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("arithmetic", help="shape arithmetic in latent space: a - b + c")
     p.add_argument("checkpoint", type=Path, help="run folder or model folder")
-    p.add_argument("--seeds", type=non_negative_int, nargs=3, metavar=("A", "B", "C"), help="three latent seeds")
-    p.add_argument("--shapes", type=Path, nargs=3, metavar=("FILE_A", "FILE_B", "FILE_C"), help="three shape files (inverted through G)")
-    p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inverted shape (default 300)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--format", default="npy,png", help="comma-separated: npy, png, obj, stl, ply, glb (default npy,png)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    _add_latent_args(p, 3)
     p.set_defaults(func=cmd_arithmetic)
 
     p = sub.add_parser("neighbours", help="samples beside their nearest training shapes (1 - IoU)")
