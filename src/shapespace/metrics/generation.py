@@ -184,9 +184,10 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, threshold: float = 
     * ``train_to_train``: each training shape's distance to its nearest *other* training
       shape -- how far apart distinct shapes of this data set are.
 
-    ``copies`` is the fraction of samples closer to a training shape than the closest 5% of
-    training pairs; a generator that memorises scores high, one that generalises near 0.05
-    or below.
+    ``copies`` is the fraction of samples at most as far from a training shape as the
+    closest 5% of training shapes are from each other (at most: data sets such as ModelNet
+    hold exact duplicates, which make that distance 0); a generator that memorises scores
+    high, one that generalises near 0.05 or below.
 
     Args:
         samples: (S, R, R, R) occupancies.
@@ -199,7 +200,7 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, threshold: float = 
         "sample_to_train_median": float(to_train.median()),
         "train_to_train_median": float(within.median()),
         "train_to_train_p05": cut,
-        "copies": float((to_train < cut).float().mean()),
+        "copies": float((to_train <= cut).float().mean()),
     }
 
 
