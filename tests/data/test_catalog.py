@@ -63,6 +63,10 @@ def test_missing_source_and_empty_folder(tmp_path):
 def test_single_file_source(shape_folder):
     catalog = scan_source(shape_folder / "chair" / "train" / "box.off")
     assert catalog.layout == "file" and len(catalog.entries) == 1 and catalog.entries[0].split == "train"
+    assert catalog.classes == ("box",)
+    named = shape_folder / "chair_0001.off"
+    named.write_bytes((shape_folder / "chair" / "train" / "box.off").read_bytes())
+    assert scan_source(named).classes == ("chair",)
 
 
 @needs_shared

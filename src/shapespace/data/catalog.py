@@ -10,7 +10,9 @@ A source is a single shape file or a folder. Folders are understood in these lay
   the root folder's name;
 * **IKEA** (:mod:`shapespace.data.ikea`): the models of ``Voxels/`` or ``model/``;
 * **any folder**: shape files anywhere below it; the class is the first folder below the
-  root, or the root folder's name for files directly in it.
+  root, or the root folder's name for files directly in it;
+* **a single file**: the class is its name up to the first ``_<digits>`` (``chair_0001.pcd``
+  is a chair), or its whole name.
 
 The split is ``"test"`` for files below a ``test`` folder and ``"train"`` otherwise (IKEA
 models are ``"test"``: the set is for evaluation). 3DShapeNets stores each shape in 12
@@ -169,7 +171,8 @@ def scan_source(
         from shapespace.io.registry import format_for
 
         format_for(root)
-        entries, layout = [ShapeEntry(root, root.stem, "train")], "file"
+        match = _CLASS_PREFIX.match(root.stem)
+        entries, layout = [ShapeEntry(root, match.group("name") if match else root.stem, "train")], "file"
     elif ikea_layout(root):
         entries = [ShapeEntry(path, category, IKEA_SPLIT) for path, category in ikea_models(root)]
         layout = "ikea"
