@@ -41,6 +41,8 @@ def test_prepare_info_show_export(shape_folder, tmp_path, capsys):
     assert main(["data", "info", str(cache), "--json"]) == 0
     info = _json(capsys)
     assert info["kind"] == "cache" and info["resolution"] == 16 and info["total"] == 8
+    assert main(["data", "info", str(cache), "--classes", "sofa"]) == 2
+    assert "unknown class sofa in cache" in capsys.readouterr().err
     assert main(["data", "info", str(shape_folder)]) == 0
     table = capsys.readouterr().out
     assert "layout modelnet" in table and "chair" in table and "total                  5       3" in table

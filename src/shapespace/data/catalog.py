@@ -76,6 +76,14 @@ class Catalog:
         return table
 
 
+def check_classes(classes: Sequence[str] | None, present: Sequence[str], where: str = "") -> None:
+    """Raise a clear error when ``classes`` names a class that is not in ``present``."""
+    unknown = sorted(set(classes or ()) - set(present))
+    if unknown:
+        place = f" in {where}" if where else ""
+        raise DataError(f"--classes: unknown class {', '.join(unknown)}{place}; classes: {', '.join(sorted(present))}")
+
+
 def check_split(split: str) -> str:
     if split not in SPLITS:
         raise DataError(f"--split {split!r}: expected one of {', '.join(SPLITS)}")
@@ -189,9 +197,7 @@ def scan_source(
         entries = [ShapeEntry(e.path, e.category, "test") if e.split == "train" and _held_out(e, holdout) else e for e in entries]
     present = sorted({entry.category for entry in entries})
     if classes:
-        unknown = sorted(set(classes) - set(present))
-        if unknown:
-            raise DataError(f"--classes: unknown class {', '.join(unknown)} in {source}; classes: {', '.join(present)}")
+        check_classes(classes, present, str(source))
         entries = [entry for entry in entries if entry.category in set(classes)]
     if split != "all":
         available = sorted({entry.split for entry in entries})

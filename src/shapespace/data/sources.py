@@ -105,7 +105,7 @@ def load_voxel_set(
     """
     from shapespace.data import builtin
     from shapespace.data.cache import is_cache, load_entries, open_cache
-    from shapespace.data.catalog import check_split, scan_source
+    from shapespace.data.catalog import check_classes, check_split, scan_source
     from shapespace.io.registry import ReadOptions
 
     check_split(split)
@@ -114,7 +114,8 @@ def load_voxel_set(
             raise DataError("--holdout: built-in shapes have a test split of their own (--split test)")
         categories = builtin.parse_builtin_spec(spec)
         if classes:
-            categories = _filter_builtin(categories, classes)
+            check_classes(classes, categories)
+            categories = [c for c in categories if c in classes]
         n = BUILTIN_TRAIN_COUNT if count is None else count
         starts = {"train": [0], "test": [BUILTIN_HELDOUT_START], "all": [0, BUILTIN_HELDOUT_START]}[split]
         parts = [builtin.builtin_voxels(categories, n, resolution, seed=seed, start=start) for start in starts]
@@ -130,10 +131,7 @@ def load_voxel_set(
         keep = [
             i for i, shape in enumerate(shapes) if (split == "all" or shape["split"] == split) and (not classes or shape["class"] in classes)
         ]
-        present = sorted({shape["class"] for shape in shapes})
-        unknown = sorted(set(classes or ()) - set(present))
-        if unknown:
-            raise DataError(f"--classes: unknown class {', '.join(unknown)} in cache {spec}; classes: {', '.join(present)}")
+        check_classes(classes, {shape["class"] for shape in shapes}, f"cache {spec}")
         if not keep:
             raise DataError(f"--data {spec}: the cache holds no shapes of split {split!r}" + (f" and classes {list(classes)}" if classes else ""))
         names = tuple(sorted({shapes[i]["class"] for i in keep}))
@@ -165,9 +163,3 @@ def load_voxel_set(
         splits=tuple(e.split for e in entries),
     )
 
-
-def _filter_builtin(categories: Sequence[str], classes: Sequence[str]) -> list[str]:
-    unknown = sorted(set(classes) - set(categories))
-    if unknown:
-        raise DataError(f"--classes: unknown class {', '.join(unknown)}; classes: {', '.join(categories)}")
-    return [c for c in categories if c in classes]

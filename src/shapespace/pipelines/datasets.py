@@ -18,7 +18,7 @@ import torch
 
 from shapespace.data import builtin
 from shapespace.data.cache import is_cache, load_entries, open_cache, prepare_cache
-from shapespace.data.catalog import check_split, scan_source
+from shapespace.data.catalog import check_classes, check_split, scan_source
 from shapespace.data.sources import BUILTIN_TRAIN_COUNT, VoxelSet, load_voxel_set
 from shapespace.errors import DataError
 from shapespace.io.atomic import write_with_atomic
@@ -74,9 +74,7 @@ def describe(spec: str, classes: Sequence[str] | None = None, split: str = "all"
     if spec.startswith(builtin.SPEC_PREFIX):
         categories = builtin.parse_builtin_spec(spec)
         if classes:
-            unknown = sorted(set(classes) - set(categories))
-            if unknown:
-                raise DataError(f"--classes: unknown class {', '.join(unknown)}; classes: {', '.join(categories)}")
+            check_classes(classes, categories)
             categories = [c for c in categories if c in classes]
         per_split = {s: (BUILTIN_TRAIN_COUNT if split in (s, "all") else 0) for s in ("train", "test")}
         return {
@@ -88,6 +86,7 @@ def describe(spec: str, classes: Sequence[str] | None = None, split: str = "all"
         }
     if is_cache(spec):
         cache = open_cache(spec)
+        check_classes(classes, {s["class"] for s in cache.meta["shapes"]}, f"cache {spec}")
         shapes = [
             s for s in cache.meta["shapes"] if (split == "all" or s["split"] == split) and (not classes or s["class"] in classes)
         ]
