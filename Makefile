@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-data clean
+.PHONY: demo test bench bench-data bench-train bench-infer bench-render clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ bench: $(STAMP)
 
 bench-data: $(STAMP)
 	$(BIN)/python benchmarks/data_prepare.py
+
+bench-train: $(STAMP)
+	$(BIN)/python benchmarks/bench_train.py
+
+bench-infer: $(STAMP)
+	$(BIN)/python benchmarks/bench_infer.py
+
+bench-render: $(STAMP)
+	$(BIN)/python benchmarks/bench_render.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

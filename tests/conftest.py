@@ -37,6 +37,16 @@ def box_voxels(n: int, resolution: int = 16, seed: int = 0) -> torch.Tensor:
 
 
 @pytest.fixture
+def single_thread():
+    """Run tiny networks on one thread: for them, OpenMP's synchronisation costs more than a
+    second core gains, and on a busy machine its spinning threads stall each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def tiny_config() -> GANConfig:
     return GANConfig(resolution=16, latent_dim=8, generator_channels=(16, 8), discriminator_channels=(8, 16))
 
@@ -86,3 +96,42 @@ def make_shape_folder(root: Path) -> Path:
 @pytest.fixture
 def shape_folder(tmp_path: Path) -> Path:
     return make_shape_folder(tmp_path / "shapes")
+
+
+# -- a small IKEA folder in the layout of Girdhar et al. (shapespace.data.ikea) --
+
+# Source grids, 20^3 with axis 0 up and +axis 1 the front; each box's longest side spans the
+# grid, so reading them (fill 1) only reorients: source axes (0, 1, 2) become canonical axes
+# (2, 0, 1) and the boxes stay centred. Ids are 1-based lines of all_obj_class.txt.
+IKEA_MODELS = {
+    1: ("chair", (slice(0, 20), slice(6, 14), slice(4, 16))),
+    2: ("table", (slice(4, 16), slice(0, 20), slice(2, 18))),
+    3: ("chair", (slice(0, 20), slice(2, 18), slice(8, 12))),
+}
+# The same boxes in the canonical frame (axis 2 up).
+IKEA_CANONICAL = {
+    1: (slice(6, 14), slice(4, 16), slice(0, 20)),
+    2: (slice(0, 20), slice(2, 18), slice(4, 16)),
+    3: (slice(2, 18), slice(8, 12), slice(0, 20)),
+}
+IKEA_PHOTOS = [("a.jpg", 1), ("b.jpg", 2), ("c.jpg", 3), ("d.jpg", 1)]
+
+
+def make_ikea_folder(root: Path) -> Path:
+    """``root/{Images,Voxels,Lists}`` with four photos of three models in two classes."""
+    import scipy.io
+    from PIL import Image
+
+    for sub in ("Images", "Voxels", "Lists"):
+        (root / sub).mkdir(parents=True)
+    for model_id, (_, box) in IKEA_MODELS.items():
+        grid = np.zeros((20, 20, 20), dtype=np.uint8)
+        grid[box] = 1
+        scipy.io.savemat(root / "Voxels" / f"{model_id}.mat", {"grid": grid})
+    rng = np.random.default_rng(0)
+    for name, _ in IKEA_PHOTOS:
+        Image.fromarray(rng.integers(0, 256, (24, 20, 3), dtype=np.uint8)).save(root / "Images" / name, quality=95)
+    (root / "Lists" / "Images.txt").write_text("".join(f"{name}\n" for name, _ in IKEA_PHOTOS))
+    (root / "Lists" / "ModelID.txt").write_text("".join(f"{model_id}\n" for _, model_id in IKEA_PHOTOS))
+    (root / "Lists" / "all_obj_class.txt").write_text("".join(f"{IKEA_MODELS[i][0]}\n" for i in sorted(IKEA_MODELS)))
+    return root

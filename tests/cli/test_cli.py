@@ -8,9 +8,9 @@ import pytest
 from shapespace.cli.main import build_parser, main
 
 COMMANDS = [
-    ["eval"], ["eval", "gen"], ["eval", "classify"], ["arithmetic"], ["neighbours"], ["report"],
-    [], ["presets"], ["train"], ["train", "gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
-    ["data", "export"], ["sample"], ["interpolate"], ["demo"],
+    ["eval"], ["eval", "gen"], ["eval", "classify"], ["eval", "recon"], ["arithmetic"], ["neighbours"], ["report"],
+    [], ["presets"], ["train"], ["train", "gan"], ["train", "vae-gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
+    ["data", "export"], ["sample"], ["interpolate"], ["demo"], ["reconstruct"],
 ]  # fmt: skip
 
 

@@ -84,6 +84,26 @@ def _add_source_args(p: argparse.ArgumentParser, split_default: str | None) -> N
     g.add_argument("--workers", type=positive_int, help="reader processes (default: every core)")
 
 
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    """The recipe overrides and run flags shared by `train gan` and `train vae-gan`."""
+    p.add_argument("--steps", type=positive_int, help="generator updates in total (recipe default 20000)")
+    p.add_argument("--batch-size", type=positive_int, help="shapes per step (paper: 100)")
+    p.add_argument("--seed", type=non_negative_int, help="seed for weights, data order and latents (default 0)")
+    p.add_argument("--lr-g", type=positive_float, help="generator learning rate (paper: 0.0025)")
+    p.add_argument("--lr-d", type=positive_float, help="discriminator learning rate (paper: 1e-5)")
+    p.add_argument("--d-threshold", type=fraction, help="update D only while its batch accuracy is at most this (paper: 0.8)")
+    p.add_argument("--real-label", type=real_label_value, help="D's target for real shapes; below 1 is one-sided label smoothing (paper: 1)")
+    p.add_argument("--joint-d-batch", action="store_true", help="score real and generated shapes in one D batch (shared BatchNorm statistics)")
+    p.add_argument("--instance-noise", type=non_negative_float, help="std of Gaussian noise on D's inputs at step 0, fading to 0 (paper: 0)")
+    p.add_argument("--instance-noise-steps", type=positive_int, help="the step at which the instance noise reaches 0")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), help="numeric precision (default fp32; auto = bf16 on CPU)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    p.add_argument("--sample-every", type=non_negative_int, help="write a sample picture every N steps (0: never)")
+    p.add_argument("--checkpoint-every", type=non_negative_int, help="write checkpoints every N steps (0: only at the end)")
+    p.add_argument("--log-every", type=positive_int, help="log losses every N steps")
+    p.add_argument("--augment", type=name_list, help="random transforms of real shapes: flip, rot90 (default none, as the paper)")
+
+
 def _add_latent_args(p: argparse.ArgumentParser, count: int) -> None:
     """--seeds / --shapes (``count`` of them) and the output flags of the latent-space commands."""
     names = ("A", "B", "C")[:count]
@@ -142,15 +162,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_gan(args: argparse.Namespace) -> int:
-    from shapespace.data.sources import load_voxel_set
-    from shapespace.models import get_preset
-    from shapespace.training.config import PAPER_VALUES, get_recipe
-    from shapespace.training.gan_trainer import GANTrainer
-
-    model_config = get_preset(args.preset).config
-    if args.latent_prior:
-        model_config = model_config.replace(latent_prior=args.latent_prior)
+def _train_config(args: argparse.Namespace, recipe, paper_fields: set[str], extra: dict | None = None):
+    """The recipe with the flags the user set; overriding a paper field makes it a custom recipe."""
     overrides = {
         "steps": args.steps,
         "batch_size": args.batch_size,
@@ -169,22 +182,77 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     }
     if args.augment is not None:
         overrides["augment"] = tuple(args.augment)
-    recipe = get_recipe(args.recipe)
+    overrides.update(extra or {})
     changes = {k: v for k, v in overrides.items() if v is not None}
-    # Overriding a field the recipe sets for the paper's sake makes it a custom recipe.
-    recipe_fields = set(PAPER_VALUES) | {"instance_noise_steps"}
+    recipe_fields = paper_fields | {"instance_noise_steps"}
     if any(getattr(recipe, k) != v for k, v in changes.items() if k in recipe_fields):
         changes["recipe"] = f"{recipe.recipe}+custom"
-    train_config = recipe.replace(**changes)
+    return recipe.replace(**changes)
+
+
+def _print_deviations(config) -> None:
+    deviations = config.deviations()
+    if deviations:
+        named = ", ".join(f"{k}={v['value']} (paper {v['paper']})" for k, v in deviations.items())
+        print(f"deviations from the paper: {named}", file=sys.stderr)
+
+
+def cmd_train_gan(args: argparse.Namespace) -> int:
+    from shapespace.data.sources import load_voxel_set
+    from shapespace.models import get_preset
+    from shapespace.training.config import PAPER_VALUES, get_recipe
+    from shapespace.training.gan_trainer import GANTrainer
+
+    model_config = get_preset(args.preset).config
+    if args.latent_prior:
+        model_config = model_config.replace(latent_prior=args.latent_prior)
+    train_config = _train_config(args, get_recipe(args.recipe), set(PAPER_VALUES))
     data = load_voxel_set(
         args.data, model_config.resolution, seed=args.data_seed, workers=args.workers, progress=not args.no_progress, **_selection(args)
     )
     trainer = GANTrainer(model_config, train_config, data, args.out, device=args.device, resume=args.resume, progress=not args.no_progress)
-    deviations = train_config.deviations()
     print(f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
-    if deviations:
-        named = ", ".join(f"{k}={v['value']} (paper {v['paper']})" for k, v in deviations.items())
-        print(f"deviations from the paper: {named}", file=sys.stderr)
+    _print_deviations(train_config)
+    summary = trainer.train()
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_train_vae_gan(args: argparse.Namespace) -> int:
+    from shapespace.data.sources import load_voxel_sets
+    from shapespace.models import get_preset
+    from shapespace.models.encoder import get_encoder_preset
+    from shapespace.models.gan import read_model_config
+    from shapespace.pipelines.sampling import resolve_model_dir
+    from shapespace.training.config import PAPER_VALUES
+    from shapespace.training.vaegan_config import VAE_PAPER_VALUES, get_vae_recipe
+    from shapespace.training.vaegan_trainer import VAEGANTrainer
+
+    if args.init_from is not None:
+        model_config = read_model_config(resolve_model_dir(args.init_from))
+        if args.preset is not None and get_preset(args.preset).config.replace(latent_prior="normal") != model_config.replace(latent_prior="normal"):
+            raise ShapespaceError(f"--preset {args.preset} differs from the architecture of --init-from {args.init_from}; leave --preset out")
+        if model_config.latent_prior != "normal":
+            raise ShapespaceError(
+                f"--init-from {args.init_from}: that GAN uses the {model_config.latent_prior} prior; a 3D-VAE-GAN needs "
+                "one trained with --latent-prior normal"
+            )
+    else:
+        # The encoder's Gaussian posterior needs a Gaussian prior for its KL term.
+        model_config = get_preset(args.preset or "paper-32").config.replace(latent_prior="normal")
+    encoder_config = get_encoder_preset(args.encoder, model_config.latent_dim)
+    extra = {"lr_encoder": args.lr_e, "kl_weight": args.kl_weight, "recon_weight": args.recon_weight, "recon_loss": args.recon_loss}
+    train_config = _train_config(args, get_vae_recipe(args.recipe), set(PAPER_VALUES) | set(VAE_PAPER_VALUES), extra)
+    data = load_voxel_sets(
+        args.data, model_config.resolution, seed=args.data_seed, count=args.count, workers=args.workers,
+        progress=not args.no_progress, **_selection(args),
+    )  # fmt: skip
+    trainer = VAEGANTrainer(
+        model_config, encoder_config, train_config, data, args.out, init_from=args.init_from,
+        device=args.device, resume=args.resume, progress=not args.no_progress,
+    )  # fmt: skip
+    print(f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
+    _print_deviations(train_config)
     summary = trainer.train()
     print(json.dumps(summary, indent=2))
     return 0
@@ -341,6 +409,27 @@ def cmd_eval_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_recon(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.reconstruction import evaluate_ikea, format_ikea_table
+
+    result = evaluate_ikea(args.checkpoint, args.ikea, device=args.device, threshold=args.threshold, out=args.out)
+    print(json.dumps(result, indent=2) if args.json else format_ikea_table(result))
+    return 0
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.reconstruction import load_images, load_vae_gan, reconstruct, write_reconstructions
+    from shapespace.pipelines.sampling import parse_formats
+
+    formats = parse_formats(args.format)
+    model = load_vae_gan(args.checkpoint, device=args.device)
+    images = load_images(args.images, model.encoder_config.image_size)
+    shapes = reconstruct(model, images)
+    written = write_reconstructions(shapes, args.images, args.out, formats, threshold=args.threshold)
+    print(json.dumps({"out": str(args.out), "images": len(args.images), "written": written}, indent=2))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from shapespace.pipelines.report import build_report
 
@@ -377,28 +466,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="paper-32", help="model preset (see `shapespace presets`; default paper-32)")
     p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
     p.add_argument("--recipe", default="paper", help="training recipe to start from: paper, or fast (the demo's; see README) (default: paper)")
-    p.add_argument("--steps", type=positive_int, help="generator updates in total (recipe default 20000)")
-    p.add_argument("--batch-size", type=positive_int, help="shapes per step (paper: 100)")
-    p.add_argument("--seed", type=non_negative_int, help="seed for weights, data order and latents (default 0)")
-    p.add_argument("--lr-g", type=positive_float, help="generator learning rate (paper: 0.0025)")
-    p.add_argument("--lr-d", type=positive_float, help="discriminator learning rate (paper: 1e-5)")
-    p.add_argument("--d-threshold", type=fraction, help="update D only while its batch accuracy is at most this (paper: 0.8)")
-    p.add_argument("--real-label", type=real_label_value, help="D's target for real shapes; below 1 is one-sided label smoothing (paper: 1)")
-    p.add_argument("--joint-d-batch", action="store_true", help="score real and generated shapes in one D batch (shared BatchNorm statistics)")
-    p.add_argument("--instance-noise", type=non_negative_float, help="std of Gaussian noise on D's inputs at step 0, fading to 0 (paper: 0)")
-    p.add_argument("--instance-noise-steps", type=positive_int, help="the step at which the instance noise reaches 0")
+    _add_train_args(p)
     p.add_argument("--latent-prior", choices=("uniform", "normal"), help="override the preset's prior p(z)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), help="numeric precision (default fp32; auto = bf16 on CPU)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    p.add_argument("--sample-every", type=non_negative_int, help="write a sample picture every N steps (0: never)")
-    p.add_argument("--checkpoint-every", type=non_negative_int, help="write checkpoints every N steps (0: only at the end)")
-    p.add_argument("--log-every", type=positive_int, help="log losses every N steps")
-    p.add_argument("--augment", type=name_list, help="random transforms of real shapes: flip, rot90 (default none, as the paper)")
     p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")
     _add_source_args(p, split_default="train")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_train_gan)
+
+    p = train_sub.add_parser("vae-gan", help="train a 3D-VAE-GAN: image encoder + 3D-GAN, on photos rendered from the shapes")
+    p.add_argument("--data", required=True, action="append",
+                   help="training shapes (as for `train gan`); repeat for several sources; SOURCE#class,class keeps those classes of SOURCE")  # fmt: skip
+    p.add_argument("--preset", help="G/D preset when not starting from a GAN (default paper-32, with the normal prior)")
+    p.add_argument("--encoder", default="cpu-64", help="encoder preset: cpu-64 (default) or paper-256")
+    p.add_argument("--init-from", type=Path, help="a 3D-GAN run (trained with --latent-prior normal) whose G and D start the training")
+    p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
+    p.add_argument("--recipe", default="paper", help="training recipe: paper, or fast (CPU; see README) (default: paper)")
+    p.add_argument("--lr-e", type=positive_float, help="encoder learning rate (default 1e-4; the paper does not say)")
+    p.add_argument("--kl-weight", type=non_negative_float, help="a1, weight of KL(q(z|y) || p(z)) (paper: 5)")
+    p.add_argument("--recon-weight", type=non_negative_float, help="a2, weight of the reconstruction loss (paper: 1e-4)")
+    p.add_argument("--recon-loss", choices=("l2", "bce"), help="reconstruction loss summed over voxels: l2 (paper) or bce")
+    p.add_argument("--count", type=positive_int, help="built-in shapes per class (default 1000)")
+    _add_train_args(p)
+    p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")
+    _add_source_args(p, split_default="train")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_train_vae_gan)
 
     data = sub.add_parser("data", help="prepare, inspect, picture and export shape data")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -458,6 +552,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_source_args(p, split_default=None)
     p.set_defaults(func=cmd_eval_classify)
+
+    p = eval_sub.add_parser("recon", help="the paper's IKEA protocol: AP at 20^3 per class, IoU, and a mean-shape baseline")
+    p.add_argument("checkpoint", type=Path, help="run or model folder of a trained 3D-VAE-GAN")
+    p.add_argument("--ikea", type=Path, required=True, help="IKEA folder (Images/, Voxels/, Lists/ or the 3D-GAN release's layout)")
+    p.add_argument("--threshold", type=fraction, default=0.5, help="occupancy threshold for IoU (default 0.5)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--out", type=Path, help="also write the result as JSON to this file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_eval_recon)
+
+    p = sub.add_parser("reconstruct", help="3D shapes from photos with a trained 3D-VAE-GAN")
+    p.add_argument("checkpoint", type=Path, help="run or model folder of a trained 3D-VAE-GAN")
+    p.add_argument("images", type=Path, nargs="+", help="photos, each cropped around one object (any format Pillow reads)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--format", default="npy,png,obj", help="comma-separated: npy, png, obj, stl, ply, glb (default npy,png,obj)")
+    p.add_argument("--threshold", type=fraction, default=0.5, help="iso-level of pictures and meshes (default 0.5)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("sample", help="sample shapes from a trained 3D-GAN")
     p.add_argument("checkpoint", type=Path, help="run folder or model folder")

@@ -163,3 +163,62 @@ def load_voxel_set(
         splits=tuple(e.split for e in entries),
     )
 
+
+
+SOURCE_CLASS_SEPARATOR = "#"
+
+
+def split_source_spec(text: str) -> tuple[str, tuple[str, ...] | None]:
+    """``"caches/mn10#bed,sofa"`` -> ``("caches/mn10", ("bed", "sofa"))``; no ``#`` -> ``(text, None)``."""
+    spec, sep, names = text.rpartition(SOURCE_CLASS_SEPARATOR)
+    if not sep:
+        return text, None
+    classes = tuple(n.strip() for n in names.split(",") if n.strip())
+    if not spec or not classes:
+        raise DataError(f"--data {text!r}: expected SOURCE or SOURCE#class[,class...]")
+    return spec, classes
+
+
+def concat_voxel_sets(sets: Sequence[VoxelSet]) -> VoxelSet:
+    """One set holding the shapes of several, with class labels merged by name.
+
+    Memory-mapped cache rows are unpacked (N x R^3 bytes). Shapes without a file (built-in
+    ones) are named ``<source>[<index>]``.
+    """
+    if not sets:
+        raise DataError("no data sources given")
+    if len(sets) == 1:
+        return sets[0]
+    resolutions = {s.resolution for s in sets}
+    if len(resolutions) != 1:
+        raise DataError(f"data sources have different resolutions: {sorted(resolutions)}")
+    classes = tuple(sorted({name for s in sets for name in s.classes}))
+    voxels, labels, paths, splits = [], [], [], []
+    for s in sets:
+        rows = s.voxels if isinstance(s.voxels, torch.Tensor) else s.voxels[torch.arange(len(s))]
+        voxels.append(rows)
+        remap = torch.tensor([classes.index(name) for name in s.classes])
+        labels.append(remap[s.labels])
+        paths.extend(s.paths or (f"{s.source}[{i}]" for i in range(len(s))))
+        splits.extend(s.splits or ("",) * len(s))
+    return VoxelSet(
+        torch.cat(voxels),
+        torch.cat(labels),
+        classes,
+        " + ".join(s.source for s in sets),
+        paths=tuple(paths),
+        splits=tuple(splits) if all(splits) else (),
+    )
+
+
+def load_voxel_sets(specs: Sequence[str], resolution: int, classes: Sequence[str] | None = None, **options) -> VoxelSet:
+    """:func:`load_voxel_set` for each of several ``SOURCE[#classes]`` specifications, concatenated.
+
+    A ``#class,...`` suffix selects classes of that source only; ``classes`` applies to
+    the sources without one.
+    """
+    sets = []
+    for text in specs:
+        spec, own = split_source_spec(text)
+        sets.append(load_voxel_set(spec, resolution, classes=own or classes, **options))
+    return concat_voxel_sets(sets)

@@ -27,6 +27,10 @@ from shapespace.models.prior import sample_latents
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 MODEL_TYPE = "3d-gan"
+# A 3D-VAE-GAN folder holds the same generator and discriminator weights plus an encoder
+# (shapespace.models.vaegan); ShapeGAN loads its G and D and ignores the rest.
+VAE_GAN_MODEL_TYPE = "3d-vae-gan"
+_GAN_PREFIXES = ("generator.", "discriminator.")
 
 
 def init_weights(module: nn.Module) -> None:
@@ -88,10 +92,8 @@ class ShapeGAN(nn.Module):
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
             raise CheckpointError(f"{weights}: missing weights file ({WEIGHTS_NAME})")
-        try:
-            state = load_file(str(weights))
-        except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from None
+        state = read_weights(weights)
+        state = {k: v for k, v in state.items() if k.startswith(_GAN_PREFIXES)}
         model = cls(config)
         expected = model.state_dict()
         missing = sorted(set(expected) - set(state))
@@ -106,7 +108,16 @@ class ShapeGAN(nn.Module):
         return model.to(device).eval()
 
 
-def read_model_config(directory: Path) -> GANConfig:
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; an unreadable file raises CheckpointError naming it."""
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def read_model_meta(directory: Path) -> dict:
+    """The parsed ``config.json`` of a model folder (a 3D-GAN or a 3D-VAE-GAN)."""
     path = directory / CONFIG_NAME
     if not path.is_file():
         raise CheckpointError(f"{directory}: not a shapespace model folder (no {CONFIG_NAME})")
@@ -114,8 +125,17 @@ def read_model_config(directory: Path) -> GANConfig:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: invalid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("model_type") != MODEL_TYPE or "config" not in meta:
-        raise CheckpointError(f"{path}: not a {MODEL_TYPE} config (expected keys model_type={MODEL_TYPE!r} and config)")
+    if not isinstance(meta, dict) or meta.get("model_type") not in (MODEL_TYPE, VAE_GAN_MODEL_TYPE) or "config" not in meta:
+        raise CheckpointError(
+            f"{path}: not a shapespace model config (expected model_type {MODEL_TYPE!r} or {VAE_GAN_MODEL_TYPE!r}, and config)"
+        )
+    return meta
+
+
+def read_model_config(directory: Path) -> GANConfig:
+    """The :class:`GANConfig` of a model folder."""
+    path = directory / CONFIG_NAME
+    meta = read_model_meta(directory)
     try:
         return GANConfig.from_dict(meta["config"])
     except (ConfigError, TypeError) as exc:

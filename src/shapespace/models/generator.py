@@ -55,11 +55,15 @@ class VoxelGenerator(nn.Module):
 
         Returns:
             FloatTensor of shape (B, 1, R, R, R): occupancy probabilities in [0, 1],
-            in the canonical voxel frame (:mod:`shapespace.geometry.frame`).
+            in the canonical voxel frame (:mod:`shapespace.geometry.frame`); float32
+            also under bf16/fp16 autocast.
         """
         if z.dim() == 2:
             z = z[:, :, None, None, None]  # (B, latent_dim, 1, 1, 1)
         if z.dim() != 5 or z.shape[1] != self.config.latent_dim or z.shape[2:] != (1, 1, 1):
             raise ValueError(f"z must have shape (B, {self.config.latent_dim}) or (B, {self.config.latent_dim}, 1, 1, 1), got {tuple(z.shape)}")
         features = self.blocks(z)  # (B, C_last, R/2, R/2, R/2)
-        return torch.sigmoid(self.to_occupancy(features))  # (B, 1, R, R, R)
+        logits = self.to_occupancy(features)  # (B, 1, R, R, R)
+        # The sigmoid in at least float32: in bf16, probabilities near the 0.5 surface
+        # threshold would be rounded to steps of 1/256 (cheap: one channel).
+        return torch.sigmoid(logits.to(torch.promote_types(logits.dtype, torch.float32)))

@@ -41,7 +41,15 @@ from shapespace.models.config import GANConfig
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.prior import sample_latents
 from shapespace.training.config import GANTrainConfig
-from shapespace.training.runtime import autocast, resolve_device, resolve_precision
+from shapespace.training.runtime import (
+    autocast,
+    compile_module,
+    make_adam,
+    resolve_device,
+    resolve_memory_format,
+    resolve_precision,
+    to_memory_format,
+)
 from shapespace.training.state import load_training_state, restore_training_state, save_training_state
 
 RUN_CONFIG_NAME = "config.json"
@@ -68,6 +76,10 @@ class StepResult:
     loss_g: float
     d_accuracy: float
     d_updated: bool
+
+    def log_values(self) -> dict[str, float]:
+        """The values logged for this step (averaged over the steps between two log lines)."""
+        return {"loss_d": self.loss_d, "loss_g": self.loss_g, "d_accuracy": self.d_accuracy, "d_update_rate": float(self.d_updated)}
 
 
 @torch.no_grad()
@@ -100,6 +112,8 @@ class GANTrainer:
         progress: show a progress bar.
     """
 
+    PROGRESS_NAME = "train gan"
+
     def __init__(
         self,
         model_config: GANConfig,
@@ -120,11 +134,12 @@ class GANTrainer:
         self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
         self.precision = resolve_precision(train_config.precision, self.device)
+        self.memory_format = resolve_memory_format(train_config.memory_format, self.device)
         self.progress = progress
         self.step = 0
 
         torch.manual_seed(train_config.seed)  # initial weights
-        self.model = ShapeGAN(model_config).to(self.device)
+        self.model = to_memory_format(self.build_model(), self.memory_format)
         # An exponential moving average of G's weights, sampled from instead of G itself
         # when ``generator_ema`` > 0 (see :meth:`inference_model`).
         self.generator_ema = None
@@ -132,8 +147,16 @@ class GANTrainer:
             self.generator_ema = copy.deepcopy(self.model.generator).requires_grad_(False)
         self._inference_cache: tuple[int, ShapeGAN] | None = None
         betas = (train_config.adam_beta1, train_config.adam_beta2)
-        self.opt_g = torch.optim.Adam(self.model.generator.parameters(), lr=train_config.lr_generator, betas=betas)
-        self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=train_config.lr_discriminator, betas=betas)
+        fused = train_config.fused_optimizer
+        self.opt_g = make_adam(self.model.generator.parameters(), train_config.lr_generator, betas, self.device, fused)
+        self.opt_d = make_adam(self.model.discriminator.parameters(), train_config.lr_discriminator, betas, self.device, fused)
+        # What train_step calls for G's and D's forward passes: the networks themselves, or
+        # compiled callables sharing their parameters (the model and its state_dict are unchanged).
+        self.generator_forward: Callable[..., torch.Tensor] = self.model.generator
+        self.discriminator_forward: Callable[..., torch.Tensor] = self.model.discriminator
+        if train_config.compile:
+            self.generator_forward = compile_module(self.model.generator, self.device)
+            self.discriminator_forward = compile_module(self.model.discriminator, self.device)
         # Loss scaling is needed for fp16 only; bf16 has fp32's range.
         use_scaler = self.precision == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
@@ -144,6 +167,14 @@ class GANTrainer:
         if resume:
             self._resume()
 
+    def build_model(self) -> ShapeGAN:
+        """The networks to train, on ``self.device`` (subclasses add networks and their optimisers)."""
+        return ShapeGAN(self.model_config).to(self.device)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser by name, as saved in and restored from the training state."""
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
     # -- run folder -------------------------------------------------------------------
     def resolved_config(self) -> dict[str, Any]:
         return {
@@ -152,7 +183,13 @@ class GANTrainer:
             "model": self.model_config.to_dict(),
             "training": self.train_config.to_dict(),
             "data": {"source": self.data.source, "shapes": len(self.data), "classes": list(self.data.classes)},
-            "resolved": {"device": str(self.device), "precision": self.precision},
+            "resolved": {
+                "device": str(self.device),
+                "precision": self.precision,
+                "memory_format": self.memory_format,
+                # From the optimiser itself: a resumed state keeps the implementation it was saved with.
+                "fused_optimizer": bool(self.opt_g.param_groups[0].get("fused")),
+            },
             "deviations_from_paper": self.train_config.deviations(),
         }
 
@@ -170,8 +207,9 @@ class GANTrainer:
         # Everything but the step budget and the logging cadence must match the saved run.
         mutable = {"steps", "sample_every", "checkpoint_every", "log_every"}
         current = self.resolved_config()
-        if saved["model"] != current["model"]:
-            raise CheckpointError(f"--resume: the model config differs from the run in {self.run_dir}")
+        for key in ("model", "encoder"):
+            if saved.get(key) != current.get(key):
+                raise CheckpointError(f"--resume: the {key} config differs from the run in {self.run_dir}")
         if saved["data"]["source"] != current["data"]["source"]:
             raise CheckpointError(
                 f"--resume: the run in {self.run_dir} was trained on {saved['data']['source']!r}, not {current['data']['source']!r}"
@@ -182,7 +220,7 @@ class GANTrainer:
         if changed:
             raise CheckpointError(f"--resume: training settings differ from the saved run: {', '.join(changed)}")
         restore_training_state(
-            meta, tensors, model=self.model, optimizers={"generator": self.opt_g, "discriminator": self.opt_d}, ema=self.generator_ema
+            meta, tensors, model=self.model, optimizers=self.optimizers(), ema=self.generator_ema
         )
         for name, scaler in (("generator", self.scaler_g), ("discriminator", self.scaler_d)):
             if scaler.is_enabled() and meta["grad_scalers"].get(name):
@@ -208,7 +246,7 @@ class GANTrainer:
             self.run_dir / "state",
             step=self.step,
             model=self.model,
-            optimizers={"generator": self.opt_g, "discriminator": self.opt_d},
+            optimizers=self.optimizers(),
             ema=self.generator_ema,
             scalers=scalers,
             config=self.resolved_config(),
@@ -267,11 +305,22 @@ class GANTrainer:
         removes each batch's mean occupancy and D cannot see that G's shapes are too
         sparse or too dense (the generator then drifts towards near-empty grids).
         """
-        discriminator = self.model.discriminator
+        discriminator = self.discriminator_forward
         if self.train_config.joint_d_batch:
             logits = discriminator(torch.cat([real, fake]))  # (2B,)
             return logits[: len(real)], logits[len(real) :]
         return discriminator(real), discriminator(fake)
+
+    def _score_generated(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """D's logits for the generated shapes in G's step: FloatTensor of shape (B,).
+
+        With ``joint_d_batch`` they must go through D beside the real batch (shared
+        BatchNorm statistics); with separate batches the real batch does not change them,
+        so it is not scored again (one D forward pass less per step).
+        """
+        if self.train_config.joint_d_batch:
+            return self._score(real, fake)[1]
+        return self.discriminator_forward(fake)
 
     def train_step(self) -> StepResult:
         cfg, model = self.train_config, self.model
@@ -290,16 +339,20 @@ class GANTrainer:
         real = real + noise_real
 
         with autocast(self.precision, self.device):
-            fake = model.generator(z) + noise_fake  # (B, 1, R, R, R)
+            # G's output serves both steps: D's update sees it detached, G's update
+            # back-propagates through it (no second generator forward pass).
+            fake = self.generator_forward(z) + noise_fake  # (B, 1, R, R, R)
             logit_real, logit_fake = self._score(real, fake.detach())
             loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), real_targets) + F.binary_cross_entropy_with_logits(
                 logit_fake.float(), zeros
             )
         with torch.no_grad():
             correct = (logit_real > 0).sum() + (logit_fake < 0).sum()
-            d_accuracy = float(correct) / (2 * cfg.batch_size)
         # The paper's adaptive update: skip D while it is already too strong on this batch.
-        d_updated = d_accuracy <= cfg.d_accuracy_threshold
+        # Deciding reads D's accuracy on the host, which waits for the device; with a
+        # threshold of 1 D is always updated and the accuracy is read with the losses at
+        # the end of the step, so a GPU is never waited for mid-step.
+        d_updated = cfg.d_accuracy_threshold >= 1 or correct.item() / (2 * cfg.batch_size) <= cfg.d_accuracy_threshold
         if d_updated:
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(loss_d).backward()
@@ -311,7 +364,7 @@ class GANTrainer:
         model.discriminator.requires_grad_(False)
         try:
             with autocast(self.precision, self.device):
-                loss_g = F.binary_cross_entropy_with_logits(self._score(real, fake)[1].float(), ones)
+                loss_g = F.binary_cross_entropy_with_logits(self._score_generated(real, fake).float(), ones)
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler_g.scale(loss_g).backward()
         finally:
@@ -321,7 +374,9 @@ class GANTrainer:
         if self.generator_ema is not None:
             self._update_ema()
         self.step += 1
-        return StepResult(loss_d.item(), loss_g.item(), d_accuracy, d_updated)
+        # One device-to-host copy for everything the step reports.
+        loss_d_value, loss_g_value, correct_value = torch.stack([loss_d.detach(), loss_g.detach(), correct.float()]).tolist()
+        return StepResult(loss_d_value, loss_g_value, correct_value / (2 * cfg.batch_size), d_updated)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -375,24 +430,19 @@ class GANTrainer:
         writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self.step if self.step else None)
         start_step, started = self.step, time.perf_counter()
         window: list[StepResult] = []
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc="train gan", unit="step", dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc=self.PROGRESS_NAME, unit="step", dynamic_ncols=True)
         try:
             while self.step < cfg.steps:
                 result = self.train_step()
                 window.append(result)
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    record = {
-                        "step": self.step,
-                        "loss_d": sum(r.loss_d for r in window) / len(window),
-                        "loss_g": sum(r.loss_g for r in window) / len(window),
-                        "d_accuracy": sum(r.d_accuracy for r in window) / len(window),
-                        "d_update_rate": sum(r.d_updated for r in window) / len(window),
-                        "seconds": time.perf_counter() - started,
-                    }
+                    values = [r.log_values() for r in window]
+                    means = {key: sum(v[key] for v in values) / len(values) for key in values[0]}
+                    record = {"step": self.step, **means, "seconds": time.perf_counter() - started}
                     window.clear()
-                    for key in ("loss_d", "loss_g", "d_accuracy", "d_update_rate"):
-                        writer.add_scalar(f"train/{key}", record[key], self.step)
+                    for key, value in means.items():
+                        writer.add_scalar(f"train/{key}", value, self.step)
                     with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
                         fh.write(json.dumps(record) + "\n")
                     bar.set_postfix(

@@ -1,0 +1,223 @@
+"""The image encoder E of the 3D-VAE-GAN (Wu et al., NeurIPS 2016; PAPER.md section 2).
+
+E maps an RGB image y to q(z|y), a diagonal Gaussian over G's latent space: five 2D
+convolutions with BatchNorm + ReLU between them; the last one reduces the map to 1x1 and
+outputs ``2 * latent_dim`` channels, the mean and the log-variance.
+
+For the ``paper-256`` preset (kernels {11, 5, 5, 5, 8}, strides {4, 2, 2, 2, 1}) the shapes are::
+
+    y (B, 3, 256, 256) -> (B, 64, 64, 64) -> (B, 128, 32, 32) -> (B, 256, 16, 16)
+      -> (B, 512, 8, 8) -> (B, 400, 1, 1) -> mean, logvar (B, 200) each
+
+The channel widths are not in the paper; these follow the AlexNet-like encoders of the
+T-L network (Girdhar et al. 2016) the paper compares against, and are a config field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from shapespace.errors import ConfigError
+
+# Bounds on the log-variance: exp(-30) and exp(20) keep the KL and the sampling finite
+# in bf16/fp32 without ever binding for a trained encoder.
+LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Architecture of the image encoder.
+
+    Attributes:
+        image_size: height and width S of the square RGB input (B, 3, S, S).
+        latent_dim: size of z; must equal the generator's (200 in the paper).
+        channels: output widths of every convolution but the last (which outputs
+            ``2 * latent_dim``); one fewer entry than ``kernels``.
+        kernels: kernel size of each convolution.
+        strides: stride of each convolution. Every convolution but the last pads by
+            ``kernel // 2``; the last pads by 0 and must reduce the map to 1x1.
+    """
+
+    image_size: int = 256
+    latent_dim: int = 200
+    channels: tuple[int, ...] = (64, 128, 256, 512)
+    kernels: tuple[int, ...] = (11, 5, 5, 5, 8)
+    strides: tuple[int, ...] = (4, 2, 2, 2, 1)
+
+    def __post_init__(self) -> None:
+        for name in ("channels", "kernels", "strides"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+            if any(v < 1 for v in getattr(self, name)):
+                raise ConfigError(f"encoder {name} must be positive, got {list(getattr(self, name))}")
+        if not self.kernels:
+            raise ConfigError("encoder kernels must not be empty")
+        if len(self.strides) != len(self.kernels) or len(self.channels) != len(self.kernels) - 1:
+            raise ConfigError(
+                f"encoder needs as many strides as kernels and one channel width fewer, got "
+                f"{len(self.kernels)} kernels, {len(self.strides)} strides, {len(self.channels)} channels"
+            )
+        if self.latent_dim < 1 or self.image_size < 1:
+            raise ConfigError(f"encoder latent_dim and image_size must be positive, got {self.latent_dim}, {self.image_size}")
+        sizes = self.feature_sizes()
+        if sizes[-1] != 1:
+            raise ConfigError(
+                f"encoder layers map a {self.image_size}x{self.image_size} image to {sizes[-1]}x{sizes[-1]}, "
+                f"not 1x1 (feature sizes {sizes}); change image_size, kernels or strides"
+            )
+
+    def paddings(self) -> tuple[int, ...]:
+        return tuple(k // 2 for k in self.kernels[:-1]) + (0,)
+
+    def feature_sizes(self) -> list[int]:
+        """Spatial size after each convolution, e.g. [64, 32, 16, 8, 1] for ``paper-256``."""
+        size, sizes = self.image_size, []
+        for k, s, p in zip(self.kernels, self.strides, self.paddings()):
+            size = (size + 2 * p - k) // s + 1
+            sizes.append(size)
+        return sizes
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for name in ("channels", "kernels", "strides"):
+            data[name] = list(data[name])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "EncoderConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown EncoderConfig fields: {', '.join(unknown)}")
+        return cls(**dict(data))
+
+
+class DiagonalGaussian:
+    """q(z|y) = N(mean, diag(exp(logvar))): the encoder's posterior over latents.
+
+    Args:
+        mean: FloatTensor of shape (B, latent_dim).
+        logvar: FloatTensor of shape (B, latent_dim); clamped to
+            [``LOGVAR_MIN``, ``LOGVAR_MAX``]. Both are kept in float32 whatever the
+            autocast dtype, so the KL is exact.
+    """
+
+    def __init__(self, mean: torch.Tensor, logvar: torch.Tensor) -> None:
+        if mean.shape != logvar.shape or mean.dim() != 2:
+            raise ValueError(f"mean and logvar must both have shape (B, D), got {tuple(mean.shape)} and {tuple(logvar.shape)}")
+        self.mean = mean.float()
+        self.logvar = logvar.float().clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+    @property
+    def std(self) -> torch.Tensor:
+        return torch.exp(0.5 * self.logvar)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A reparameterised draw ``mean + std * eps`` (differentiable in mean and logvar).
+
+        ``eps`` comes from ``generator`` (a CPU generator), so a seed gives the same draw
+        on every device. Returns FloatTensor of shape (B, latent_dim).
+        """
+        eps = torch.randn(self.mean.shape, generator=generator).to(self.mean.device)
+        return self.mean + self.std * eps
+
+    def mode(self) -> torch.Tensor:
+        """The most likely latent, the mean: FloatTensor of shape (B, latent_dim)."""
+        return self.mean
+
+    def kl(self, prior_std: float = 1.0) -> torch.Tensor:
+        """KL(q || N(0, prior_std^2 I)) per example, in nats: FloatTensor of shape (B,).
+
+        Closed form per dimension: log(s / sigma) + (sigma^2 + mu^2) / (2 s^2) - 1/2 with
+        s = ``prior_std``.
+        """
+        if not prior_std > 0:
+            raise ValueError(f"prior_std must be positive, got {prior_std}")
+        log_prior_var = 2.0 * math.log(prior_std)
+        ratio = torch.exp(self.logvar - log_prior_var)
+        per_dim = 0.5 * (ratio + self.mean.pow(2) / prior_std**2 - 1.0 - self.logvar + log_prior_var)
+        return per_dim.sum(dim=1)
+
+
+class DownBlock2d(nn.Sequential):
+    """Conv2d + BatchNorm + ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size=kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class ImageEncoder(nn.Module):
+    """E: RGB image -> posterior over G's latent space.
+
+    Args:
+        config: the architecture; see :class:`EncoderConfig`.
+    """
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        widths = (3,) + config.channels
+        paddings = config.paddings()
+        self.blocks = nn.Sequential(
+            *(
+                DownBlock2d(c_in, c_out, k, s, p)
+                for c_in, c_out, k, s, p in zip(widths[:-1], widths[1:], config.kernels, config.strides, paddings)
+            )
+        )
+        self.to_posterior = nn.Conv2d(
+            widths[-1], 2 * config.latent_dim, kernel_size=config.kernels[-1], stride=config.strides[-1], padding=0
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+        nn.init.zeros_(self.to_posterior.bias)  # q(z|y) starts near N(0, I) for every image
+
+    def forward(self, images: torch.Tensor) -> DiagonalGaussian:
+        """Encode images.
+
+        Args:
+            images: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
+
+        Returns:
+            the posterior q(z|y), with mean and logvar of shape (B, latent_dim).
+        """
+        s = self.config.image_size
+        if images.dim() != 4 or tuple(images.shape[1:]) != (3, s, s):
+            raise ValueError(f"images must have shape (B, 3, {s}, {s}), got {tuple(images.shape)}")
+        features = self.blocks(images * 2.0 - 1.0)  # (B, C_last, k, k), k = last kernel
+        stats = self.to_posterior(features).flatten(1)  # (B, 2 * latent_dim)
+        mean, logvar = stats.chunk(2, dim=1)
+        return DiagonalGaussian(mean, logvar)
+
+
+ENCODER_PRESETS: dict[str, tuple[EncoderConfig, str]] = {
+    "paper-256": (
+        EncoderConfig(),
+        "the paper's encoder: 256x256 input, kernels {11,5,5,5,8}, strides {4,2,2,2,1} (PAPER.md section 2)",
+    ),
+    "cpu-64": (
+        EncoderConfig(image_size=64, channels=(32, 64, 128, 256), kernels=(5, 5, 5, 5, 4), strides=(2, 2, 2, 2, 1)),
+        "CPU-friendly: 64x64 input, 5 convolutions (kernels {5,5,5,5,4}, strides {2,2,2,2,1}); a deviation for speed",
+    ),
+}
+
+
+def get_encoder_preset(name: str, latent_dim: int = 200) -> EncoderConfig:
+    """An encoder preset for a generator with ``latent_dim``; unknown names list the known ones."""
+    try:
+        config = ENCODER_PRESETS[name][0]
+    except KeyError:
+        raise ConfigError(f"unknown encoder preset {name!r}; known encoder presets: {', '.join(ENCODER_PRESETS)}") from None
+    return dataclasses.replace(config, latent_dim=latent_dim)

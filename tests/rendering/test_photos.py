@@ -1,0 +1,181 @@
+"""Photo-like renders of voxel shapes: determinism, range, and exact silhouettes of known shapes."""
+
+import pytest
+import torch
+
+from shapespace.errors import ConfigError
+from shapespace.rendering.photos import PhotoSettings, Views, random_views, render_photos, render_views
+
+R = 16
+
+
+def _volume(*boxes: tuple[slice, slice, slice]) -> torch.Tensor:
+    """One (1, R, R, R) grid with the given boxes of voxels set."""
+    volume = torch.zeros(1, R, R, R)
+    for box in boxes:
+        volume[(0, *box)] = 1.0
+    return volume
+
+
+def _expected_front_silhouette(volume: torch.Tensor, size: int) -> torch.Tensor:
+    """The silhouette seen from azimuth 0, elevation 0 with the cube framing, from world extents.
+
+    The camera is on -x looking along +x; screen right is world -y (axis 1 decreasing) and
+    screen up is world +z (axis 2). The image shows [-0.5, 0.5] on both screen axes with
+    pixel centres at (p + 0.5) / S across, and voxel i spans [i / R - 0.5, (i + 1) / R - 0.5].
+    A pixel is covered when its centre lies inside the world extent of an occupied column.
+    """
+    occupied = volume.bool().any(0)  # (axis 1, axis 2): seen along axis 0
+    centres = (torch.arange(size, dtype=torch.float64) + 0.5) / size
+    world_y = 0.5 - centres  # column c: screen x = centre - 0.5, world y = -screen x
+    world_z = 0.5 - centres  # row r counts down from the top: screen y = 0.5 - centre
+    j = torch.floor((world_y + 0.5) * R).long()  # voxel index along axis 1 of each column
+    k = torch.floor((world_z + 0.5) * R).long()  # voxel index along axis 2 of each row
+    return occupied[j[None, :], k[:, None]]  # (rows, columns)
+
+
+def _front(count: int, size: int) -> Views:
+    return Views.fixed(count, size, azimuth=0.0, elevation=0.0)
+
+
+BOX = (slice(3, 9), slice(5, 12), slice(2, 7))
+# An L seen from the front: an upright bar on the +y side (image left) and a foot along the floor.
+L_BAR, L_FOOT = (slice(4, 10), slice(10, 14), slice(2, 12)), (slice(4, 10), slice(2, 14), slice(2, 5))
+
+
+@pytest.mark.parametrize("size", [R, 2 * R])
+def test_a_box_renders_to_its_exact_silhouette(size):
+    volume = _volume(BOX)
+    images, silhouettes = render_views(volume, _front(1, size), size, framing="cube")
+    assert images.shape == (1, 3, size, size) and silhouettes.shape == (1, size, size)
+    assert silhouettes.dtype == torch.bool
+    expected = _expected_front_silhouette(volume[0], size)
+    assert torch.equal(silhouettes[0], expected)
+    # By hand at S = 2R: axis 1 voxels 5..11 are columns 2 * (15 - 11) = 8 .. 2 * (15 - 5) + 1 = 21,
+    # axis 2 voxels 2..6 are rows 2 * (15 - 6) = 18 .. 2 * (15 - 2) + 1 = 27.
+    if size == 2 * R:
+        rows, cols = silhouettes[0].nonzero().unbind(1)
+        assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (18, 27, 8, 21)
+        assert int(silhouettes[0].sum()) == 10 * 14
+
+
+def test_an_asymmetric_shape_keeps_left_right_and_up_down():
+    volume = _volume(L_BAR, L_FOOT)
+    size = 2 * R
+    _, silhouettes = render_views(volume, _front(1, size), size, framing="cube")
+    silhouette = silhouettes[0]
+    assert torch.equal(silhouette, _expected_front_silhouette(volume[0], size))
+    # The bar (high axis 1 = world +y) is on the image's left, rising from the foot at the bottom.
+    bar_row = silhouette[2 * (15 - 8)]  # a row through axis 2 voxel 8: above the foot, only the bar
+    assert bar_row.nonzero().flatten().tolist() == list(range(2 * (15 - 13), 2 * (15 - 10) + 2))  # columns 4..11
+    foot_row = silhouette[2 * (15 - 3)]  # a row through the foot (axis 2 voxel 3)
+    assert foot_row.nonzero().flatten().tolist() == list(range(2 * (15 - 13), 2 * (15 - 2) + 2))  # columns 4..27
+    assert not silhouette[: 2 * (15 - 11)].any()  # nothing above the bar's top (axis 2 voxel 11)
+    assert not silhouette[: 2 * (15 - 4), 2 * (15 - 9) :].any()  # right of the bar (axis 1 < 10), above the foot (axis 2 > 4)
+
+
+def test_a_plain_view_shows_white_background_and_grey_shape():
+    volume = _volume(BOX)
+    images, silhouettes = render_views(volume, _front(1, 2 * R), 2 * R, framing="cube")
+    background = ~silhouettes[0]
+    assert torch.equal(images[0][:, background], torch.ones(3, int(background.sum())))
+    # Grey material 0.7 lit by ambient 0.35 + diffuse 0.7: at most 0.7 * 1.05, grey (R = G = B).
+    shape = images[0][:, silhouettes[0]]
+    assert float(shape.max()) <= 0.7 * 1.05 + 1e-6 and float(shape.min()) > 0.0
+    assert torch.equal(shape[0], shape[1]) and torch.equal(shape[1], shape[2])
+
+
+def test_an_empty_volume_shows_only_the_background():
+    empty = torch.zeros(2, R, R, R)
+    images, silhouettes = render_views(empty, _front(2, 24), 24, framing="object")
+    assert not silhouettes.any()
+    assert torch.equal(images, torch.ones(2, 3, 24, 24))
+    views = random_views(2, 24, torch.Generator().manual_seed(3))
+    images, silhouettes = render_views(empty, views, 24)
+    assert not silhouettes.any()
+    expected = (views.background * views.gain[:, None, None, None] + views.noise_std[:, None, None, None] * views.noise).clamp(0, 1)
+    assert torch.equal(images, expected)
+
+
+@pytest.mark.parametrize("azimuth", [0.0, 90.0, 180.0, 270.0])
+def test_object_framing_without_margin_touches_all_four_borders(azimuth):
+    volume = _volume(BOX)
+    size = 32
+    _, silhouettes = render_views(volume, Views.fixed(1, size, azimuth=azimuth, elevation=0.0), size, framing="object")
+    silhouette = silhouettes[0]
+    # The crop is the box's face stretched to the square: the middle row and column are
+    # covered from border to border; only the corner pixels fall outside the iso-surface,
+    # which rounds the box's edges.
+    assert bool(silhouette[size // 2].all()) and bool(silhouette[:, size // 2].all())
+    assert bool(silhouette[2:-2, 2:-2].all())
+    assert not bool(silhouette[0, 0]) and not bool(silhouette[-1, -1])
+
+
+def test_object_framing_of_an_oblique_view_leaves_at_most_a_few_empty_pixels():
+    volume = _volume(BOX)
+    size = 64
+    _, silhouettes = render_views(volume, Views.fixed(1, size, azimuth=35.0, elevation=20.0), size, framing="object")
+    rows = silhouettes[0].any(1).nonzero().flatten()
+    cols = silhouettes[0].any(0).nonzero().flatten()
+    # The crop bounds the voxel cubes; the rendered iso-surface rounds their outer edges by
+    # under half a voxel, so at most a few pixels stay empty on each side.
+    gaps = [int(rows.min()), size - 1 - int(rows.max()), int(cols.min()), size - 1 - int(cols.max())]
+    assert all(0 <= g <= 3 for g in gaps), gaps
+    # Centred: the same gap on opposite sides of this symmetric view (up to one pixel).
+    assert abs(gaps[0] - gaps[1]) <= 1 and abs(gaps[2] - gaps[3]) <= 1
+
+
+def test_object_and_cube_framing_differ_by_a_stretch():
+    # Cube framing at S = 2R vs the object crop: the box fills the object-framed image.
+    volume = _volume(BOX)
+    _, cube = render_views(volume, _front(1, 32), 32, framing="cube")
+    _, crop = render_views(volume, _front(1, 32), 32, framing="object")
+    assert int(cube.sum()) == 10 * 14
+    assert int(crop.sum()) > 32 * 32 - 4 * 4  # all but a few pixels in each corner
+    with pytest.raises(ConfigError, match="framing must be one of object, cube, got 'sphere'"):
+        render_views(volume, _front(1, 32), 32, framing="sphere")
+
+
+def test_random_photos_are_deterministic_for_a_seed_and_in_range():
+    shapes = torch.stack([_volume(BOX)[0], _volume(L_BAR, L_FOOT)[0], torch.zeros(R, R, R)]).to(torch.uint8)
+    a = render_photos(shapes, 32, torch.Generator().manual_seed(11))
+    b = render_photos(shapes, 32, torch.Generator().manual_seed(11))
+    c = render_photos(shapes, 32, torch.Generator().manual_seed(12))
+    assert a.shape == (3, 3, 32, 32) and a.dtype == torch.float32
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+    # Views drawn from one generator: the same parameters twice, and within the settings' ranges.
+    v1 = random_views(50, 8, torch.Generator().manual_seed(5))
+    v2 = random_views(50, 8, torch.Generator().manual_seed(5))
+    assert all(torch.equal(getattr(v1, f), getattr(v2, f)) for f in ("azimuth", "elevation", "margin", "light", "albedo", "background", "noise"))
+    assert float(v1.azimuth.min()) >= 0.0 and float(v1.azimuth.max()) < 360.0
+    assert float(v1.elevation.min()) >= 0.0 and float(v1.elevation.max()) < 40.0
+    assert float(v1.margin.min()) >= 0.0 and float(v1.margin.max()) < 0.12
+    assert torch.allclose(v1.light.norm(dim=1), torch.ones(50))
+
+
+def test_batched_rendering_equals_one_by_one():
+    # More shapes than one chunk (8): chunking must not change any image.
+    g = torch.Generator().manual_seed(0)
+    shapes = (torch.rand(10, R, R, R, generator=g) > 0.6).float()
+    views = random_views(10, 16, torch.Generator().manual_seed(1))
+    images, silhouettes = render_views(shapes, views, 16)
+    for i in (0, 9):
+        one, hit = render_views(shapes[i : i + 1], views.select(slice(i, i + 1)), 16)
+        assert torch.allclose(one[0], images[i], atol=1e-5) and torch.equal(hit[0], silhouettes[i])
+
+
+def test_bad_settings_and_inputs():
+    with pytest.raises(ConfigError, match="photo setting azimuth must be a"):
+        PhotoSettings(azimuth=(10.0, 0.0))
+    with pytest.raises(ConfigError, match="photo backgrounds"):
+        PhotoSettings(backgrounds=("marble",))
+    with pytest.raises(ConfigError, match="elevation range must lie in"):
+        PhotoSettings(elevation=(0.0, 95.0))
+    with pytest.raises(ConfigError, match="elevation range must lie in"):
+        PhotoSettings(elevation=(-10.0, 20.0))
+    with pytest.raises(ValueError, match="3 volumes need 3 views of size 16, got 2 of size 16"):
+        render_views(torch.zeros(3, R, R, R), _front(2, 16), 16)
+    with pytest.raises(ValueError, match="volumes must have shape"):
+        render_views(torch.zeros(1, R, R, 8), _front(1, 16), 16)
