@@ -322,6 +322,27 @@ class GANTrainer:
             return self._score(real, fake)[1]
         return self.discriminator_forward(fake)
 
+    def _update_discriminator(
+        self, loss_d: torch.Tensor, logit_real: torch.Tensor, logit_fake: torch.Tensor
+    ) -> tuple[torch.Tensor, bool]:
+        """The paper's adaptive D update: skip D while it is already too strong on this batch.
+
+        Returns D's count of correct calls (a 0-d tensor, left on the device) and whether D
+        was updated. Deciding reads D's accuracy on the host, which waits for the device;
+        with a threshold of 1 D is always updated and the accuracy is read with the losses
+        at the end of the step, so a GPU is never waited for mid-step.
+        """
+        cfg = self.train_config
+        with torch.no_grad():
+            correct = (logit_real > 0).sum() + (logit_fake < 0).sum()
+        d_updated = cfg.d_accuracy_threshold >= 1 or correct.item() / (2 * cfg.batch_size) <= cfg.d_accuracy_threshold
+        if d_updated:
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+        return correct, d_updated
+
     def train_step(self) -> StepResult:
         cfg, model = self.train_config, self.model
         model.train()
@@ -346,18 +367,7 @@ class GANTrainer:
             loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), real_targets) + F.binary_cross_entropy_with_logits(
                 logit_fake.float(), zeros
             )
-        with torch.no_grad():
-            correct = (logit_real > 0).sum() + (logit_fake < 0).sum()
-        # The paper's adaptive update: skip D while it is already too strong on this batch.
-        # Deciding reads D's accuracy on the host, which waits for the device; with a
-        # threshold of 1 D is always updated and the accuracy is read with the losses at
-        # the end of the step, so a GPU is never waited for mid-step.
-        d_updated = cfg.d_accuracy_threshold >= 1 or correct.item() / (2 * cfg.batch_size) <= cfg.d_accuracy_threshold
-        if d_updated:
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(loss_d).backward()
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
+        correct, d_updated = self._update_discriminator(loss_d, logit_real, logit_fake)
 
         # D's weight gradients are not needed for G's update: skipping them saves time and
         # changes nothing (D's gradients are cleared before each D update).

@@ -187,15 +187,8 @@ class VAEGANTrainer(GANTrainer):
             loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), real_targets) + F.binary_cross_entropy_with_logits(
                 logit_fake.float(), zeros
             )
-        with torch.no_grad():
-            correct = (logit_real > 0).sum() + (logit_fake < 0).sum()
-            d_accuracy = float(correct) / (2 * cfg.batch_size)
-        d_updated = d_accuracy <= cfg.d_accuracy_threshold
-        if d_updated:
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(loss_d).backward()
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
+        correct, d_updated = self._update_discriminator(loss_d, logit_real, logit_fake)
+        d_accuracy = float(correct) / (2 * cfg.batch_size)
 
         model.discriminator.requires_grad_(False)
         try:
