@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-data bench-train bench-infer bench-render clean
+.PHONY: demo test bench bench-data bench-train bench-infer bench-render bench-ikea-reference clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench-infer: $(STAMP)
 
 bench-render: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
+
+bench-ikea-reference: $(STAMP)
+	$(BIN)/python benchmarks/ikea_reference.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -155,6 +155,48 @@ def test_random_photos_are_deterministic_for_a_seed_and_in_range():
     assert torch.allclose(v1.light.norm(dim=1), torch.ones(50))
 
 
+def _three_shapes() -> torch.Tensor:
+    return torch.stack([_volume(BOX)[0], _volume(L_BAR, L_FOOT)[0], _volume(BOX)[0]]).to(torch.uint8)
+
+
+def test_clutter_replaces_only_the_background_by_another_shapes_photo():
+    shapes = _three_shapes()
+    plain = render_photos(shapes, 32, torch.Generator().manual_seed(11))
+    # Views are drawn first, so the objects are the same as without clutter.
+    _, hit = render_views(shapes, random_views(3, 32, torch.Generator().manual_seed(11)), 32)
+    cluttered = render_photos(shapes, 32, torch.Generator().manual_seed(11), PhotoSettings(clutter=1.0))
+    again = render_photos(shapes, 32, torch.Generator().manual_seed(11), PhotoSettings(clutter=1.0))
+    assert torch.equal(cluttered, again)
+    assert torch.equal(render_photos(shapes, 32, torch.Generator().manual_seed(11), PhotoSettings(clutter=0.0)), plain)
+    mask = hit[:, None].expand_as(plain)
+    assert torch.equal(cluttered[mask], plain[mask])
+    for i in range(3):
+        background = ~hit[i]
+        assert int(background.sum()) > 20
+        changed = (cluttered[i] - plain[i]).abs().amax(0) > 1e-3
+        assert float(changed[background].float().mean()) > 0.5, i
+    assert float(cluttered.min()) >= 0.0 and float(cluttered.max()) <= 1.0
+
+
+def test_occluders_are_plain_bands_entering_from_an_edge():
+    shapes = _three_shapes().repeat(4, 1, 1, 1)
+    plain = render_photos(shapes, 32, torch.Generator().manual_seed(4))
+    occluded = render_photos(shapes, 32, torch.Generator().manual_seed(4), PhotoSettings(occluders=1.0))
+    for i in range(len(shapes)):
+        changed = (occluded[i] - plain[i]).abs().amax(0) > 0  # (S, S)
+        rows, cols = changed.nonzero().unbind(1)
+        assert len(rows) >= 0.08 * 0.3 * 32 * 32 * 0.5, i
+        # One colour, on a rectangle touching the left, right or bottom border.
+        colours = occluded[i][:, changed]
+        assert torch.equal(colours, colours[:, :1].expand_as(colours))
+        box = changed[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert bool(box.all())
+        assert int(cols.min()) == 0 or int(cols.max()) == 31 or int(rows.max()) == 31
+        assert len(rows) <= 0.34 * 32 * 32
+    half = render_photos(shapes, 32, torch.Generator().manual_seed(4), PhotoSettings(occluders=0.5))
+    assert 0 < sum(not torch.equal(half[i], plain[i]) for i in range(len(shapes))) < len(shapes)
+
+
 def test_batched_rendering_equals_one_by_one():
     # More shapes than one chunk (8): chunking must not change any image.
     g = torch.Generator().manual_seed(0)
@@ -175,6 +217,10 @@ def test_bad_settings_and_inputs():
         PhotoSettings(elevation=(0.0, 95.0))
     with pytest.raises(ConfigError, match="elevation range must lie in"):
         PhotoSettings(elevation=(-10.0, 20.0))
+    with pytest.raises(ConfigError, match="photo setting clutter is a chance in \\[0, 1\\], got 1.5"):
+        PhotoSettings(clutter=1.5)
+    with pytest.raises(ConfigError, match="photo setting occluders is a chance"):
+        PhotoSettings(occluders=-0.1)
     with pytest.raises(ValueError, match="3 volumes need 3 views of size 16, got 2 of size 16"):
         render_views(torch.zeros(3, R, R, R), _front(2, 16), 16)
     with pytest.raises(ValueError, match="volumes must have shape"):

@@ -11,7 +11,7 @@ from shapespace.errors import CheckpointError, ConfigError
 from shapespace.models import GANConfig, ShapeGAN
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.vaegan import ShapeVAEGAN
-from shapespace.rendering.photos import Views, render_views
+from shapespace.rendering.photos import PhotoSettings, Views, render_photos, render_views
 from shapespace.training import vaegan_trainer
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.gan_trainer import GANTrainer
@@ -73,6 +73,11 @@ def test_paper_recipe_defaults_and_deviations():
         ({"recon_weight": float("nan")}, "recon_weight must be 0 or more"),
         ({"lr_encoder": 0.0}, "lr_encoder must be positive"),
         ({"generator_ema": 0.9}, "generator_ema must be 0 for a 3D-VAE-GAN"),
+        ({"recon_positive_weight": 1.0}, "recon_positive_weight must be between 0 and 1 \\(exclusive\\), got 1.0"),
+        ({"recon_positive_weight": 0.0}, "recon_positive_weight must be between 0 and 1"),
+        ({"gan_weight": -0.5}, "gan_weight must be 0 or more, got -0.5"),
+        ({"photo_clutter": 1.5}, "photo_clutter is a chance in \\[0, 1\\], got 1.5"),
+        ({"photo_occluders": -0.1}, "photo_occluders is a chance in \\[0, 1\\]"),
         ({"batch_size": 0}, "batch_size must be at least 1"),
     ],
 )
@@ -116,6 +121,18 @@ def test_bce_reconstruction_loss_sums_over_voxels_and_averages_over_shapes():
     assert wrong.item() == pytest.approx(8 * 13.8155, rel=2e-3)
 
 
+def test_positive_weight_shares_the_loss_between_occupied_and_empty_voxels():
+    predicted, target = _pair()
+    # gamma 0.75: occupied voxels weigh 1.5, empty ones 0.5.
+    # l2, shape 0: 0.25 * (3 * 1.5 + 5 * 0.5) = 1.75; shape 1: 0.01 * (4 * 1.5 + 4 * 0.5) = 0.08.
+    assert reconstruction_loss("l2", predicted, target, 0.75).item() == pytest.approx((1.75 + 0.08) / 2, rel=1e-6)
+    # bce, shape 0: log 2 * (3 * 1.5 + 5 * 0.5); shape 1: -log 0.9 * (4 * 1.5 + 4 * 0.5).
+    log2, log09 = torch.log(torch.tensor(2.0)).item(), torch.log(torch.tensor(0.9)).item()
+    assert reconstruction_loss("bce", predicted, target, 0.75).item() == pytest.approx((7 * log2 - 8 * log09) / 2, rel=1e-6)
+    # 0.5 is the unweighted loss.
+    assert reconstruction_loss("bce", predicted, target, 0.5).item() == reconstruction_loss("bce", predicted, target).item()
+
+
 def test_batch_iou_and_mean_shape():
     predicted, target = _pair()
     # shape 0: nothing above 0.5 against 3 voxels (IoU 0); shape 1: exact (IoU 1).
@@ -137,20 +154,52 @@ def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monk
     monkeypatch.setattr(trainer.scaler_g, "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
     real_loss = vaegan_trainer.reconstruction_loss
 
-    def spy(kind, predicted, target):
-        value = real_loss(kind, predicted, target)
-        recon_calls.append((kind, target.clone(), value.item()))
+    def spy(kind, predicted, target, positive_weight=0.5):
+        value = real_loss(kind, predicted, target, positive_weight)
+        recon_calls.append((kind, target.clone(), value.item(), positive_weight))
         return value
 
     monkeypatch.setattr(vaegan_trainer, "reconstruction_loss", spy)
     result = trainer.train_step()
     assert len(objectives) == 1 and len(recon_calls) == 1
-    kind, target, recon = recon_calls[0]
-    assert kind == "bce" and torch.equal(target, shapes.float()[:, None])
+    kind, target, recon, positive_weight = recon_calls[0]
+    assert kind == "bce" and positive_weight == 0.5 and torch.equal(target, shapes.float()[:, None])
     assert result.recon == pytest.approx(recon)
     assert result.kl == pytest.approx(expected_kl, rel=1e-5)
     assert objectives[0] == pytest.approx(result.loss_g + 0.5 * result.kl + 0.01 * result.recon, rel=1e-6)
     assert set(result.log_values()) == {"loss_d", "loss_g", "d_accuracy", "d_update_rate", "kl", "recon", "recon_iou"}
+
+
+def _objective_of_one_step(trainer, monkeypatch) -> tuple[float, vaegan_trainer.VAEStepResult]:
+    objectives = []
+    scale = trainer.scaler_g.scale
+    monkeypatch.setattr(trainer.scaler_g, "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
+    result = trainer.train_step()
+    assert len(objectives) == 1
+    return objectives[0], result
+
+
+def test_gan_weight_scales_the_adversarial_term(tmp_path, monkeypatch):
+    trainer = _trainer(tmp_path / "run", recipe=_recipe(kl_weight=0.5, recon_weight=0.01, gan_weight=0.25, recon_positive_weight=0.9))
+    objective, result = _objective_of_one_step(trainer, monkeypatch)
+    assert result.loss_g > 0.1 and result.d_updated
+    assert objective == pytest.approx(0.25 * result.loss_g + 0.5 * result.kl + 0.01 * result.recon, rel=1e-6)
+
+
+def test_without_the_gan_term_e_and_g_train_as_a_vae_and_d_is_left_alone(tmp_path, monkeypatch):
+    trainer = _trainer(tmp_path / "run", recipe=_recipe(kl_weight=0.5, recon_weight=0.01, gan_weight=0.0))
+    discriminator = {k: v.clone() for k, v in trainer.model.discriminator.state_dict().items()}
+    encoder = {k: v.clone() for k, v in trainer.model.encoder.named_parameters()}
+    generator = {k: v.clone() for k, v in trainer.model.generator.named_parameters()}
+    objective, result = _objective_of_one_step(trainer, monkeypatch)
+    assert objective == pytest.approx(0.5 * result.kl + 0.01 * result.recon, rel=1e-6)
+    assert result.recon > 100 and result.kl > 0
+    assert (result.loss_d, result.loss_g, result.d_accuracy, result.d_updated) == (0.0, 0.0, 0.0, False)
+    assert _same_state(discriminator, trainer.model.discriminator.state_dict())
+    assert trainer.opt_d.state_dict()["state"] == {}
+    assert all(not torch.equal(encoder[k], v) for k, v in trainer.model.encoder.named_parameters())
+    assert all(not torch.equal(generator[k], v) for k, v in trainer.model.generator.named_parameters())
+    assert trainer.step == 1
 
 
 def _encoder_gradient_norm(run_dir, **weights) -> float:
@@ -176,6 +225,18 @@ def test_with_a_reconstruction_term_encoder_and_generator_are_updated(tmp_path):
     trainer.train_step()
     assert all(not torch.equal(encoder[k], v) for k, v in trainer.model.encoder.named_parameters())
     assert any(not torch.equal(generator[k], v) for k, v in trainer.model.generator.named_parameters())
+
+
+def test_training_photos_take_clutter_and_occluders_from_the_recipe(tmp_path):
+    plain = _trainer(tmp_path / "a")
+    busy = _trainer(tmp_path / "b", recipe=_recipe(photo_clutter=1.0, photo_occluders=1.0))
+    shapes = plain.data.voxels[:4]
+    expected = render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
+        vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5)), PhotoSettings(clutter=1.0, occluders=1.0))
+    assert torch.equal(busy.render(shapes, 5), expected)
+    assert torch.equal(plain.render(shapes, 5), render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
+        vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5))))
+    assert not torch.equal(busy.render(shapes, 5), plain.render(shapes, 5))
 
 
 # -- learning ---------------------------------------------------------------------------
@@ -210,10 +271,12 @@ def _reconstruction_iou(trainer: VAEGANTrainer) -> float:
     return batch_iou(model.reconstruct(trainer.render(shapes, 0)), shapes.float()[:, None])
 
 
-def test_a_tiny_vae_gan_fits_four_pairs(tmp_path):
+@pytest.mark.parametrize("gan_weight", [1.0, 0.0], ids=["vae-gan", "vae-warm-up"])
+def test_a_tiny_vae_gan_fits_four_pairs(tmp_path, gan_weight):
     # The fast recipe's weights (KL and BCE reconstruction at 1e-2 each) with learning rates
-    # for training from scratch: 160 steps of batch 4, each box in every batch.
-    recipe = _recipe(steps=160, lr_encoder=3e-3, lr_generator=3e-3, log_every=20, recon_loss="bce")
+    # for training from scratch: 160 steps of batch 4, each box in every batch; with the GAN
+    # term, and without it (the VAE warm-up).
+    recipe = _recipe(steps=160, lr_encoder=3e-3, lr_generator=3e-3, log_every=20, recon_loss="bce", gan_weight=gan_weight)
     trainer = FixedViewTrainer(TINY_GAN, TINY_ENCODER, recipe, _four_boxes(), tmp_path / "run", device="cpu", progress=False)
     before = _reconstruction_iou(trainer)
     trainer.train()
@@ -292,3 +355,16 @@ def test_init_from_a_gan_run_copies_g_and_d(tmp_path):
     ShapeGAN(TINY_GAN.replace(latent_dim=8)).save_pretrained(tmp_path / "other")
     with pytest.raises(CheckpointError, match="--init-from .*other: its architecture differs"):
         _trainer(tmp_path / "vae3", init_from=tmp_path / "other")
+
+
+def test_init_from_a_vae_gan_run_also_copies_the_encoder(tmp_path):
+    warm_up = _trainer(tmp_path / "warm", recipe=_recipe(steps=2, gan_weight=0.0))
+    warm_up.train()
+    trainer = _trainer(tmp_path / "joint", init_from=tmp_path / "warm")
+    for part in ("encoder", "generator", "discriminator"):
+        assert _same_state(getattr(trainer.model, part).state_dict(), getattr(warm_up.model, part).state_dict()), part
+    # A fresh encoder would differ: the copy is what makes them equal.
+    assert not _same_state(ShapeVAEGAN(TINY_GAN, TINY_ENCODER).encoder.state_dict(), warm_up.model.encoder.state_dict())
+    other = EncoderConfig(image_size=16, latent_dim=16, channels=(4, 8), kernels=(5, 5, 4), strides=(2, 2, 1))
+    with pytest.raises(CheckpointError, match="--init-from .*warm: its encoder differs .*pick the same --encoder"):
+        VAEGANTrainer(TINY_GAN, other, _recipe(), _boxes(), tmp_path / "joint2", init_from=tmp_path / "warm", device="cpu", progress=False)

@@ -40,6 +40,7 @@ fraction = _checked(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 real_label_value = _checked(float, lambda v: 0.5 < v <= 1, "a number in (0.5, 1]")
 fill_fraction = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 holdout_fraction = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+open_unit_float = _checked(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
 def name_list(text: str) -> list[str]:
@@ -241,7 +242,11 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
         # The encoder's Gaussian posterior needs a Gaussian prior for its KL term.
         model_config = get_preset(args.preset or "paper-32").config.replace(latent_prior="normal")
     encoder_config = get_encoder_preset(args.encoder, model_config.latent_dim)
-    extra = {"lr_encoder": args.lr_e, "kl_weight": args.kl_weight, "recon_weight": args.recon_weight, "recon_loss": args.recon_loss}
+    extra = {
+        "lr_encoder": args.lr_e, "kl_weight": args.kl_weight, "recon_weight": args.recon_weight, "recon_loss": args.recon_loss,
+        "recon_positive_weight": args.recon_positive_weight, "gan_weight": args.gan_weight,
+        "photo_clutter": args.clutter, "photo_occluders": args.occluders,
+    }  # fmt: skip
     train_config = _train_config(args, get_vae_recipe(args.recipe), set(PAPER_VALUES) | set(VAE_PAPER_VALUES), extra)
     data = load_voxel_sets(
         args.data, model_config.resolution, seed=args.data_seed, count=args.count, workers=args.workers,
@@ -479,13 +484,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training shapes (as for `train gan`); repeat for several sources; SOURCE#class,class keeps those classes of SOURCE")  # fmt: skip
     p.add_argument("--preset", help="G/D preset when not starting from a GAN (default paper-32, with the normal prior)")
     p.add_argument("--encoder", default="cpu-64", help="encoder preset: cpu-64 (default) or paper-256")
-    p.add_argument("--init-from", type=Path, help="a 3D-GAN run (trained with --latent-prior normal) whose G and D start the training")
+    p.add_argument("--init-from", type=Path,
+                   help="a 3D-GAN run (trained with --latent-prior normal) whose G and D start the training; a 3D-VAE-GAN run also gives its encoder")  # fmt: skip
     p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
     p.add_argument("--recipe", default="paper", help="training recipe: paper, or fast (CPU; see README) (default: paper)")
     p.add_argument("--lr-e", type=positive_float, help="encoder learning rate (default 1e-4; the paper does not say)")
     p.add_argument("--kl-weight", type=non_negative_float, help="a1, weight of KL(q(z|y) || p(z)) (paper: 5)")
     p.add_argument("--recon-weight", type=non_negative_float, help="a2, weight of the reconstruction loss (paper: 1e-4)")
     p.add_argument("--recon-loss", choices=("l2", "bce"), help="reconstruction loss summed over voxels: l2 (paper) or bce")
+    p.add_argument("--recon-positive-weight", type=open_unit_float,
+                   help="gamma in (0, 1): occupied voxels weigh 2*gamma in the reconstruction loss, empty ones 2*(1-gamma) (paper: 0.5, unweighted)")  # fmt: skip
+    p.add_argument("--gan-weight", type=non_negative_float,
+                   help="weight of L_GAN in the E+G loss (paper: 1); 0 trains E and G as a plain VAE, without D (a warm-up for --init-from)")  # fmt: skip
+    p.add_argument("--clutter", type=fraction, help="chance that a training photo shows another shape, zoomed in, behind its object (default 0)")
+    p.add_argument("--occluders", type=fraction, help="chance that a plain band covers part of a training photo from an edge (default 0)")
     p.add_argument("--count", type=positive_int, help="built-in shapes per class (default 1000)")
     _add_train_args(p)
     p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")

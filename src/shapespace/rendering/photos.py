@@ -23,6 +23,11 @@ How an image is made (all shapes of a batch at once):
 5. **Background** (one kind per image): plain colour, linear gradient, smooth noise, or a
    procedural texture crop (stripes or checks at a random scale, angle and phase).
 6. **Camera effects**: a global gain and per-pixel Gaussian noise.
+7. **Clutter and occluders** (optional, :func:`render_photos`): real photos show the object
+   in a room, beside other furniture and cut by things in front of it. With chance
+   ``clutter`` an image's background is replaced by a zoomed-in, shifted photo of another
+   shape of the batch (its own view, light and background); with chance ``occluders`` a
+   plain band enters from the left, right or bottom edge and covers part of the image.
 
 All randomness is drawn by :func:`random_views` from one explicit ``torch.Generator``, so a
 seed gives the same images on every run.
@@ -74,6 +79,10 @@ class PhotoSettings:
         backgrounds: the background kinds to choose from, with equal chance.
         gain: global brightness factor.
         noise: standard deviation of per-pixel Gaussian noise.
+        clutter: chance that an image's background is a zoomed-in photo of another shape
+            of the batch (:func:`render_photos`; 0 keeps the plain backgrounds).
+        occluders: chance that a plain band enters the image from the left, right or
+            bottom edge, covering up to a third of its width or height.
     """
 
     azimuth: tuple[float, float] = (0.0, 360.0)
@@ -88,6 +97,8 @@ class PhotoSettings:
     backgrounds: tuple[str, ...] = BACKGROUNDS
     gain: tuple[float, float] = (0.8, 1.2)
     noise: tuple[float, float] = (0.0, 0.04)
+    clutter: float = 0.0
+    occluders: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -99,6 +110,9 @@ class PhotoSettings:
             raise ConfigError(f"photo backgrounds {list(self.backgrounds)}: choose from {', '.join(BACKGROUNDS)}")
         if not (0 <= self.elevation[0] and self.elevation[1] < 90):
             raise ConfigError(f"elevation range must lie in [0, 90), got {self.elevation}")
+        for name in ("clutter", "occluders"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"photo setting {name} is a chance in [0, 1], got {getattr(self, name)}")
 
 
 @dataclass
@@ -406,5 +420,58 @@ def render_photos(
 
     Deterministic for a given ``generator`` state (see :func:`random_views`).
     """
-    views = random_views(len(volumes), size, generator, settings)
-    return render_views(volumes, views, size)[0]
+    count = len(volumes)
+    views = random_views(count, size, generator, settings)
+    images, hit = render_views(volumes, views, size)
+    if settings.clutter > 0 and count > 1:
+        images = _add_clutter(images, hit, volumes, size, generator, settings)
+    if settings.occluders > 0:
+        images = _add_occluders(images, generator, settings.occluders)
+    return images
+
+
+def _add_clutter(
+    images: torch.Tensor, hit: torch.Tensor, volumes: torch.Tensor, size: int, generator: torch.Generator, settings: PhotoSettings
+) -> torch.Tensor:
+    """Put a zoomed-in photo of the next shape of the batch behind the chosen images' objects."""
+    count = len(images)
+    chosen = torch.rand(count, generator=generator) < settings.clutter
+    # A window of 35-75% of the neighbour's photo (zoomed 1.3-2.9x), anywhere inside it.
+    scale = 0.35 + 0.4 * torch.rand(count, generator=generator)
+    shift = (2.0 * torch.rand(count, 2, generator=generator) - 1.0) * (1.0 - scale)[:, None]
+    back_views = random_views(count, size, generator, settings)
+    if not chosen.any():
+        return images
+    index = chosen.nonzero()[:, 0]
+    neighbours = volumes[(index + 1) % count]
+    back, _ = render_views(neighbours, back_views.select(index), size)
+    theta = torch.zeros(len(index), 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = scale[index]
+    theta[:, :, 2] = shift[index]
+    grid = F.affine_grid(theta.to(images.device), [len(index), 3, size, size], align_corners=False)
+    back = F.grid_sample(back, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    out = images.clone()
+    out[index] = torch.where(hit[index, None], images[index], back)
+    return out
+
+
+def _add_occluders(images: torch.Tensor, generator: torch.Generator, chance: float) -> torch.Tensor:
+    """Cover part of the chosen images with a plain band entering from the left, right or bottom edge."""
+    count, _, size, _ = images.shape
+    chosen = torch.rand(count, generator=generator) < chance
+    side = torch.randint(3, (count,), generator=generator)  # 0 left, 1 right, 2 bottom
+    depth = 0.08 + 0.25 * torch.rand(count, generator=generator)  # how far into the image
+    extent = 0.3 + 0.7 * torch.rand(count, generator=generator)  # how much of the edge
+    start = torch.rand(count, generator=generator) * (1.0 - extent)
+    colour = torch.rand(count, 3, generator=generator)
+    pixel = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    across = torch.where(side[:, None] == 0, pixel, torch.where(side[:, None] == 1, 1.0 - pixel, 1.0 - pixel))  # (B, S)
+    along = pixel.expand(count, size)
+    inside_depth = across < depth[:, None]  # columns (left/right) or rows (bottom)
+    inside_extent = (along >= start[:, None]) & (along < (start + extent)[:, None])
+    # left/right: depth runs over columns, extent over rows; bottom: depth over rows, extent over columns.
+    by_column = inside_depth[:, None, :] & inside_extent[:, :, None]  # (B, rows, cols)
+    by_row = inside_depth[:, :, None] & inside_extent[:, None, :]
+    mask = torch.where((side == 2)[:, None, None], by_row, by_column) & chosen[:, None, None]
+    mask = mask.to(images.device)
+    return torch.where(mask[:, None], colour.to(images.device)[:, :, None, None], images)

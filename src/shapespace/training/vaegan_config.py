@@ -17,7 +17,13 @@ from shapespace.errors import ConfigError
 from shapespace.training.config import GANTrainConfig
 
 RECON_LOSSES = ("l2", "bce")
-VAE_PAPER_VALUES: dict[str, Any] = {"kl_weight": 5.0, "recon_weight": 1e-4, "recon_loss": "l2"}
+VAE_PAPER_VALUES: dict[str, Any] = {
+    "kl_weight": 5.0,
+    "recon_weight": 1e-4,
+    "recon_loss": "l2",
+    "recon_positive_weight": 0.5,
+    "gan_weight": 1.0,
+}
 
 
 @dataclass(frozen=True)
@@ -31,18 +37,38 @@ class VAEGANTrainConfig(GANTrainConfig):
         recon_loss: "l2" (the paper's squared L2 distance summed over voxels) or "bce"
             (binary cross-entropy summed over voxels, a deviation that gives thin parts a
             stronger gradient).
+        recon_positive_weight: gamma in (0, 1), the share of the reconstruction loss given to
+            occupied voxels: each occupied voxel's term is weighted 2 * gamma and each empty
+            one's 2 * (1 - gamma), so 0.5 (the paper's plain loss) weights all alike. Shapes
+            fill a few percent of the grid; values near 0.9 (Brock et al. 2016 use 0.97)
+            keep thin parts from being predicted empty.
+        gan_weight: the weight of L_GAN in the E+G loss (paper: 1). 0 trains E and G as a
+            plain VAE: no D updates and no prior samples, about half the compute per step;
+            a warm-up for a later run with the GAN term on (``--init-from``).
+        photo_clutter: chance that a training photo shows another shape of the batch,
+            zoomed in, behind its object (:class:`~shapespace.rendering.photos.PhotoSettings`).
+        photo_occluders: chance that a plain band covers part of a training photo from an edge.
     """
 
     lr_encoder: float = 1e-4
     kl_weight: float = 5.0
     recon_weight: float = 1e-4
     recon_loss: str = "l2"
+    recon_positive_weight: float = 0.5
+    gan_weight: float = 1.0
+    photo_clutter: float = 0.0
+    photo_occluders: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.lr_encoder > 0:
             raise ConfigError(f"lr_encoder must be positive, got {self.lr_encoder}")
-        for name in ("kl_weight", "recon_weight"):
+        if not 0 < self.recon_positive_weight < 1:
+            raise ConfigError(f"recon_positive_weight must be between 0 and 1 (exclusive), got {self.recon_positive_weight}")
+        for name in ("photo_clutter", "photo_occluders"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} is a chance in [0, 1], got {getattr(self, name)}")
+        for name in ("kl_weight", "recon_weight", "gan_weight"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.recon_loss not in RECON_LOSSES:

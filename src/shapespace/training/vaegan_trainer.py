@@ -6,7 +6,7 @@ Per step, for a batch of real shapes x:
    background (:mod:`shapespace.rendering.photos`), so every pair is new;
 2. encode q(z|y) = E(y), draw z_E from it, decode G(z_E); draw z from the prior, decode G(z);
 3. D step: the 3D-GAN's, real x against G(z), with the adaptive update;
-4. E and G step together on ``L_GAN(G(z)) + kl_weight * KL(q || p) + recon_weight * L_recon(G(z_E), x)``.
+4. E and G step together on ``gan_weight * L_GAN(G(z)) + kl_weight * KL(q || p) + recon_weight * L_recon(G(z_E), x)``.
 
 Run folders, checkpoints, ``--resume``, logging and progress follow
 :class:`~shapespace.training.gan_trainer.GANTrainer`; the inference artifact is a
@@ -29,9 +29,9 @@ from shapespace.data.sources import VoxelSet
 from shapespace.errors import CheckpointError
 from shapespace.models.config import GANConfig
 from shapespace.models.encoder import EncoderConfig
-from shapespace.models.gan import ShapeGAN
+from shapespace.models.gan import VAE_GAN_MODEL_TYPE, ShapeGAN, read_model_meta
 from shapespace.models.vaegan import ShapeVAEGAN
-from shapespace.rendering.photos import render_photos
+from shapespace.rendering.photos import PhotoSettings, render_photos
 from shapespace.training.gan_trainer import _AUGMENT_STREAM, GANTrainer, StepResult, _stream_seed
 from shapespace.training.runtime import autocast
 from shapespace.training.vaegan_config import VAEGANTrainConfig
@@ -53,19 +53,23 @@ class VAEStepResult(StepResult):
         return {**super().log_values(), "kl": self.kl, "recon": self.recon, "recon_iou": self.recon_iou}
 
 
-def reconstruction_loss(kind: str, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def reconstruction_loss(kind: str, predicted: torch.Tensor, target: torch.Tensor, positive_weight: float = 0.5) -> torch.Tensor:
     """Per-shape reconstruction loss summed over voxels, averaged over the batch (a scalar).
 
     Args:
         kind: "l2" (squared L2 distance, the paper's) or "bce" (binary cross-entropy).
         predicted: FloatTensor of shape (B, 1, R, R, R), occupancy probabilities.
         target: FloatTensor of the same shape, occupancies in {0, 1}.
+        positive_weight: gamma; occupied voxels are weighted 2 * gamma, empty ones
+            2 * (1 - gamma) (0.5: unweighted).
     """
     predicted, target = predicted.float(), target.float()
     if kind == "l2":
         per_voxel = (predicted - target).pow(2)
     else:
         per_voxel = F.binary_cross_entropy(predicted.clamp(1e-6, 1 - 1e-6), target, reduction="none")
+    if positive_weight != 0.5:
+        per_voxel = per_voxel * torch.where(target > 0.5, 2.0 * positive_weight, 2.0 * (1.0 - positive_weight))
     return per_voxel.flatten(1).sum(1).mean()
 
 
@@ -96,7 +100,8 @@ class VAEGANTrainer(GANTrainer):
         data: training shapes at ``model_config.resolution``.
         run_dir: the run folder (created).
         init_from: optional 3D-GAN (or 3D-VAE-GAN) run or model folder whose G and D
-            weights start the training; ignored on ``resume`` (the state has them).
+            weights start the training, and E's too when it is a 3D-VAE-GAN with the same
+            encoder architecture; ignored on ``resume`` (the state has them).
         device, resume, progress: as for :class:`GANTrainer`.
     """
 
@@ -132,7 +137,8 @@ class VAEGANTrainer(GANTrainer):
     def _load_gan_weights(self, model: ShapeVAEGAN, path: str) -> None:
         from shapespace.pipelines.sampling import resolve_model_dir
 
-        source = ShapeGAN.from_pretrained(resolve_model_dir(path))
+        directory = resolve_model_dir(path)
+        source = ShapeGAN.from_pretrained(directory)
         if source.config != self.model_config:
             raise CheckpointError(
                 f"--init-from {path}: its architecture differs from the one being trained "
@@ -140,6 +146,15 @@ class VAEGANTrainer(GANTrainer):
             )
         model.generator.load_state_dict(source.generator.state_dict())
         model.discriminator.load_state_dict(source.discriminator.state_dict())
+        meta = read_model_meta(directory)
+        if meta.get("model_type") == VAE_GAN_MODEL_TYPE:
+            vae = ShapeVAEGAN.from_pretrained(directory)
+            if vae.encoder_config != self.encoder_config:
+                raise CheckpointError(
+                    f"--init-from {path}: its encoder differs from the one being trained "
+                    f"({vae.encoder_config.to_dict()} vs {self.encoder_config.to_dict()}); pick the same --encoder"
+                )
+            model.encoder.load_state_dict(vae.encoder.state_dict())
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {**super().optimizers(), "encoder": self.opt_e}
@@ -155,7 +170,28 @@ class VAEGANTrainer(GANTrainer):
     def render(self, shapes: torch.Tensor, step: int, stream: int = _RENDER_STREAM) -> torch.Tensor:
         """Training photos of (B, R, R, R) shapes for ``step``: FloatTensor (B, 3, S, S) on the device."""
         g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, stream, step))
-        return render_photos(shapes.to(self.device), self.encoder_config.image_size, g)
+        cfg = self.train_config
+        settings = PhotoSettings(clutter=cfg.photo_clutter, occluders=cfg.photo_occluders)
+        return render_photos(shapes.to(self.device), self.encoder_config.image_size, g, settings)
+
+    def _vae_step(self, images: torch.Tensor, real: torch.Tensor, posterior_g: torch.Generator) -> VAEStepResult:
+        """One E+G update on ``kl_weight * KL + recon_weight * L_recon`` alone (gan_weight 0):
+        no prior samples are decoded and D is neither run nor updated (its values log as 0)."""
+        cfg, model = self.train_config, self.model
+        with autocast(self.precision, self.device):
+            posterior = model.encoder(images)
+            reconstruction = model.generator(posterior.sample(posterior_g))
+        kl = posterior.kl(self.model_config.latent_std).mean()
+        recon = reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
+        loss = cfg.kl_weight * kl + cfg.recon_weight * recon
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_e.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.step(self.opt_e)
+        self.scaler_g.update()
+        self.step += 1
+        return VAEStepResult(0.0, 0.0, 0.0, False, kl.item(), recon.item(), batch_iou(reconstruction, real))
 
     def train_step(self) -> VAEStepResult:
         cfg, model = self.train_config, self.model
@@ -168,6 +204,8 @@ class VAEGANTrainer(GANTrainer):
         real = shapes.to(self.device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
         z = self.latents(self.step)  # (B, latent_dim)
         posterior_g = torch.Generator().manual_seed(_stream_seed(cfg.seed, _POSTERIOR_STREAM, self.step))
+        if cfg.gan_weight == 0:
+            return self._vae_step(images, real, posterior_g)
         ones = torch.ones(cfg.batch_size, device=self.device)
         real_targets = torch.full((cfg.batch_size,), cfg.real_label, device=self.device)
         zeros = torch.zeros(cfg.batch_size, device=self.device)
@@ -195,8 +233,8 @@ class VAEGANTrainer(GANTrainer):
             with autocast(self.precision, self.device):
                 loss_gan = F.binary_cross_entropy_with_logits(self._score(real + noise_real, fake)[1].float(), ones)
             kl = posterior.kl(self.model_config.latent_std).mean()
-            recon = reconstruction_loss(cfg.recon_loss, reconstruction, real)
-            loss = loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon
+            recon = reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
+            loss = cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon
             self.opt_g.zero_grad(set_to_none=True)
             self.opt_e.zero_grad(set_to_none=True)
             self.scaler_g.scale(loss).backward()

@@ -1,0 +1,83 @@
+"""Reference points for the IKEA table: what class-level predictions reach on ikea-dev.
+
+A model that only recognised the class of each photo and predicted one shape per class
+would score these APs. They put ``shapespace eval recon`` numbers in context:
+
+* ``training_class_mean``: the mean built-in training shape of the photo's true class,
+  normalised like a prediction (:func:`~shapespace.metrics.reconstruction.to_evaluation_grid`);
+  the most a perfect classifier with the built-in furniture's class means can reach.
+* ``training_mean``: the mean over all six built-in classes for every photo (the
+  ``eval recon`` baseline, here for the built-in shapes alone).
+* ``ikea_class_mean``: the mean IKEA ground-truth grid of the photo's class. It is computed
+  from the test grids themselves, so it is a ceiling for class-level prediction, not a
+  method.
+
+Each is given per class and as the mean over classes, plain and with the best of 4 quarter
+turns (as ``eval recon`` reports). Prints one JSON object.
+
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from shapespace.data.builtin import builtin_voxels
+from shapespace.data.ikea import ikea_pairs
+from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
+
+DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
+
+
+def _summary(scores: dict) -> dict:
+    return {
+        "ap": {name: round(row["ap"], 1) for name, row in scores["per_class"].items()} | {"mean": round(scores["mean"]["ap"], 1)},
+        "ap_best_rotation": {name: round(row["ap_best_rotation"], 1) for name, row in scores["per_class"].items()}
+        | {"mean": round(scores["mean"]["ap_best_rotation"], 1)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ikea", type=Path, default=DEFAULT_IKEA, help="IKEA folder (default ../shared/data/ikea-dev)")
+    parser.add_argument("--count", type=int, default=200, help="built-in shapes per class for the class means")
+    parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
+    args = parser.parse_args()
+
+    pairs = ikea_pairs(args.ikea)
+    options = ReadOptions(resolution=IKEA_RESOLUTION, fill=1.0)
+    grids: dict[Path, torch.Tensor] = {}
+    for pair in pairs:
+        if pair.model not in grids:
+            grids[pair.model] = torch.from_numpy(read_shape(pair.model, options))
+    target = torch.stack([grids[p.model] for p in pairs]).to(torch.uint8)
+    categories = [p.category for p in pairs]
+    classes = sorted(set(categories))
+
+    def per_photo(means: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.stack([means[c] for c in categories]).contiguous()
+
+    training = {}
+    for name in classes:
+        voxels, _ = builtin_voxels(name, args.count, args.resolution, seed=0)
+        training[name] = to_evaluation_grid(torch.from_numpy(voxels).float().mean(0)[None])[0]
+    overall = torch.stack(list(training.values())).mean(0)
+    ikea_means = {c: target[[i for i, x in enumerate(categories) if x == c]].float().mean(0) for c in classes}
+    result = {
+        "ikea": str(args.ikea),
+        "photos": len(pairs),
+        "builtin_shapes_per_class": args.count,
+        "training_class_mean": _summary(reconstruction_scores(per_photo(training), target, categories)),
+        "training_mean": _summary(reconstruction_scores(per_photo({c: overall for c in classes}), target, categories)),
+        "ikea_class_mean": _summary(reconstruction_scores(per_photo(ikea_means), target, categories)),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
