@@ -138,23 +138,20 @@ class VAEGANTrainer(GANTrainer):
         from shapespace.pipelines.sampling import resolve_model_dir
 
         directory = resolve_model_dir(path)
-        source = ShapeGAN.from_pretrained(directory)
-        if source.config != self.model_config:
-            raise CheckpointError(
-                f"--init-from {path}: its architecture differs from the one being trained "
-                f"({source.config.to_dict()} vs {self.model_config.to_dict()})"
-            )
+        with_encoder = read_model_meta(directory).get("model_type") == VAE_GAN_MODEL_TYPE
+        source = (ShapeVAEGAN if with_encoder else ShapeGAN).from_pretrained(directory)
+        checks = [("architecture", source.config, self.model_config, "")]
+        if with_encoder:
+            checks.append(("encoder", source.encoder_config, self.encoder_config, "; pick the same --encoder"))
+        for part, theirs, ours, hint in checks:
+            if theirs != ours:
+                raise CheckpointError(
+                    f"--init-from {path}: its {part} differs from the one being trained ({theirs.to_dict()} vs {ours.to_dict()}){hint}"
+                )
         model.generator.load_state_dict(source.generator.state_dict())
         model.discriminator.load_state_dict(source.discriminator.state_dict())
-        meta = read_model_meta(directory)
-        if meta.get("model_type") == VAE_GAN_MODEL_TYPE:
-            vae = ShapeVAEGAN.from_pretrained(directory)
-            if vae.encoder_config != self.encoder_config:
-                raise CheckpointError(
-                    f"--init-from {path}: its encoder differs from the one being trained "
-                    f"({vae.encoder_config.to_dict()} vs {self.encoder_config.to_dict()}); pick the same --encoder"
-                )
-            model.encoder.load_state_dict(vae.encoder.state_dict())
+        if with_encoder:
+            model.encoder.load_state_dict(source.encoder.state_dict())
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {**super().optimizers(), "encoder": self.opt_e}
