@@ -465,7 +465,7 @@ def _add_occluders(images: torch.Tensor, generator: torch.Generator, chance: flo
     start = torch.rand(count, generator=generator) * (1.0 - extent)
     colour = torch.rand(count, 3, generator=generator)
     pixel = (torch.arange(size, dtype=torch.float32) + 0.5) / size
-    across = torch.where(side[:, None] == 0, pixel, torch.where(side[:, None] == 1, 1.0 - pixel, 1.0 - pixel))  # (B, S)
+    across = torch.where(side[:, None] == 0, pixel, 1.0 - pixel)  # (B, S): distance from the band's edge
     along = pixel.expand(count, size)
     inside_depth = across < depth[:, None]  # columns (left/right) or rows (bottom)
     inside_extent = (along >= start[:, None]) & (along < (start + extent)[:, None])

@@ -171,6 +171,18 @@ class VAEGANTrainer(GANTrainer):
         settings = PhotoSettings(clutter=cfg.photo_clutter, occluders=cfg.photo_occluders)
         return render_photos(shapes.to(self.device), self.encoder_config.image_size, g, settings)
 
+    def _update_encoder_and_generator(self, loss: torch.Tensor) -> None:
+        """One Adam step of E and G on ``loss``, and the step count."""
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_e.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss).backward()
+        # One scaler for the joint E+G loss; stepping it over both optimisers is how
+        # GradScaler handles several optimisers of one backward pass.
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.step(self.opt_e)
+        self.scaler_g.update()
+        self.step += 1
+
     def _vae_step(self, images: torch.Tensor, real: torch.Tensor, posterior_g: torch.Generator) -> VAEStepResult:
         """One E+G update on ``kl_weight * KL + recon_weight * L_recon`` alone (gan_weight 0):
         no prior samples are decoded and D is neither run nor updated (its values log as 0)."""
@@ -180,14 +192,7 @@ class VAEGANTrainer(GANTrainer):
             reconstruction = model.generator(posterior.sample(posterior_g))
         kl = posterior.kl(self.model_config.latent_std).mean()
         recon = reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
-        loss = cfg.kl_weight * kl + cfg.recon_weight * recon
-        self.opt_g.zero_grad(set_to_none=True)
-        self.opt_e.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss).backward()
-        self.scaler_g.step(self.opt_g)
-        self.scaler_g.step(self.opt_e)
-        self.scaler_g.update()
-        self.step += 1
+        self._update_encoder_and_generator(cfg.kl_weight * kl + cfg.recon_weight * recon)
         return VAEStepResult(0.0, 0.0, 0.0, False, kl.item(), recon.item(), batch_iou(reconstruction, real))
 
     def train_step(self) -> VAEStepResult:
@@ -231,18 +236,9 @@ class VAEGANTrainer(GANTrainer):
                 loss_gan = F.binary_cross_entropy_with_logits(self._score(real + noise_real, fake)[1].float(), ones)
             kl = posterior.kl(self.model_config.latent_std).mean()
             recon = reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
-            loss = cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon
-            self.opt_g.zero_grad(set_to_none=True)
-            self.opt_e.zero_grad(set_to_none=True)
-            self.scaler_g.scale(loss).backward()
+            self._update_encoder_and_generator(cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon)
         finally:
             model.discriminator.requires_grad_(True)
-        # One scaler for the joint E+G loss; stepping it over both optimisers is how
-        # GradScaler handles several optimisers of one backward pass.
-        self.scaler_g.step(self.opt_g)
-        self.scaler_g.step(self.opt_e)
-        self.scaler_g.update()
-        self.step += 1
         return VAEStepResult(
             loss_d.item(), loss_gan.item(), d_accuracy, d_updated, kl.item(), recon.item(), batch_iou(reconstruction, real)
         )
