@@ -4,8 +4,9 @@ Prints one JSON object:
 
 * ``render``: images per second of :func:`shapespace.rendering.photos.render_photos` (random
   view, light, material, background) for 32^3 shapes at the encoder's input size, per batch;
-* ``render_cluttered``: the same with ``--clutter`` and ``--occluders`` (defaults 0.5 and
-  0.3, the README's run): a cluttered image renders a second shape for its background;
+* ``render_cluttered``: the same with ``--clutter``, ``--occluders``, ``--texture`` and
+  ``--blur`` (defaults 0.5, 0.3, 0.5 and 0.3, the README's run): a cluttered image renders a
+  second shape for its background;
 * ``train_step``: seconds of one full ``VAEGANTrainer.train_step`` (render, E, G, D) with the
   ``fast`` recipe at the same batch size;
 * ``render_fraction`` / ``render_cluttered_fraction``: the share of the step spent rendering.
@@ -13,6 +14,7 @@ Prints one JSON object:
 Target (issue #4): rendering is never the bottleneck, i.e. a small fraction of the step.
 
     python benchmarks/bench_render.py [--batch 16] [--encoder cpu-64] [--repeats 5] [--clutter 0.5] [--occluders 0.3]
+        [--texture 0.5] [--blur 0.3]
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--clutter", type=float, default=0.5, help="chance of a cluttered background (PhotoSettings.clutter)")
     parser.add_argument("--occluders", type=float, default=0.3, help="chance of an occluding band (PhotoSettings.occluders)")
+    parser.add_argument("--texture", type=float, default=0.5, help="chance of a patterned object (PhotoSettings.texture)")
+    parser.add_argument("--blur", type=float, default=0.3, help="chance of a blurred photo (PhotoSettings.blur)")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
 
@@ -60,7 +64,8 @@ def main() -> None:
         return statistics.median(times)
 
     render_s = time_renders(PhotoSettings())
-    cluttered_s = time_renders(PhotoSettings(clutter=args.clutter, occluders=args.occluders))
+    busy = PhotoSettings(clutter=args.clutter, occluders=args.occluders, texture=args.texture, blur=args.blur)
+    cluttered_s = time_renders(busy)
 
     model_config = get_preset("paper-32").config.replace(latent_prior="normal")
     recipe = get_vae_recipe("fast").replace(batch_size=args.batch, sample_every=0, checkpoint_every=0)
@@ -81,7 +86,7 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "render": {"seconds_per_batch": round(render_s, 4), "images_per_second": round(args.batch / render_s, 1)},
         "render_cluttered": {
-            "clutter": args.clutter, "occluders": args.occluders,
+            "clutter": args.clutter, "occluders": args.occluders, "texture": args.texture, "blur": args.blur,
             "seconds_per_batch": round(cluttered_s, 4), "images_per_second": round(args.batch / cluttered_s, 1),
         },
         "train_step": {"seconds": round(step_s, 3), "precision": trainer.precision, "recipe": "fast"},

@@ -62,7 +62,8 @@ def test_train_vae_gan_recipe_flags_and_several_sources(tmp_path, capsys):
     run = tmp_path / "run"
     argv = TRAIN + ["--data", "builtin:chair", "--data", "builtin:all#table,bed", "--count", "2", "--out", str(run),
                     "--recipe", "fast", "--kl-weight", "0.5", "--recon-loss", "l2", "--lr-e", "0.001", "--steps", "1",
-                    "--recon-positive-weight", "0.9", "--gan-weight", "0", "--clutter", "0.5", "--occluders", "0.25"]  # fmt: skip
+                    "--recon-positive-weight", "0.9", "--gan-weight", "0", "--clutter", "0.5", "--occluders", "0.25",
+                    "--texture", "0.75", "--blur", "0.125"]  # fmt: skip
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 1
     config = json.loads((run / "config.json").read_text())
@@ -72,6 +73,7 @@ def test_train_vae_gan_recipe_flags_and_several_sources(tmp_path, capsys):
     assert training["recon_weight"] == 1e-2  # the fast recipe's
     assert (training["recon_positive_weight"], training["gan_weight"]) == (0.9, 0.0)
     assert (training["photo_clutter"], training["photo_occluders"]) == (0.5, 0.25)
+    assert (training["photo_texture"], training["photo_blur"]) == (0.75, 0.125)
     assert config["deviations_from_paper"]["gan_weight"] == {"value": 0.0, "paper": 1.0}
 
 
@@ -145,6 +147,7 @@ def test_bad_inputs_exit_2_with_one_line_naming_the_file_or_flag(workspace, tmp_
          "--recon-positive-weight: expected a number in (0, 1), got 1.0"),
         (["train", "vae-gan", "--data", "builtin:chair", "--out", "x", "--gan-weight", "-2"], "--gan-weight: expected a number >= 0, got -2.0"),
         (["train", "vae-gan", "--data", "builtin:chair", "--out", "x", "--clutter", "2"], "--clutter: expected a number in [0, 1], got 2.0"),
+        (["train", "vae-gan", "--data", "builtin:chair", "--out", "x", "--texture", "-1"], "--texture: expected a number in [0, 1], got -1.0"),
         (["reconstruct", "run", "--out", "o"], "the following arguments are required: images"),
         (["eval", "recon", "run"], "the following arguments are required: --ikea"),
     ],

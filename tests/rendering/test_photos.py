@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from shapespace.errors import ConfigError
-from shapespace.rendering.photos import PhotoSettings, Views, random_views, render_photos, render_views
+from shapespace.rendering.photos import PhotoSettings, Views, _add_blur, random_views, render_photos, render_views
 
 R = 16
 
@@ -197,6 +197,44 @@ def test_occluders_are_plain_bands_entering_from_an_edge():
     assert 0 < sum(not torch.equal(half[i], plain[i]) for i in range(len(shapes))) < len(shapes)
 
 
+def test_texture_changes_only_the_object_by_a_bounded_factor():
+    shapes = _three_shapes()
+    plain = render_photos(shapes, 32, torch.Generator().manual_seed(6))
+    _, hit = render_views(shapes, random_views(3, 32, torch.Generator().manual_seed(6)), 32)
+    textured = render_photos(shapes, 32, torch.Generator().manual_seed(6), PhotoSettings(texture=1.0))
+    assert torch.equal(textured, render_photos(shapes, 32, torch.Generator().manual_seed(6), PhotoSettings(texture=1.0)))
+    background = ~hit[:, None].expand_as(plain)
+    assert torch.equal(textured[background], plain[background])
+    obj = hit[:, None].expand_as(plain)
+    # Each object pixel is its plain colour times a factor in [0.5, 1.5] (then clipped to 1).
+    low, high = (0.5 * plain).clamp(max=1.0), (1.5 * plain).clamp(max=1.0)
+    assert bool((textured[obj] >= low[obj] - 1e-6).all() and (textured[obj] <= high[obj] + 1e-6).all())
+    for i in range(3):
+        changed = (textured[i] - plain[i]).abs().amax(0) > 1e-3
+        assert float(changed[hit[i]].float().mean()) > 0.5, i
+        # A pattern, not one factor for the whole object: the ratio varies over the object.
+        ratio = (textured[i] / plain[i].clamp(min=0.05))[:, hit[i]]
+        assert float(ratio.std()) > 0.02, i
+
+
+def test_blur_is_a_normalised_gaussian_that_keeps_flat_images():
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    blurred = _add_blur(images, torch.Generator().manual_seed(1), 1.0)
+    assert torch.equal(blurred, _add_blur(images, torch.Generator().manual_seed(1), 1.0))
+    assert float(blurred.std()) < 0.8 * float(images.std())  # smoother
+    # A flat image stays exactly as it was (the kernel sums to 1, edges are replicated).
+    flat = torch.full((2, 3, 8, 8), 0.25)
+    assert torch.allclose(_add_blur(flat, torch.Generator().manual_seed(2), 1.0), flat, atol=1e-6)
+    # A single bright pixel spreads symmetrically, with its centre the largest value.
+    dot = torch.zeros(1, 1, 9, 9)
+    dot[0, 0, 4, 4] = 1.0
+    spread = _add_blur(dot, torch.Generator().manual_seed(3), 1.0)[0, 0]
+    assert float(spread.sum()) == pytest.approx(1.0, abs=1e-6)
+    assert torch.allclose(spread, spread.flip(0)) and torch.allclose(spread, spread.T)
+    assert float(spread[4, 4]) == float(spread.max()) and float(spread[4, 4]) < 1.0
+    assert torch.equal(_add_blur(images, torch.Generator().manual_seed(1), 0.0), images)
+
+
 def test_batched_rendering_equals_one_by_one():
     # More shapes than one chunk (8): chunking must not change any image.
     g = torch.Generator().manual_seed(0)
@@ -221,6 +259,10 @@ def test_bad_settings_and_inputs():
         PhotoSettings(clutter=1.5)
     with pytest.raises(ConfigError, match="photo setting occluders is a chance"):
         PhotoSettings(occluders=-0.1)
+    with pytest.raises(ConfigError, match="photo setting texture is a chance"):
+        PhotoSettings(texture=2.0)
+    with pytest.raises(ConfigError, match="photo setting blur is a chance"):
+        PhotoSettings(blur=-1.0)
     with pytest.raises(ValueError, match="3 volumes need 3 views of size 16, got 2 of size 16"):
         render_views(torch.zeros(3, R, R, R), _front(2, 16), 16)
     with pytest.raises(ValueError, match="volumes must have shape"):

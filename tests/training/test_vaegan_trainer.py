@@ -78,6 +78,8 @@ def test_paper_recipe_defaults_and_deviations():
         ({"gan_weight": -0.5}, "gan_weight must be 0 or more, got -0.5"),
         ({"photo_clutter": 1.5}, "photo_clutter is a chance in \\[0, 1\\], got 1.5"),
         ({"photo_occluders": -0.1}, "photo_occluders is a chance in \\[0, 1\\]"),
+        ({"photo_texture": 1.5}, "photo_texture is a chance in \\[0, 1\\]"),
+        ({"photo_blur": -0.5}, "photo_blur is a chance in \\[0, 1\\]"),
         ({"batch_size": 0}, "batch_size must be at least 1"),
     ],
 )
@@ -227,12 +229,13 @@ def test_with_a_reconstruction_term_encoder_and_generator_are_updated(tmp_path):
     assert any(not torch.equal(generator[k], v) for k, v in trainer.model.generator.named_parameters())
 
 
-def test_training_photos_take_clutter_and_occluders_from_the_recipe(tmp_path):
+def test_training_photos_take_clutter_occluders_texture_and_blur_from_the_recipe(tmp_path):
     plain = _trainer(tmp_path / "a")
-    busy = _trainer(tmp_path / "b", recipe=_recipe(photo_clutter=1.0, photo_occluders=1.0))
+    busy = _trainer(tmp_path / "b", recipe=_recipe(photo_clutter=1.0, photo_occluders=1.0, photo_texture=1.0, photo_blur=1.0))
     shapes = plain.data.voxels[:4]
     expected = render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
-        vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5)), PhotoSettings(clutter=1.0, occluders=1.0))
+        vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5)),
+        PhotoSettings(clutter=1.0, occluders=1.0, texture=1.0, blur=1.0))
     assert torch.equal(busy.render(shapes, 5), expected)
     assert torch.equal(plain.render(shapes, 5), render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
         vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5))))

@@ -245,7 +245,7 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
     extra = {
         "lr_encoder": args.lr_e, "kl_weight": args.kl_weight, "recon_weight": args.recon_weight, "recon_loss": args.recon_loss,
         "recon_positive_weight": args.recon_positive_weight, "gan_weight": args.gan_weight,
-        "photo_clutter": args.clutter, "photo_occluders": args.occluders,
+        "photo_clutter": args.clutter, "photo_occluders": args.occluders, "photo_texture": args.texture, "photo_blur": args.blur,
     }  # fmt: skip
     train_config = _train_config(args, get_vae_recipe(args.recipe), set(PAPER_VALUES) | set(VAE_PAPER_VALUES), extra)
     data = load_voxel_sets(
@@ -498,6 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of L_GAN in the E+G loss (paper: 1); 0 trains E and G as a plain VAE, without D (a warm-up for --init-from)")  # fmt: skip
     p.add_argument("--clutter", type=fraction, help="chance that a training photo shows another shape, zoomed in, behind its object (default 0)")
     p.add_argument("--occluders", type=fraction, help="chance that a plain band covers part of a training photo from an edge (default 0)")
+    p.add_argument("--texture", type=fraction, help="chance that a training photo's object gets a patterned surface (default 0)")
+    p.add_argument("--blur", type=fraction, help="chance that a training photo is blurred, sigma 0.4-1.2 px (default 0)")
     p.add_argument("--count", type=positive_int, help="built-in shapes per class (default 1000)")
     _add_train_args(p)
     p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")

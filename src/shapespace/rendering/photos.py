@@ -28,9 +28,14 @@ How an image is made (all shapes of a batch at once):
    ``clutter`` an image's background is replaced by a zoomed-in, shifted photo of another
    shape of the batch (its own view, light and background); with chance ``occluders`` a
    plain band enters from the left, right or bottom edge and covers part of the image.
+8. **Surface texture and blur** (optional, :func:`render_photos`): with chance ``texture``
+   the object's shaded colour is multiplied by a pattern of the background kinds (smooth
+   blotches, stripes or checks; 0.5x to 1.5x per channel), since real furniture has wood
+   grain, fabric prints and books on its shelves; with chance ``blur`` the finished image
+   gets a Gaussian blur of 0.4 to 1.2 pixels, as small photo crops have.
 
-All randomness is drawn by :func:`random_views` from one explicit ``torch.Generator``, so a
-seed gives the same images on every run.
+All randomness is drawn from one explicit ``torch.Generator`` (:func:`random_views`, then
+each option that is on, in the order above), so a seed gives the same images on every run.
 """
 
 from __future__ import annotations
@@ -83,6 +88,11 @@ class PhotoSettings:
             of the batch (:func:`render_photos`; 0 keeps the plain backgrounds).
         occluders: chance that a plain band enters the image from the left, right or
             bottom edge, covering up to a third of its width or height.
+        texture: chance that the object's surface gets a pattern (smooth blotches, stripes
+            or checks, like the backgrounds) multiplied into its shaded colour: wood grain,
+            fabric prints and the books on real shelves are not one flat colour.
+        blur: chance that the finished image is blurred (Gaussian, sigma 0.4 to 1.2 pixels),
+            as small or out-of-focus photo crops are.
     """
 
     azimuth: tuple[float, float] = (0.0, 360.0)
@@ -99,6 +109,8 @@ class PhotoSettings:
     noise: tuple[float, float] = (0.0, 0.04)
     clutter: float = 0.0
     occluders: float = 0.0
+    texture: float = 0.0
+    blur: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -110,7 +122,7 @@ class PhotoSettings:
             raise ConfigError(f"photo backgrounds {list(self.backgrounds)}: choose from {', '.join(BACKGROUNDS)}")
         if not (0 <= self.elevation[0] and self.elevation[1] < 90):
             raise ConfigError(f"elevation range must lie in [0, 90), got {self.elevation}")
-        for name in ("clutter", "occluders"):
+        for name in ("clutter", "occluders", "texture", "blur"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"photo setting {name} is a chance in [0, 1], got {getattr(self, name)}")
 
@@ -423,11 +435,44 @@ def render_photos(
     count = len(volumes)
     views = random_views(count, size, generator, settings)
     images, hit = render_views(volumes, views, size)
+    # Each extra draws from the generator only when it is on, so photos rendered without
+    # it are exactly those of earlier versions.
+    if settings.texture > 0:
+        images = _add_texture(images, hit, generator, settings.texture)
     if settings.clutter > 0 and count > 1:
         images = _add_clutter(images, hit, volumes, size, generator, settings)
     if settings.occluders > 0:
         images = _add_occluders(images, generator, settings.occluders)
+    if settings.blur > 0:
+        images = _add_blur(images, generator, settings.blur)
     return images
+
+
+def _add_texture(images: torch.Tensor, hit: torch.Tensor, generator: torch.Generator, chance: float) -> torch.Tensor:
+    """Multiply a pattern into the object pixels of the chosen images (0.5x to 1.5x per channel)."""
+    count, _, size, _ = images.shape
+    chosen = torch.rand(count, generator=generator) < chance
+    kinds = torch.randint(BACKGROUNDS.index("noise"), len(BACKGROUNDS), (count,), generator=generator)  # noise or texture
+    pattern = _backgrounds(kinds, size, generator).to(images.device)  # (B, 3, S, S) in [0, 1]
+    textured = (images * (0.5 + pattern)).clamp(0.0, 1.0)
+    mask = hit[:, None] & chosen.to(images.device)[:, None, None, None]
+    return torch.where(mask, textured, images)
+
+
+def _add_blur(images: torch.Tensor, generator: torch.Generator, chance: float) -> torch.Tensor:
+    """Blur the chosen images with a Gaussian of sigma 0.4-1.2 pixels (5-tap, separable, edges replicated)."""
+    count, channels, size, _ = images.shape
+    chosen = torch.rand(count, generator=generator) < chance
+    sigma = 0.4 + 0.8 * torch.rand(count, generator=generator)
+    taps = torch.arange(-2, 3, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (taps[None] / sigma[:, None]) ** 2)
+    kernel = kernel / kernel.sum(1, keepdim=True)  # (B, 5)
+    kernel = kernel.repeat_interleave(channels, 0).to(images.device, images.dtype)  # (B*C, 5), one per channel
+    flat = images.reshape(1, count * channels, size, size)
+    flat = F.conv2d(F.pad(flat, (2, 2, 0, 0), mode="replicate"), kernel[:, None, None, :], groups=count * channels)
+    flat = F.conv2d(F.pad(flat, (0, 0, 2, 2), mode="replicate"), kernel[:, None, :, None], groups=count * channels)
+    blurred = flat.reshape(count, channels, size, size)
+    return torch.where(chosen.to(images.device)[:, None, None, None], blurred, images)
 
 
 def _add_clutter(

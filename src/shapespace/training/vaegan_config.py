@@ -48,6 +48,8 @@ class VAEGANTrainConfig(GANTrainConfig):
         photo_clutter: chance that a training photo shows another shape of the batch,
             zoomed in, behind its object (:class:`~shapespace.rendering.photos.PhotoSettings`).
         photo_occluders: chance that a plain band covers part of a training photo from an edge.
+        photo_texture: chance that a training photo's object gets a pattern on its surface.
+        photo_blur: chance that a training photo is blurred.
     """
 
     lr_encoder: float = 1e-4
@@ -58,6 +60,8 @@ class VAEGANTrainConfig(GANTrainConfig):
     gan_weight: float = 1.0
     photo_clutter: float = 0.0
     photo_occluders: float = 0.0
+    photo_texture: float = 0.0
+    photo_blur: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -65,7 +69,7 @@ class VAEGANTrainConfig(GANTrainConfig):
             raise ConfigError(f"lr_encoder must be positive, got {self.lr_encoder}")
         if not 0 < self.recon_positive_weight < 1:
             raise ConfigError(f"recon_positive_weight must be between 0 and 1 (exclusive), got {self.recon_positive_weight}")
-        for name in ("photo_clutter", "photo_occluders"):
+        for name in ("photo_clutter", "photo_occluders", "photo_texture", "photo_blur"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} is a chance in [0, 1], got {getattr(self, name)}")
         for name in ("kl_weight", "recon_weight", "gan_weight"):

@@ -168,7 +168,9 @@ class VAEGANTrainer(GANTrainer):
         """Training photos of (B, R, R, R) shapes for ``step``: FloatTensor (B, 3, S, S) on the device."""
         g = torch.Generator().manual_seed(_stream_seed(self.train_config.seed, stream, step))
         cfg = self.train_config
-        settings = PhotoSettings(clutter=cfg.photo_clutter, occluders=cfg.photo_occluders)
+        settings = PhotoSettings(
+            clutter=cfg.photo_clutter, occluders=cfg.photo_occluders, texture=cfg.photo_texture, blur=cfg.photo_blur
+        )
         return render_photos(shapes.to(self.device), self.encoder_config.image_size, g, settings)
 
     def _update_encoder_and_generator(self, loss: torch.Tensor) -> None:
