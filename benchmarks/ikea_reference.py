@@ -12,10 +12,20 @@ would score these APs. They put ``shapespace eval recon`` numbers in context:
   from the test grids themselves, so it is a ceiling for class-level prediction, not a
   method.
 
+With ``--model RUN`` (a 3D-VAE-GAN run or model folder), two more rows split the model's
+error into its two causes:
+
+* ``model_on_photos``: the model on the IKEA photos (as ``eval recon``);
+* ``model_on_renders``: the model on photos rendered from the IKEA ground-truth grids
+  themselves, the way training photos are rendered (one random view per photo, plain
+  settings, seed 0). The shapes are the test shapes, so the gap between the two rows is
+  what the real photos' appearance costs; the gap between this row and a perfect score is
+  what the shapes' style (and the random facing) costs.
+
 Each is given per class and as the mean over classes, plain and with the best of 4 quarter
 turns (as ``eval recon`` reports). Prints one JSON object.
 
-    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200]
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--model RUN]
 """
 
 from __future__ import annotations
@@ -29,7 +39,9 @@ import torch
 from shapespace.data.builtin import builtin_voxels
 from shapespace.data.ikea import ikea_pairs
 from shapespace.io.registry import ReadOptions, read_shape
-from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
+from shapespace.metrics.reconstruction import IKEA_RESOLUTION, from_evaluation_grid, reconstruction_scores, to_evaluation_grid
+from shapespace.pipelines.reconstruction import load_images, load_vae_gan, reconstruct
+from shapespace.rendering.photos import render_photos
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
 
@@ -47,6 +59,7 @@ def main() -> None:
     parser.add_argument("--ikea", type=Path, default=DEFAULT_IKEA, help="IKEA folder (default ../shared/data/ikea-dev)")
     parser.add_argument("--count", type=int, default=200, help="built-in shapes per class for the class means")
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
+    parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
     args = parser.parse_args()
 
     pairs = ikea_pairs(args.ikea)
@@ -76,6 +89,16 @@ def main() -> None:
         "training_mean": _summary(reconstruction_scores(per_photo({c: overall for c in classes}), target, categories)),
         "ikea_class_mean": _summary(reconstruction_scores(per_photo(ikea_means), target, categories)),
     }
+    if args.model is not None:
+        model = load_vae_gan(args.model, "cpu")
+        size = model.encoder_config.image_size
+        photos = load_images([p.image for p in pairs], size)
+        shapes = from_evaluation_grid(target, model.config.resolution)
+        renders = render_photos(shapes, size, torch.Generator().manual_seed(0))
+        for name, images in (("model_on_photos", photos), ("model_on_renders", renders)):
+            predicted = to_evaluation_grid(reconstruct(model, images))
+            result[name] = _summary(reconstruction_scores(predicted, target, categories))
+        result["model"] = str(args.model)
     print(json.dumps(result, indent=2))
 
 

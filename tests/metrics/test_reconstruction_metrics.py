@@ -7,6 +7,7 @@ from shapespace.errors import ConfigError
 from shapespace.metrics.reconstruction import (
     average_precision,
     best_rotations,
+    from_evaluation_grid,
     iou_at,
     reconstruction_scores,
     rotate_about_up,
@@ -108,6 +109,26 @@ def test_evaluation_grid_crops_the_central_cube_and_resamples_to_20():
         to_evaluation_grid(torch.zeros(32, 32, 32))
     with pytest.raises(ConfigError, match="fill must be in"):
         to_evaluation_grid(full, fill=0.0)
+
+
+def test_from_evaluation_grid_puts_ikea_grids_in_the_central_cube():
+    full = torch.ones(1, N, N, N, dtype=torch.uint8)
+    expected = torch.zeros(1, 32, 32, 32, dtype=torch.uint8)
+    expected[0, 4:28, 4:28, 4:28] = 1
+    assert torch.equal(from_evaluation_grid(full, 32), expected)
+    lower = torch.zeros(1, N, N, N, dtype=torch.uint8)
+    lower[0, :, :, :10] = 1  # the lower half: 10 of 20 layers -> 12 of the 24
+    expected = torch.zeros(1, 32, 32, 32, dtype=torch.uint8)
+    expected[0, 4:28, 4:28, 4:16] = 1
+    shape = from_evaluation_grid(lower, 32)
+    assert torch.equal(shape, expected) and shape.dtype == torch.uint8
+    # Back to the IKEA normalisation, both come out as they went in.
+    assert torch.equal(to_evaluation_grid(shape.float()), lower.float())
+    assert from_evaluation_grid(torch.zeros(3, 8, 8, 8), 16).shape == (3, 16, 16, 16)
+    with pytest.raises(ConfigError, match=r"grids must have shape \(N, G, G, G\)"):
+        from_evaluation_grid(torch.zeros(N, N, N), 32)
+    with pytest.raises(ConfigError, match="fill must be in"):
+        from_evaluation_grid(full, 32, fill=1.5)
 
 
 def test_reconstruction_scores_group_by_class_and_average_over_classes():

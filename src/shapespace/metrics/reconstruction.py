@@ -17,7 +17,8 @@ the grid, centred, by the readers' one normalisation (:mod:`shapespace.geometry.
 :func:`to_evaluation_grid` therefore crops a prediction to the centred cube of side
 ``fill * R`` (24 of 32 voxels) and resamples it to 20^3 by area averaging, which keeps
 probabilities in [0, 1] and maps the normalisation of one onto the other without looking
-at the prediction itself.
+at the prediction itself. :func:`from_evaluation_grid` goes the other way, for putting IKEA
+shapes where a model's shapes are (e.g. to render them as training photos are rendered).
 """
 
 from __future__ import annotations
@@ -54,6 +55,31 @@ def to_evaluation_grid(volumes: torch.Tensor, fill: float = DEFAULT_FILL, size: 
     lo = (r - side) // 2
     crop = volumes[:, lo : lo + side, lo : lo + side, lo : lo + side].float()
     return F.interpolate(crop[:, None], size=(size, size, size), mode="area")[:, 0].clamp(0.0, 1.0)
+
+
+def from_evaluation_grid(grids: torch.Tensor, resolution: int, fill: float = DEFAULT_FILL) -> torch.Tensor:
+    """IKEA-normalised grids -> binary shapes in the shapespace normalisation (the inverse
+    of :func:`to_evaluation_grid` up to resampling).
+
+    Args:
+        grids: tensor of shape (N, G, G, G), {0, 1}, the object's longest side spanning the grid.
+        resolution: output grid side R.
+        fill: the longest side of a shape as a fraction of the output grid.
+
+    Returns:
+        ByteTensor of shape (N, R, R, R), {0, 1}: each grid resampled (nearest) to the centred
+        cube of side ``round(fill * R)``, empty around it.
+    """
+    if grids.dim() != 4 or len(set(grids.shape[1:])) != 1:
+        raise ConfigError(f"grids must have shape (N, G, G, G), got {tuple(grids.shape)}")
+    if not 0 < fill <= 1:
+        raise ConfigError(f"fill must be in (0, 1], got {fill}")
+    side = max(1, round(fill * resolution))
+    lo = (resolution - side) // 2
+    inner = F.interpolate(grids[:, None].float(), size=(side, side, side), mode="nearest")[:, 0]
+    out = torch.zeros(len(grids), resolution, resolution, resolution, dtype=torch.uint8)
+    out[:, lo : lo + side, lo : lo + side, lo : lo + side] = (inner > 0.5).to(torch.uint8)
+    return out
 
 
 def average_precision(predicted: torch.Tensor, target: torch.Tensor) -> float:
