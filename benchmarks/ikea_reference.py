@@ -37,10 +37,8 @@ from pathlib import Path
 import torch
 
 from shapespace.data.builtin import builtin_voxels
-from shapespace.data.ikea import ikea_pairs
-from shapespace.io.registry import ReadOptions, read_shape
-from shapespace.metrics.reconstruction import IKEA_RESOLUTION, from_evaluation_grid, reconstruction_scores, to_evaluation_grid
-from shapespace.pipelines.reconstruction import load_images, load_vae_gan, reconstruct
+from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
+from shapespace.pipelines.reconstruction import load_ikea_targets, load_images, load_vae_gan, reconstruct
 from shapespace.rendering.photos import render_photos
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
@@ -62,13 +60,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
     args = parser.parse_args()
 
-    pairs = ikea_pairs(args.ikea)
-    options = ReadOptions(resolution=IKEA_RESOLUTION, fill=1.0)
-    grids: dict[Path, torch.Tensor] = {}
-    for pair in pairs:
-        if pair.model not in grids:
-            grids[pair.model] = torch.from_numpy(read_shape(pair.model, options))
-    target = torch.stack([grids[p.model] for p in pairs]).to(torch.uint8)
+    pairs, target = load_ikea_targets(args.ikea)
     categories = [p.category for p in pairs]
     classes = sorted(set(categories))
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from shapespace.data.ikea import IkeaPair
 from shapespace.errors import ConfigError, DataError
 from shapespace.io.atomic import atomic_path, write_text_atomic
 from shapespace.models.vaegan import ShapeVAEGAN
@@ -124,6 +125,29 @@ def write_reconstructions(
     return written
 
 
+def load_ikea_targets(ikea_dir: str | os.PathLike) -> tuple[list[IkeaPair], torch.Tensor]:
+    """The photo/model pairs of an IKEA folder and their ground truth.
+
+    Returns:
+        ``(pairs, target)``: the :class:`~shapespace.data.ikea.IkeaPair` list in list order and a
+        ByteTensor of shape (N, 20, 20, 20), {0, 1}, canonical frame, the object's longest side
+        spanning the grid (as stored); each model file is read once.
+    """
+    from shapespace.data.ikea import ikea_pairs
+    from shapespace.io.registry import ReadOptions, read_shape
+    from shapespace.metrics.reconstruction import IKEA_RESOLUTION
+
+    pairs = ikea_pairs(ikea_dir)
+    if not pairs:
+        raise DataError(f"{ikea_dir}: the IKEA lists name no photos")
+    options = ReadOptions(resolution=IKEA_RESOLUTION, fill=1.0)  # IKEA grids span the whole grid
+    models: dict[Path, torch.Tensor] = {}
+    for pair in pairs:
+        if pair.model not in models:
+            models[pair.model] = torch.from_numpy(read_shape(pair.model, options))
+    return pairs, torch.stack([models[p.model] for p in pairs]).to(torch.uint8)
+
+
 def evaluate_ikea(
     checkpoint: str | os.PathLike,
     ikea_dir: str | os.PathLike,
@@ -138,20 +162,10 @@ def evaluate_ikea(
     :mod:`shapespace.metrics.reconstruction`. Returns (and writes to ``out`` as JSON)
     ``{"model": table, "baseline_mean_shape": table, "paper": ..., ...}``.
     """
-    from shapespace.data.ikea import ikea_pairs
-    from shapespace.io.registry import ReadOptions, read_shape
     from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
 
     model = load_vae_gan(checkpoint, device)
-    pairs = ikea_pairs(ikea_dir)
-    if not pairs:
-        raise DataError(f"{ikea_dir}: the IKEA lists name no photos")
-    options = ReadOptions(resolution=IKEA_RESOLUTION, fill=1.0)  # IKEA grids span the whole grid
-    models: dict[Path, torch.Tensor] = {}
-    for pair in pairs:
-        if pair.model not in models:
-            models[pair.model] = torch.from_numpy(read_shape(pair.model, options))
-    target = torch.stack([models[p.model] for p in pairs]).to(torch.uint8)
+    pairs, target = load_ikea_targets(ikea_dir)
     images = load_images([p.image for p in pairs], model.encoder_config.image_size)
     predicted = to_evaluation_grid(reconstruct(model, images))
     baseline = to_evaluation_grid(model.mean_shape.float().cpu()[None]).expand(len(pairs), -1, -1, -1)
@@ -160,7 +174,7 @@ def evaluate_ikea(
         "checkpoint": str(checkpoint),
         "ikea": str(ikea_dir),
         "images": len(pairs),
-        "models": len(models),
+        "models": len({p.model for p in pairs}),
         "resolution": IKEA_RESOLUTION,
         "iou_threshold": threshold,
         "model": reconstruction_scores(predicted, target, categories, threshold),

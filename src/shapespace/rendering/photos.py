@@ -35,7 +35,8 @@ How an image is made (all shapes of a batch at once):
    gets a Gaussian blur of 0.4 to 1.2 pixels, as small photo crops have.
 
 All randomness is drawn from one explicit ``torch.Generator`` (:func:`random_views`, then
-each option that is on, in the order above), so a seed gives the same images on every run.
+texture, clutter, occluders and blur, each only when it is on), so a seed gives the same
+images on every run.
 """
 
 from __future__ import annotations
