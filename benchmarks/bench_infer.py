@@ -76,7 +76,7 @@ def reference_mesh(volume: np.ndarray, path: Path) -> None:
 
 
 def bench_sampling(name: str, args: argparse.Namespace, folder: Path, bf16_peak: float) -> dict[str, Any]:
-    config = get_preset(name).config
+    config = get_preset(name)
     torch.manual_seed(SEED)
     ShapeGAN(config).save_pretrained(folder / name)
     project_model = load_gan(folder / name, device="cpu")
@@ -111,7 +111,7 @@ def bench_sampling(name: str, args: argparse.Namespace, folder: Path, bf16_peak:
 
 
 def bench_meshes(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    resolution = get_preset(name).config.resolution
+    resolution = get_preset(name).resolution
     voxels, _labels = builtin_voxels("chair", args.meshes, resolution)
     volumes = [v.astype(np.float32) for v in voxels]
     out_dir = folder / f"meshes-{name}"

@@ -32,7 +32,7 @@ from shapespace.data.sources import load_voxel_set
 from shapespace.models import get_preset
 from shapespace.models.encoder import get_encoder_preset
 from shapespace.rendering.photos import PhotoSettings, render_photos
-from shapespace.training.vaegan_config import get_vae_recipe
+from shapespace.training.vaegan_config import VAE_RECIPES
 from shapespace.training.vaegan_trainer import VAEGANTrainer
 
 
@@ -67,8 +67,8 @@ def main() -> None:
     busy = PhotoSettings(clutter=args.clutter, occluders=args.occluders, texture=args.texture, blur=args.blur)
     cluttered_s = time_renders(busy)
 
-    model_config = get_preset("paper-32").config.replace(latent_prior="normal")
-    recipe = get_vae_recipe("fast").replace(batch_size=args.batch, sample_every=0, checkpoint_every=0)
+    model_config = get_preset("paper-32").replace(latent_prior="normal")
+    recipe = VAE_RECIPES.get("fast").replace(batch_size=args.batch, sample_every=0, checkpoint_every=0)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = VAEGANTrainer(model_config, encoder, recipe, data, os.path.join(tmp, "run"), device="cpu", progress=False)
         step_times = []

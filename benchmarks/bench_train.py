@@ -64,7 +64,7 @@ import torch.nn.functional as F
 
 from shapespace.data.sources import VoxelSet
 from shapespace.models import GANConfig, ShapeGAN, get_preset
-from shapespace.training.config import GANTrainConfig, get_recipe
+from shapespace.training.config import GAN_RECIPES, GANTrainConfig
 from shapespace.training.gan_trainer import GANTrainer
 from shapespace.training.runtime import cpu_has_native_bf16
 
@@ -146,7 +146,7 @@ def bench_recipe(batch: int, **changes: Any) -> GANTrainConfig:
     """The paper recipe at ``batch`` with every step a full D and G step, and the trainer's
     fast defaults (precision "auto", memory_format "auto", fused Adam) unless changed."""
     settings = {"precision": "auto", "d_accuracy_threshold": 1.0, "sample_every": 0, "checkpoint_every": 0, **changes}
-    return get_recipe("paper").replace(batch_size=batch, **settings)
+    return GAN_RECIPES.get("paper").replace(batch_size=batch, **settings)
 
 
 class ScoresRealTwice(GANTrainer):
@@ -244,7 +244,7 @@ def trainer_settings(trainer: GANTrainer) -> dict[str, Any]:
 
 
 def bench_preset(name: str, args: argparse.Namespace, peaks: dict[str, float], run_root: Path) -> dict[str, Any]:
-    config = get_preset(name).config
+    config = get_preset(name)
     batch = PRESET_BATCHES[name]
     data = random_shapes(config.resolution)
     flops = step_flops(config, batch)

@@ -32,7 +32,7 @@ from shapespace.data.cache import open_cache
 from shapespace.data.sources import VoxelSet
 from shapespace.models import get_preset
 from shapespace.pipelines.datasets import prepare
-from shapespace.training.config import get_recipe
+from shapespace.training.config import GAN_RECIPES
 from shapespace.training.gan_trainer import GANTrainer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -61,9 +61,9 @@ def cache_batches_per_second(cache_dir: Path, batches: int = 300) -> float:
 def train_steps_per_second(cache_dir: Path, steps: int) -> float:
     cache = open_cache(cache_dir)
     data = VoxelSet(cache.voxels, torch.zeros(len(cache.voxels), dtype=torch.long), ("chair",), str(cache_dir))
-    config = get_recipe("paper").replace(batch_size=BATCH, steps=steps + 1, sample_every=0, checkpoint_every=0)
+    config = GAN_RECIPES.get("paper").replace(batch_size=BATCH, steps=steps + 1, sample_every=0, checkpoint_every=0)
     with tempfile.TemporaryDirectory() as run:
-        trainer = GANTrainer(get_preset("paper-32").config, config, data, Path(run) / "run", device="cpu", progress=False)
+        trainer = GANTrainer(get_preset("paper-32"), config, data, Path(run) / "run", device="cpu", progress=False)
         trainer.train_step()  # warm-up: allocator, kernels
         started = time.perf_counter()
         for _ in range(steps):

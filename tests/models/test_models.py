@@ -6,21 +6,21 @@ from shapespace.models import GANConfig, ShapeGAN, VoxelDiscriminator, VoxelGene
 
 
 def test_paper_64_parameter_counts_match_the_paper():
-    model = ShapeGAN(get_preset("paper-64").config)
+    model = ShapeGAN(get_preset("paper-64"))
     assert count_parameters(model.generator) == 17_569_664
     assert count_parameters(model.discriminator) == 11_048_832
 
 
 def test_paper_32_parameter_counts():
     # paper-64 minus G's 128->64 (524,288 + 128 BN) and 64->1 (4,096) layers plus a 128->1 output (8,192).
-    model = ShapeGAN(get_preset("paper-32").config)
+    model = ShapeGAN(get_preset("paper-32"))
     assert count_parameters(model.generator) == 17_569_664 - 524_288 - 128 - 4_096 + 8_192
     assert count_parameters(model.discriminator) == 10_528_512
 
 
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_has_the_documented_shapes(name):
-    config = get_preset(name).config
+    config = get_preset(name)
     r = config.resolution
     generator, discriminator = VoxelGenerator(config).eval(), VoxelDiscriminator(config).eval()
     z = torch.rand(2, config.latent_dim)
@@ -37,7 +37,7 @@ def test_every_preset_has_the_documented_shapes(name):
 
 
 def test_paper_64_intermediate_shapes():
-    config = get_preset("paper-64").config
+    config = get_preset("paper-64")
     generator = VoxelGenerator(config).eval()
     shapes = []
     x = torch.rand(1, 200, 1, 1, 1)
@@ -49,7 +49,7 @@ def test_paper_64_intermediate_shapes():
 
 
 def test_no_convolution_biases_in_paper_presets():
-    model = ShapeGAN(get_preset("paper-32").config)
+    model = ShapeGAN(get_preset("paper-32"))
     convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv3d, torch.nn.ConvTranspose3d))]
     assert convs and all(m.bias is None for m in convs)
 

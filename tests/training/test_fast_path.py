@@ -29,7 +29,7 @@ def test_fast_path_losses_match_fp32(tiny_config, box_set, tmp_path, recipe):
     plain = GANTrainer(tiny_config, _recipe(**recipe, **PLAIN), box_set, tmp_path / "plain", device="cpu", progress=False)
     fast = GANTrainer(tiny_config, _recipe(**recipe, **FAST), box_set, tmp_path / "fast", device="cpu", progress=False)
     assert fast.model.discriminator.blocks[1][0].weight.is_contiguous(memory_format=torch.channels_last_3d)
-    assert bool(fast.opt_g.param_groups[0]["fused"]) == FUSED and not plain.opt_g.param_groups[0]["fused"]
+    assert bool(fast.optimizers["generator"].param_groups[0]["fused"]) == FUSED and not plain.optimizers["generator"].param_groups[0]["fused"]
     for _ in range(3):  # the same batches and latents: a pure function of (seed, step)
         a, b = plain.train_step(), fast.train_step()
         assert abs(a.loss_d - b.loss_d) <= LOSS_TOLERANCE * max(1.0, a.loss_d), (a, b)

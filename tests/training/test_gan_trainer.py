@@ -7,8 +7,10 @@ from conftest import box_voxels
 from shapespace.errors import CheckpointError, ConfigError
 from shapespace.metrics.voxel import nearest_neighbour_distances
 from shapespace.models import GANConfig, ShapeGAN
-from shapespace.training.config import GANTrainConfig, get_recipe
-from shapespace.training.gan_trainer import GANTrainer, recalibrate_batchnorm
+from shapespace.training.config import GAN_RECIPES, GANTrainConfig
+from shapespace.training.ema import recalibrate_batchnorm
+from shapespace.training.gan_trainer import GANTrainer
+from shapespace.training.steps import score
 from shapespace.training.state import load_training_state
 
 
@@ -34,7 +36,7 @@ def test_paper_recipe_defaults_and_deviations():
     with pytest.raises(ConfigError, match="real_label"):
         paper.replace(real_label=0.3)
     # The demo's recipe names every way it departs from the paper.
-    fast = get_recipe("fast")
+    fast = GAN_RECIPES.get("fast")
     assert fast.recipe == "fast"
     assert set(fast.deviations()) == {
         "batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch", "instance_noise", "generator_ema",
@@ -44,7 +46,7 @@ def test_paper_recipe_defaults_and_deviations():
     with pytest.raises(ConfigError, match="instance_noise_steps"):
         paper.replace(instance_noise=0.1)
     with pytest.raises(ConfigError, match="unknown recipe 'quick'"):
-        get_recipe("quick")
+        GAN_RECIPES.get("quick")
 
 
 def test_run_folder_holds_config_artifact_state_and_logs(tiny_config, box_set, tmp_path):
@@ -92,9 +94,9 @@ def test_resume_is_exact(tiny_config, box_set, tmp_path):
     a, b = straight.model.state_dict(), second.model.state_dict()
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    ea, eb = straight.generator_ema.state_dict(), second.generator_ema.state_dict()
+    ea, eb = straight.ema_network.state_dict(), second.ema_network.state_dict()
     assert all(torch.equal(ea[k], eb[k]) for k in ea)
-    sa, sb = straight.opt_g.state_dict()["state"], second.opt_g.state_dict()["state"]
+    sa, sb = straight.optimizers["generator"].state_dict()["state"], second.optimizers["generator"].state_dict()["state"]
     assert all(torch.equal(sa[i]["exp_avg_sq"], sb[i]["exp_avg_sq"]) for i in sa)
     steps = [json.loads(x)["step"] for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5, 6]
@@ -131,12 +133,12 @@ def test_generator_average_is_what_gets_saved(tiny_config, box_set, tmp_path):
     start = [p.clone() for p in trainer.model.generator.parameters()]
     trainer.train_step()
     # One step of a 0.5 average: halfway between the initial and the updated weights.
-    for averaged, before, after in zip(trainer.generator_ema.parameters(), start, trainer.model.generator.parameters()):
+    for averaged, before, after in zip(trainer.ema_network.parameters(), start, trainer.model.generator.parameters()):
         assert torch.allclose(averaged, (before + after) / 2, atol=1e-7)
     trainer.train()
     saved = ShapeGAN.from_pretrained(tmp_path / "r" / "model")
     weights = {k: v for k, v in saved.generator.state_dict().items() if "running" not in k and "num_batches" not in k}
-    assert all(torch.equal(v, trainer.generator_ema.state_dict()[k]) for k, v in weights.items())
+    assert all(torch.equal(v, trainer.ema_network.state_dict()[k]) for k, v in weights.items())
     assert not torch.equal(saved.generator.blocks[0][0].weight, trainer.model.generator.blocks[0][0].weight)
     # Built once per step: the final checkpoint, preview and caller share it.
     assert trainer.inference_model() is trainer.inference_model()
@@ -197,7 +199,7 @@ def test_joint_d_batch_scores_real_and_generated_shapes_together(tiny_config, bo
     real = box_set.voxels[:4].float().unsqueeze(1)  # (4, 1, 16, 16, 16)
     fake = torch.rand(4, 1, 16, 16, 16, generator=torch.Generator().manual_seed(0))
     discriminator = trainer.model.discriminator.train()
-    logit_real, logit_fake = trainer._score(real, fake)
+    logit_real, logit_fake = score(trainer.model.discriminator, real, fake, joint=True)
     both = discriminator(torch.cat([real, fake]))
     assert torch.equal(logit_real, both[:4]) and torch.equal(logit_fake, both[4:])
     # Separate batches normalise with other statistics, so D's logits differ.

@@ -12,11 +12,13 @@ from shapespace.models import GANConfig, ShapeGAN
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.rendering.photos import PhotoSettings, Views, render_photos, render_views
-from shapespace.training import vaegan_trainer
+from shapespace.training import losses, vaegan_trainer
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.gan_trainer import GANTrainer
-from shapespace.training.vaegan_config import VAEGANTrainConfig, get_vae_recipe
-from shapespace.training.vaegan_trainer import VAEGANTrainer, batch_iou, mean_shape, reconstruction_loss
+from shapespace.training.losses import reconstruction_loss
+from shapespace.training.rng import Stream, stream_seed
+from shapespace.training.vaegan_config import VAE_RECIPES, VAEGANTrainConfig
+from shapespace.training.vaegan_trainer import VAEGANTrainer, batch_iou, mean_occupancy
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -26,7 +28,7 @@ TINY_ENCODER = EncoderConfig(image_size=16, latent_dim=16, channels=(8, 16), ker
 
 
 def _recipe(**changes) -> VAEGANTrainConfig:
-    base = get_vae_recipe("fast").replace(
+    base = VAE_RECIPES.get("fast").replace(
         steps=4, batch_size=4, precision="fp32", sample_every=0, checkpoint_every=0, log_every=1, instance_noise=0.0, seed=3
     )
     return base.replace(**changes)
@@ -51,10 +53,10 @@ def test_paper_recipe_defaults_and_deviations():
     paper = VAEGANTrainConfig()
     assert (paper.kl_weight, paper.recon_weight, paper.recon_loss, paper.lr_encoder) == (5.0, 1e-4, "l2", 1e-4)
     assert paper.deviations() == {}
-    assert get_vae_recipe("paper") == paper
+    assert VAE_RECIPES.get("paper") == paper
     custom = paper.replace(kl_weight=1.0, recon_loss="bce")
     assert custom.deviations() == {"kl_weight": {"value": 1.0, "paper": 5.0}, "recon_loss": {"value": "bce", "paper": "l2"}}
-    fast = get_vae_recipe("fast")
+    fast = VAE_RECIPES.get("fast")
     assert set(fast.deviations()) == {
         "batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch", "instance_noise",
         "precision", "kl_weight", "recon_weight", "recon_loss",
@@ -73,13 +75,13 @@ def test_paper_recipe_defaults_and_deviations():
         ({"recon_weight": float("nan")}, "recon_weight must be 0 or more"),
         ({"lr_encoder": 0.0}, "lr_encoder must be positive"),
         ({"generator_ema": 0.9}, "generator_ema must be 0 for a 3D-VAE-GAN"),
-        ({"recon_positive_weight": 1.0}, "recon_positive_weight must be between 0 and 1 \\(exclusive\\), got 1.0"),
-        ({"recon_positive_weight": 0.0}, "recon_positive_weight must be between 0 and 1"),
+        ({"recon_positive_weight": 1.0}, "recon_positive_weight must be in \\(0, 1\\), got 1.0"),
+        ({"recon_positive_weight": 0.0}, "recon_positive_weight must be in \\(0, 1\\)"),
         ({"gan_weight": -0.5}, "gan_weight must be 0 or more, got -0.5"),
-        ({"photo_clutter": 1.5}, "photo_clutter is a chance in \\[0, 1\\], got 1.5"),
-        ({"photo_occluders": -0.1}, "photo_occluders is a chance in \\[0, 1\\]"),
-        ({"photo_texture": 1.5}, "photo_texture is a chance in \\[0, 1\\]"),
-        ({"photo_blur": -0.5}, "photo_blur is a chance in \\[0, 1\\]"),
+        ({"photo_clutter": 1.5}, "photo_clutter must be in \\[0, 1\\], got 1.5"),
+        ({"photo_occluders": -0.1}, "photo_occluders must be in \\[0, 1\\]"),
+        ({"photo_texture": 1.5}, "photo_texture must be in \\[0, 1\\]"),
+        ({"photo_blur": -0.5}, "photo_blur must be in \\[0, 1\\]"),
         ({"batch_size": 0}, "batch_size must be at least 1"),
     ],
 )
@@ -89,8 +91,8 @@ def test_bad_recipe_values(changes, message):
 
 
 def test_unknown_recipe():
-    with pytest.raises(ConfigError, match="unknown recipe 'quick'; known 3D-VAE-GAN recipes: paper, fast"):
-        get_vae_recipe("quick")
+    with pytest.raises(ConfigError, match="unknown 3D-VAE-GAN recipe 'quick'; known 3D-VAE-GAN recipes: paper, fast"):
+        VAE_RECIPES.get("quick")
 
 
 # -- loss terms -------------------------------------------------------------------------
@@ -142,26 +144,26 @@ def test_batch_iou_and_mean_shape():
     assert batch_iou(torch.zeros(1, 1, 2, 2, 2), torch.zeros(1, 1, 2, 2, 2)) == 1.0
     data = _boxes(5)
     expected = data.voxels.double().mean(0).float()
-    assert torch.equal(mean_shape(data, chunk=2), expected)
+    assert torch.equal(mean_occupancy(data, chunk=2), expected)
 
 
 def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monkeypatch):
     recipe = _recipe(kl_weight=0.5, recon_weight=0.01, recon_loss="bce")
     trainer = _trainer(tmp_path / "run", recipe=recipe)
-    shapes = trainer.data.voxels[trainer.batch_indices(0)]
+    shapes = trainer.data.voxels[trainer.order.batch(0)]
     with torch.no_grad():
         expected_kl = trainer.model.encoder(trainer.render(shapes, 0)).kl(TINY_GAN.latent_std).mean().item()
     objectives, recon_calls = [], []
-    scale = trainer.scaler_g.scale
-    monkeypatch.setattr(trainer.scaler_g, "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
-    real_loss = vaegan_trainer.reconstruction_loss
+    scale = trainer.scalers["generator"].scale
+    monkeypatch.setattr(trainer.scalers["generator"], "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
+    real_loss = losses.reconstruction_loss
 
     def spy(kind, predicted, target, positive_weight=0.5):
         value = real_loss(kind, predicted, target, positive_weight)
         recon_calls.append((kind, target.clone(), value.item(), positive_weight))
         return value
 
-    monkeypatch.setattr(vaegan_trainer, "reconstruction_loss", spy)
+    monkeypatch.setattr(losses, "reconstruction_loss", spy)
     result = trainer.train_step()
     assert len(objectives) == 1 and len(recon_calls) == 1
     kind, target, recon, positive_weight = recon_calls[0]
@@ -174,8 +176,8 @@ def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monk
 
 def _objective_of_one_step(trainer, monkeypatch) -> tuple[float, vaegan_trainer.VAEStepResult]:
     objectives = []
-    scale = trainer.scaler_g.scale
-    monkeypatch.setattr(trainer.scaler_g, "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
+    scale = trainer.scalers["generator"].scale
+    monkeypatch.setattr(trainer.scalers["generator"], "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
     result = trainer.train_step()
     assert len(objectives) == 1
     return objectives[0], result
@@ -198,7 +200,7 @@ def test_without_the_gan_term_e_and_g_train_as_a_vae_and_d_is_left_alone(tmp_pat
     assert result.recon > 100 and result.kl > 0
     assert (result.loss_d, result.loss_g, result.d_accuracy, result.d_updated) == (0.0, 0.0, 0.0, False)
     assert _same_state(discriminator, trainer.model.discriminator.state_dict())
-    assert trainer.opt_d.state_dict()["state"] == {}
+    assert trainer.optimizers["discriminator"].state_dict()["state"] == {}
     assert all(not torch.equal(encoder[k], v) for k, v in trainer.model.encoder.named_parameters())
     assert all(not torch.equal(generator[k], v) for k, v in trainer.model.generator.named_parameters())
     assert trainer.step == 1
@@ -234,11 +236,11 @@ def test_training_photos_take_clutter_occluders_texture_and_blur_from_the_recipe
     busy = _trainer(tmp_path / "b", recipe=_recipe(photo_clutter=1.0, photo_occluders=1.0, photo_texture=1.0, photo_blur=1.0))
     shapes = plain.data.voxels[:4]
     expected = render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
-        vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5)),
+        stream_seed(3, Stream.RENDER, 5)),
         PhotoSettings(clutter=1.0, occluders=1.0, texture=1.0, blur=1.0))
     assert torch.equal(busy.render(shapes, 5), expected)
     assert torch.equal(plain.render(shapes, 5), render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
-        vaegan_trainer._stream_seed(3, vaegan_trainer._RENDER_STREAM, 5))))
+        stream_seed(3, Stream.RENDER, 5))))
     assert not torch.equal(busy.render(shapes, 5), plain.render(shapes, 5))
 
 
@@ -329,7 +331,7 @@ def test_resume_is_exact(tmp_path):
     assert second.step == 2
     second.train()
     assert _same_state(straight.model.state_dict(), second.model.state_dict())
-    sa, sb = straight.opt_e.state_dict()["state"], second.opt_e.state_dict()["state"]
+    sa, sb = straight.optimizers["encoder"].state_dict()["state"], second.optimizers["encoder"].state_dict()["state"]
     assert sa.keys() == sb.keys() and all(torch.equal(sa[i]["exp_avg_sq"], sb[i]["exp_avg_sq"]) for i in sa)
     steps = [json.loads(x)["step"] for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]
@@ -356,7 +358,7 @@ def test_init_from_a_gan_run_copies_g_and_d(tmp_path):
     from_model = _trainer(tmp_path / "vae2", init_from=tmp_path / "gan" / "model")
     assert _same_state(from_model.model.generator.state_dict(), gan_run.model.generator.state_dict())
     ShapeGAN(TINY_GAN.replace(latent_dim=8)).save_pretrained(tmp_path / "other")
-    with pytest.raises(CheckpointError, match="--init-from .*other: its architecture differs"):
+    with pytest.raises(CheckpointError, match="init_from: .*other: its architecture differs"):
         _trainer(tmp_path / "vae3", init_from=tmp_path / "other")
 
 
@@ -369,5 +371,5 @@ def test_init_from_a_vae_gan_run_also_copies_the_encoder(tmp_path):
     # A fresh encoder would differ: the copy is what makes them equal.
     assert not _same_state(ShapeVAEGAN(TINY_GAN, TINY_ENCODER).encoder.state_dict(), warm_up.model.encoder.state_dict())
     other = EncoderConfig(image_size=16, latent_dim=16, channels=(4, 8), kernels=(5, 5, 4), strides=(2, 2, 1))
-    with pytest.raises(CheckpointError, match="--init-from .*warm: its encoder differs .*pick the same --encoder"):
+    with pytest.raises(CheckpointError, match="init_from: .*warm: its encoder differs .*pick the same encoder preset"):
         VAEGANTrainer(TINY_GAN, other, _recipe(), _boxes(), tmp_path / "joint2", init_from=tmp_path / "warm", device="cpu", progress=False)

@@ -136,19 +136,19 @@ def _selection(args: argparse.Namespace) -> dict:
 
 # -- commands -------------------------------------------------------------------------
 def cmd_presets(args: argparse.Namespace) -> int:
-    from shapespace.models import ShapeGAN, count_parameters, get_preset, preset_names
+    from shapespace.models import MODEL_PRESETS, ShapeGAN, count_parameters, get_preset, preset_names
 
     rows = []
     for name in preset_names():
         preset = get_preset(name)
-        model = ShapeGAN(preset.config)
+        model = ShapeGAN(preset)
         rows.append(
             {
                 "name": name,
-                "resolution": preset.config.resolution,
+                "resolution": preset.resolution,
                 "generator_parameters": count_parameters(model.generator),
                 "discriminator_parameters": count_parameters(model.discriminator),
-                "description": preset.description,
+                "description": MODEL_PRESETS.entry(name).description,
             }
         )
     if args.json:
@@ -201,13 +201,13 @@ def _print_deviations(config) -> None:
 def cmd_train_gan(args: argparse.Namespace) -> int:
     from shapespace.data.sources import load_voxel_set
     from shapespace.models import get_preset
-    from shapespace.training.config import PAPER_VALUES, get_recipe
+    from shapespace.training.config import GAN_RECIPES, GANTrainConfig
     from shapespace.training.gan_trainer import GANTrainer
 
-    model_config = get_preset(args.preset).config
+    model_config = get_preset(args.preset)
     if args.latent_prior:
         model_config = model_config.replace(latent_prior=args.latent_prior)
-    train_config = _train_config(args, get_recipe(args.recipe), set(PAPER_VALUES))
+    train_config = _train_config(args, GAN_RECIPES.get(args.recipe), set(GANTrainConfig.recipe_fields()))
     data = load_voxel_set(
         args.data, model_config.resolution, seed=args.data_seed, workers=args.workers, progress=not args.no_progress, **_selection(args)
     )
@@ -224,14 +224,13 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
     from shapespace.models import get_preset
     from shapespace.models.encoder import get_encoder_preset
     from shapespace.models.gan import read_model_config
-    from shapespace.pipelines.sampling import resolve_model_dir
-    from shapespace.training.config import PAPER_VALUES
-    from shapespace.training.vaegan_config import VAE_PAPER_VALUES, get_vae_recipe
+    from shapespace.models.pretrained import resolve_model_dir
+    from shapespace.training.vaegan_config import VAE_RECIPES, VAEGANTrainConfig
     from shapespace.training.vaegan_trainer import VAEGANTrainer
 
     if args.init_from is not None:
         model_config = read_model_config(resolve_model_dir(args.init_from))
-        if args.preset is not None and get_preset(args.preset).config.replace(latent_prior="normal") != model_config.replace(latent_prior="normal"):
+        if args.preset is not None and get_preset(args.preset).replace(latent_prior="normal") != model_config.replace(latent_prior="normal"):
             raise ShapespaceError(f"--preset {args.preset} differs from the architecture of --init-from {args.init_from}; leave --preset out")
         if model_config.latent_prior != "normal":
             raise ShapespaceError(
@@ -240,14 +239,14 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
             )
     else:
         # The encoder's Gaussian posterior needs a Gaussian prior for its KL term.
-        model_config = get_preset(args.preset or "paper-32").config.replace(latent_prior="normal")
+        model_config = get_preset(args.preset or "paper-32").replace(latent_prior="normal")
     encoder_config = get_encoder_preset(args.encoder, model_config.latent_dim)
     extra = {
         "lr_encoder": args.lr_e, "kl_weight": args.kl_weight, "recon_weight": args.recon_weight, "recon_loss": args.recon_loss,
         "recon_positive_weight": args.recon_positive_weight, "gan_weight": args.gan_weight,
         "photo_clutter": args.clutter, "photo_occluders": args.occluders, "photo_texture": args.texture, "photo_blur": args.blur,
     }  # fmt: skip
-    train_config = _train_config(args, get_vae_recipe(args.recipe), set(PAPER_VALUES) | set(VAE_PAPER_VALUES), extra)
+    train_config = _train_config(args, VAE_RECIPES.get(args.recipe), set(VAEGANTrainConfig.recipe_fields()), extra)
     data = load_voxel_sets(
         args.data, model_config.resolution, seed=args.data_seed, count=args.count, workers=args.workers,
         progress=not args.no_progress, **_selection(args),

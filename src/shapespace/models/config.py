@@ -7,17 +7,16 @@ without unpickling anything.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass
 
+from shapespace.config import ConfigBase, at_least, one_of, positive, setting
 from shapespace.errors import ConfigError
 
 LATENT_PRIORS = ("uniform", "normal")
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(ConfigBase):
     """Architecture of a 3D-GAN generator/discriminator pair.
 
     The generator maps ``z`` of shape (B, latent_dim) to a 4^3 grid with
@@ -39,50 +38,24 @@ class GANConfig:
         conv_bias: convolution biases; the release removes them (False).
     """
 
-    resolution: int = 64
-    latent_dim: int = 200
-    generator_channels: tuple[int, ...] = (512, 256, 128, 64)
-    discriminator_channels: tuple[int, ...] = (64, 128, 256, 512)
-    latent_prior: str = "uniform"
-    latent_std: float = 0.33
-    leaky_relu_slope: float = 0.2
-    conv_bias: bool = False
+    resolution: int = setting(64, check=at_least(1), help="edge length R of the voxel grid")
+    latent_dim: int = setting(200, paper=200, recipe=False, check=at_least(1), help="size of z")
+    generator_channels: tuple[int, ...] = setting((512, 256, 128, 64), convert=lambda v: tuple(int(c) for c in v))
+    discriminator_channels: tuple[int, ...] = setting((64, 128, 256, 512), convert=lambda v: tuple(int(c) for c in v))
+    latent_prior: str = setting("uniform", paper="uniform", recipe=False, check=one_of(*LATENT_PRIORS), help="the prior p(z)")
+    latent_std: float = setting(0.33, check=positive(), help="standard deviation of the normal prior")
+    leaky_relu_slope: float = setting(0.2, paper=0.2, recipe=False, help="D's LeakyReLU slope")
+    conv_bias: bool = setting(False, paper=False, recipe=False, help="convolution biases (the release removes them)")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "generator_channels", tuple(int(c) for c in self.generator_channels))
-        object.__setattr__(self, "discriminator_channels", tuple(int(c) for c in self.discriminator_channels))
+    def validate(self) -> None:
         for name in ("generator_channels", "discriminator_channels"):
             widths = getattr(self, name)
             if not widths or any(c < 1 for c in widths):
-                raise ConfigError(f"{name} must be a non-empty list of positive widths, got {list(widths)}")
+                raise ConfigError(f"{name} must be a non-empty list of positive widths, got {list(widths)}", param=name)
             expected = 4 * 2 ** len(widths)
             if expected != self.resolution:
                 raise ConfigError(
                     f"{name} has {len(widths)} widths, which gives resolution {expected}, "
-                    f"but resolution is {self.resolution} (resolution must be 4 * 2**len({name}))"
+                    f"but resolution is {self.resolution} (resolution must be 4 * 2**len({name}))",
+                    param=name,
                 )
-        if self.latent_dim < 1:
-            raise ConfigError(f"latent_dim must be positive, got {self.latent_dim}")
-        if self.latent_prior not in LATENT_PRIORS:
-            raise ConfigError(f"latent_prior must be one of {', '.join(LATENT_PRIORS)}, got {self.latent_prior!r}")
-        if not self.latent_std > 0:
-            raise ConfigError(f"latent_std must be positive, got {self.latent_std}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (tuples become lists)."""
-        data = dataclasses.asdict(self)
-        data["generator_channels"] = list(self.generator_channels)
-        data["discriminator_channels"] = list(self.discriminator_channels)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GANConfig":
-        """Rebuild a config; unknown keys are an error, not silently ignored."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown GANConfig fields: {', '.join(unknown)}")
-        return cls(**dict(data))
-
-    def replace(self, **changes: Any) -> "GANConfig":
-        return dataclasses.replace(self, **changes)

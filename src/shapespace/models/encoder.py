@@ -18,11 +18,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 from torch import nn
 
+from shapespace.config import ConfigBase, Registry, setting
 from shapespace.errors import ConfigError
 
 # Bounds on the log-variance: exp(-30) and exp(20) keep the KL and the sampling finite
@@ -30,8 +30,12 @@ from shapespace.errors import ConfigError
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
+def _int_tuple(values) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(ConfigBase):
     """Architecture of the image encoder.
 
     Attributes:
@@ -44,15 +48,14 @@ class EncoderConfig:
             ``kernel // 2``; the last pads by 0 and must reduce the map to 1x1.
     """
 
-    image_size: int = 256
-    latent_dim: int = 200
-    channels: tuple[int, ...] = (64, 128, 256, 512)
-    kernels: tuple[int, ...] = (11, 5, 5, 5, 8)
-    strides: tuple[int, ...] = (4, 2, 2, 2, 1)
+    image_size: int = setting(256, paper=256, recipe=False, help="height and width of the square RGB input")
+    latent_dim: int = setting(200, paper=200, recipe=False, help="size of z (the generator's)")
+    channels: tuple[int, ...] = setting((64, 128, 256, 512), convert=_int_tuple)
+    kernels: tuple[int, ...] = setting((11, 5, 5, 5, 8), paper=(11, 5, 5, 5, 8), recipe=False, convert=_int_tuple)
+    strides: tuple[int, ...] = setting((4, 2, 2, 2, 1), paper=(4, 2, 2, 2, 1), recipe=False, convert=_int_tuple)
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         for name in ("channels", "kernels", "strides"):
-            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
             if any(v < 1 for v in getattr(self, name)):
                 raise ConfigError(f"encoder {name} must be positive, got {list(getattr(self, name))}")
         if not self.kernels:
@@ -81,20 +84,6 @@ class EncoderConfig:
             size = (size + 2 * p - k) // s + 1
             sizes.append(size)
         return sizes
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for name in ("channels", "kernels", "strides"):
-            data[name] = list(data[name])
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "EncoderConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown EncoderConfig fields: {', '.join(unknown)}")
-        return cls(**dict(data))
 
 
 class DiagonalGaussian:
@@ -202,22 +191,19 @@ class ImageEncoder(nn.Module):
         return DiagonalGaussian(mean, logvar)
 
 
-ENCODER_PRESETS: dict[str, tuple[EncoderConfig, str]] = {
-    "paper-256": (
-        EncoderConfig(),
-        "the paper's encoder: 256x256 input, kernels {11,5,5,5,8}, strides {4,2,2,2,1} (PAPER.md section 2)",
-    ),
-    "cpu-64": (
-        EncoderConfig(image_size=64, channels=(32, 64, 128, 256), kernels=(5, 5, 5, 5, 4), strides=(2, 2, 2, 2, 1)),
-        "CPU-friendly: 64x64 input, 5 convolutions (kernels {5,5,5,5,4}, strides {2,2,2,2,1}); a deviation for speed",
-    ),
-}
+ENCODER_PRESETS: Registry[EncoderConfig] = Registry("encoder preset")
+ENCODER_PRESETS.register(
+    "paper-256",
+    EncoderConfig(),
+    "the paper's encoder: 256x256 input, kernels {11,5,5,5,8}, strides {4,2,2,2,1} (PAPER.md section 2)",
+)
+ENCODER_PRESETS.register(
+    "cpu-64",
+    EncoderConfig(image_size=64, channels=(32, 64, 128, 256), kernels=(5, 5, 5, 5, 4), strides=(2, 2, 2, 2, 1)),
+    "CPU-friendly: 64x64 input, 5 convolutions (kernels {5,5,5,5,4}, strides {2,2,2,2,1}); a deviation for speed",
+)
 
 
 def get_encoder_preset(name: str, latent_dim: int = 200) -> EncoderConfig:
     """An encoder preset for a generator with ``latent_dim``; unknown names list the known ones."""
-    try:
-        config = ENCODER_PRESETS[name][0]
-    except KeyError:
-        raise ConfigError(f"unknown encoder preset {name!r}; known encoder presets: {', '.join(ENCODER_PRESETS)}") from None
-    return dataclasses.replace(config, latent_dim=latent_dim)
+    return dataclasses.replace(ENCODER_PRESETS.get(name), latent_dim=latent_dim)

@@ -10,60 +10,31 @@ widths. ``tiny-16`` exists for tests only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from shapespace.errors import ConfigError
+from shapespace.config import Registry
 from shapespace.models.config import GANConfig
 
+MODEL_PRESETS: Registry[GANConfig] = Registry("preset")
+MODEL_PRESETS.register(
+    "paper-64",
+    GANConfig(resolution=64, generator_channels=(512, 256, 128, 64), discriminator_channels=(64, 128, 256, 512)),
+    "3D-GAN of Wu et al. 2016 at 64^3, exactly as specified (PAPER.md section 1)",
+)
+MODEL_PRESETS.register(
+    "paper-32",
+    GANConfig(resolution=32, generator_channels=(512, 256, 128), discriminator_channels=(128, 256, 512)),
+    "the same design at 32^3 with the finest stage dropped (CPU-friendly; ModelNet 30^3 padded to 32^3)",
+)
+MODEL_PRESETS.register(
+    "tiny-16",
+    GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), discriminator_channels=(16, 32)),
+    "a 16^3 toy for tests and smoke runs; not for real use",
+)
 
-@dataclass(frozen=True)
-class Preset:
-    """A registered architecture with a one-line description of where it comes from."""
 
-    name: str
-    config: GANConfig
-    description: str
-
-
-_PRESETS: dict[str, Preset] = {}
-
-
-def register_preset(preset: Preset) -> None:
-    if preset.name in _PRESETS:
-        raise ConfigError(f"preset {preset.name!r} is already registered")
-    _PRESETS[preset.name] = preset
+def get_preset(name: str) -> GANConfig:
+    """The architecture of a preset; an unknown name raises ConfigError listing the known ones."""
+    return MODEL_PRESETS.get(name)
 
 
 def preset_names() -> list[str]:
-    return list(_PRESETS)
-
-
-def get_preset(name: str) -> Preset:
-    """Look a preset up by name; an unknown name raises ConfigError listing the known ones."""
-    try:
-        return _PRESETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(_PRESETS)}") from None
-
-
-register_preset(
-    Preset(
-        "paper-64",
-        GANConfig(resolution=64, generator_channels=(512, 256, 128, 64), discriminator_channels=(64, 128, 256, 512)),
-        "3D-GAN of Wu et al. 2016 at 64^3, exactly as specified (PAPER.md section 1)",
-    )
-)
-register_preset(
-    Preset(
-        "paper-32",
-        GANConfig(resolution=32, generator_channels=(512, 256, 128), discriminator_channels=(128, 256, 512)),
-        "the same design at 32^3 with the finest stage dropped (CPU-friendly; ModelNet 30^3 padded to 32^3)",
-    )
-)
-register_preset(
-    Preset(
-        "tiny-16",
-        GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), discriminator_channels=(16, 32)),
-        "a 16^3 toy for tests and smoke runs; not for real use",
-    )
-)
+    return MODEL_PRESETS.names()

@@ -8,28 +8,16 @@ loads G and D and ignores E); ``reconstruct`` and ``eval recon`` need the encode
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from pathlib import Path
+from typing import Any
 
 import torch
-from safetensors.torch import save_file
 
-from shapespace import __version__
-from shapespace.errors import CheckpointError, ConfigError
-from shapespace.io.atomic import atomic_path, write_text_atomic
+from shapespace.errors import ConfigError
 from shapespace.models.config import GANConfig
 from shapespace.models.encoder import DiagonalGaussian, EncoderConfig, ImageEncoder
-from shapespace.models.gan import (
-    CONFIG_NAME,
-    VAE_GAN_MODEL_TYPE,
-    WEIGHTS_NAME,
-    ShapeGAN,
-    read_model_config,
-    read_model_meta,
-    read_weights,
-)
+from shapespace.models.gan import ShapeGAN
+from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE
 
 
 class ShapeVAEGAN(ShapeGAN):
@@ -39,6 +27,11 @@ class ShapeVAEGAN(ShapeGAN):
         gan_config: architecture of G and D.
         encoder_config: architecture of E; its ``latent_dim`` must equal G's.
     """
+
+    MODEL_TYPE = VAE_GAN_MODEL_TYPE
+    LOADS = (VAE_GAN_MODEL_TYPE,)
+    LOAD_HINT = " without an image encoder; reconstruction needs a model trained with `shapespace train vae-gan`"
+    WEIGHT_PREFIXES = None
 
     def __init__(self, gan_config: GANConfig, encoder_config: EncoderConfig) -> None:
         if encoder_config.latent_dim != gan_config.latent_dim:
@@ -84,47 +77,9 @@ class ShapeVAEGAN(ShapeGAN):
         """
         return self.generator(self.encode(images).mode())
 
-    def save_pretrained(self, directory: str | os.PathLike) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory``, atomically each."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with atomic_path(directory / WEIGHTS_NAME) as tmp:
-            save_file(tensors, str(tmp), metadata={"format": "pt", "model_type": VAE_GAN_MODEL_TYPE})
-        meta = {
-            "model_type": VAE_GAN_MODEL_TYPE,
-            "shapespace_version": __version__,
-            "config": self.config.to_dict(),
-            "encoder": self.encoder_config.to_dict(),
-        }
-        write_text_atomic(directory / CONFIG_NAME, json.dumps(meta, indent=2) + "\n")
-        return directory
+    def config_entries(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "encoder": self.encoder_config.to_dict()}
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike, device: torch.device | str = "cpu") -> "ShapeVAEGAN":
-        """Rebuild a model saved by :meth:`save_pretrained` (eval mode, on ``device``)."""
-        directory = Path(directory)
-        meta = read_model_meta(directory)
-        if meta.get("model_type") != VAE_GAN_MODEL_TYPE or "encoder" not in meta:
-            raise CheckpointError(
-                f"{directory}: a 3D-GAN without an image encoder; reconstruction needs a model trained "
-                "with `shapespace train vae-gan`"
-            )
-        gan_config = read_model_config(directory)
-        try:
-            encoder_config = EncoderConfig.from_dict(meta["encoder"])
-            model = cls(gan_config, encoder_config)
-        except (ConfigError, TypeError) as exc:
-            raise CheckpointError(f"{directory / CONFIG_NAME}: invalid encoder config ({exc})") from None
-        weights = directory / WEIGHTS_NAME
-        if not weights.is_file():
-            raise CheckpointError(f"{weights}: missing weights file ({WEIGHTS_NAME})")
-        state = read_weights(weights)
-        expected = model.state_dict()
-        bad = sorted(set(expected) ^ set(state)) + sorted(
-            k for k in set(state) & set(expected) if state[k].shape != expected[k].shape
-        )
-        if bad:
-            raise CheckpointError(f"{weights}: weights do not match config.json (first mismatches: {bad[:3]})")
-        model.load_state_dict(state)
-        return model.to(device).eval()
+    def from_config_entries(cls, meta: dict[str, Any]) -> "ShapeVAEGAN":
+        return cls(GANConfig.from_dict(meta["config"]), EncoderConfig.from_dict(meta["encoder"]))

@@ -28,7 +28,7 @@ from shapespace.io.atomic import write_text_atomic
 from shapespace.metrics.sample_quality import sample_quality
 from shapespace.models import get_preset
 from shapespace.pipelines.sampling import interpolate_shapes, sample_shapes, write_shapes
-from shapespace.training.config import get_recipe
+from shapespace.training.config import GAN_RECIPES
 from shapespace.training.gan_trainer import GANTrainer
 
 DEMO_PRESET = "paper-32"
@@ -57,8 +57,8 @@ def run_demo(
         if not overwrite:
             raise CheckpointError(f"{out} already holds a demo; pass --overwrite to replace it or choose another --out")
         shutil.rmtree(run_dir)
-    config = get_preset(DEMO_PRESET).config.replace(latent_prior=DEMO_LATENT_PRIOR)
-    recipe = get_recipe(DEMO_RECIPE).replace(seed=seed)
+    config = get_preset(DEMO_PRESET).replace(latent_prior=DEMO_LATENT_PRIOR)
+    recipe = GAN_RECIPES.get(DEMO_RECIPE).replace(seed=seed)
     if steps:  # the instance noise keeps its schedule relative to the run's length
         recipe = recipe.replace(steps=steps, instance_noise_steps=2 * steps)
     train = load_voxel_set(DEMO_DATA, config.resolution)

@@ -41,7 +41,7 @@ _BATCH = 32
 
 def load_vae_gan(path: str | os.PathLike, device: str = "auto") -> ShapeVAEGAN:
     """Load the 3D-VAE-GAN of a run folder or model folder, in eval mode."""
-    from shapespace.pipelines.sampling import resolve_model_dir
+    from shapespace.models.pretrained import resolve_model_dir
 
     return ShapeVAEGAN.from_pretrained(resolve_model_dir(path), device=resolve_device(device))
 

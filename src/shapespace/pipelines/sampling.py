@@ -20,23 +20,12 @@ import torch
 from shapespace.errors import CheckpointError, ConfigError
 from shapespace.geometry.mesh import MESH_FORMATS, export_mesh, voxels_to_mesh
 from shapespace.io.atomic import atomic_path
-from shapespace.models.gan import CONFIG_NAME, ShapeGAN
+from shapespace.models.gan import ShapeGAN
+from shapespace.models.pretrained import resolve_model_dir
 from shapespace.models.prior import latents_for_seeds, sample_latents
 from shapespace.training.runtime import autocast, resolve_device, resolve_memory_format, resolve_precision, to_memory_format
 
 OUTPUT_FORMATS = ("npy", "png") + MESH_FORMATS
-
-
-def resolve_model_dir(path: str | os.PathLike) -> Path:
-    """Accept a run folder (``RUN/model``) or a model folder (``config.json`` + weights)."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such run or model folder")
-    if (path / "model" / CONFIG_NAME).is_file():
-        return path / "model"
-    if (path / CONFIG_NAME).is_file() and (path / "model.safetensors").is_file():
-        return path
-    raise CheckpointError(f"{path}: neither a run folder (with model/) nor a model folder (config.json + model.safetensors)")
 
 
 def load_gan(path: str | os.PathLike, device: str = "auto") -> ShapeGAN:

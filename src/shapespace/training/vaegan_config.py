@@ -11,83 +11,57 @@ averaged over the batch. Every GAN field keeps its meaning and paper default fro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from shapespace.config import Registry, in_range, non_negative, one_of, positive, setting
 from shapespace.errors import ConfigError
 from shapespace.training.config import GANTrainConfig
 
 RECON_LOSSES = ("l2", "bce")
-VAE_PAPER_VALUES: dict[str, Any] = {
-    "kl_weight": 5.0,
-    "recon_weight": 1e-4,
-    "recon_loss": "l2",
-    "recon_positive_weight": 0.5,
-    "gan_weight": 1.0,
-}
 
 
 @dataclass(frozen=True)
 class VAEGANTrainConfig(GANTrainConfig):
     """How a 3D-VAE-GAN is trained: a :class:`GANTrainConfig` plus the encoder's terms.
 
-    Attributes:
-        lr_encoder: Adam learning rate of the encoder (the paper does not say; 1e-4).
-        kl_weight: a1, the weight of KL(q(z|y) || p(z)) (paper: 5).
-        recon_weight: a2, the weight of the reconstruction term (paper: 1e-4).
-        recon_loss: "l2" (the paper's squared L2 distance summed over voxels) or "bce"
-            (binary cross-entropy summed over voxels, a deviation that gives thin parts a
-            stronger gradient).
-        recon_positive_weight: gamma in (0, 1), the share of the reconstruction loss given to
-            occupied voxels: each occupied voxel's term is weighted 2 * gamma and each empty
-            one's 2 * (1 - gamma), so 0.5 (the paper's plain loss) weights all alike. Shapes
-            fill a few percent of the grid; values near 0.9 (Brock et al. 2016 use 0.97)
-            keep thin parts from being predicted empty.
-        gan_weight: the weight of L_GAN in the E+G loss (paper: 1). 0 trains E and G as a
-            plain VAE: no D updates and no prior samples, about half the compute per step;
-            a warm-up for a later run with the GAN term on (``--init-from``).
-        photo_clutter: chance that a training photo shows another shape of the batch,
-            zoomed in, behind its object (:class:`~shapespace.rendering.photos.PhotoSettings`).
-        photo_occluders: chance that a plain band covers part of a training photo from an edge.
-        photo_texture: chance that a training photo's object gets a pattern on its surface.
-        photo_blur: chance that a training photo is blurred.
+    Notes on the fields whose meaning needs more than a line:
+
+    - ``recon_loss``: "bce" is a deviation that gives thin parts a stronger gradient.
+    - ``recon_positive_weight`` (gamma): each occupied voxel's term is weighted 2 * gamma and
+      each empty one's 2 * (1 - gamma), so 0.5 (the paper's plain loss) weights all alike.
+      Shapes fill a few percent of the grid; values near 0.9 (Brock et al. 2016 use 0.97)
+      keep thin parts from being predicted empty.
+    - ``gan_weight`` 0 trains E and G as a plain VAE: no D updates and no prior samples,
+      about half the compute per step; a warm-up for a later run with the GAN term on.
+    - the ``photo_*`` chances are those of
+      :class:`~shapespace.rendering.photos.PhotoSettings`.
     """
 
-    lr_encoder: float = 1e-4
-    kl_weight: float = 5.0
-    recon_weight: float = 1e-4
-    recon_loss: str = "l2"
-    recon_positive_weight: float = 0.5
-    gan_weight: float = 1.0
-    photo_clutter: float = 0.0
-    photo_occluders: float = 0.0
-    photo_texture: float = 0.0
-    photo_blur: float = 0.0
+    lr_encoder: float = setting(1e-4, check=positive(), help="encoder learning rate (the paper does not say)")
+    kl_weight: float = setting(5.0, paper=5.0, check=non_negative(), help="a1, weight of KL(q(z|y) || p(z))")
+    recon_weight: float = setting(1e-4, paper=1e-4, check=non_negative(), help="a2, weight of the reconstruction loss")
+    recon_loss: str = setting("l2", paper="l2", check=one_of(*RECON_LOSSES), help="reconstruction loss summed over voxels: l2 or bce")
+    recon_positive_weight: float = setting(
+        0.5, paper=0.5, check=in_range(0, 1, low_open=True, high_open=True),
+        help="gamma: occupied voxels weigh 2*gamma in the reconstruction loss, empty ones 2*(1-gamma)",
+    )  # fmt: skip
+    gan_weight: float = setting(
+        1.0, paper=1.0, check=non_negative(), help="weight of L_GAN in the E+G loss; 0 trains E and G as a plain VAE, without D"
+    )
+    photo_clutter: float = setting(
+        0.0, check=in_range(0, 1), help="chance that a training photo shows another shape, zoomed in, behind its object"
+    )
+    photo_occluders: float = setting(
+        0.0, check=in_range(0, 1), help="chance that a plain band covers part of a training photo from an edge"
+    )
+    photo_texture: float = setting(0.0, check=in_range(0, 1), help="chance that a training photo's object gets a patterned surface")
+    photo_blur: float = setting(0.0, check=in_range(0, 1), help="chance that a training photo is blurred, sigma 0.4-1.2 px")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.lr_encoder > 0:
-            raise ConfigError(f"lr_encoder must be positive, got {self.lr_encoder}")
-        if not 0 < self.recon_positive_weight < 1:
-            raise ConfigError(f"recon_positive_weight must be between 0 and 1 (exclusive), got {self.recon_positive_weight}")
-        for name in ("photo_clutter", "photo_occluders", "photo_texture", "photo_blur"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ConfigError(f"{name} is a chance in [0, 1], got {getattr(self, name)}")
-        for name in ("kl_weight", "recon_weight", "gan_weight"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        if self.recon_loss not in RECON_LOSSES:
-            raise ConfigError(f"recon_loss must be one of {', '.join(RECON_LOSSES)}, got {self.recon_loss!r}")
+    def validate(self) -> None:
+        super().validate()
         if self.generator_ema != 0:
             # E is trained against G's current weights; decoding its codes with an average
             # of past weights would mismatch them.
-            raise ConfigError("generator_ema must be 0 for a 3D-VAE-GAN")
-
-    def deviations(self) -> dict[str, dict[str, Any]]:
-        out = super().deviations()
-        for name, paper_value in VAE_PAPER_VALUES.items():
-            if getattr(self, name) != paper_value:
-                out[name] = {"value": getattr(self, name), "paper": paper_value}
-        return out
+            raise ConfigError("generator_ema must be 0 for a 3D-VAE-GAN", param="generator_ema")
 
 
 # The CPU recipe (README "3D-VAE-GAN"), meant to start from a trained 3D-GAN run
@@ -121,11 +95,6 @@ FAST_VAE_RECIPE = VAEGANTrainConfig(
     checkpoint_every=250,
 )
 
-VAE_RECIPES: dict[str, VAEGANTrainConfig] = {"paper": VAEGANTrainConfig(), "fast": FAST_VAE_RECIPE}
-
-
-def get_vae_recipe(name: str) -> VAEGANTrainConfig:
-    try:
-        return VAE_RECIPES[name]
-    except KeyError:
-        raise ConfigError(f"unknown recipe {name!r}; known 3D-VAE-GAN recipes: {', '.join(VAE_RECIPES)}") from None
+VAE_RECIPES: Registry[VAEGANTrainConfig] = Registry("3D-VAE-GAN recipe")
+VAE_RECIPES.register("paper", VAEGANTrainConfig(), "the paper's values (PAPER.md section 2; a1 and a2 are recalled values)")
+VAE_RECIPES.register("fast", FAST_VAE_RECIPE, "the CPU recipe, meant to start from a trained 3D-GAN (README, 3D-VAE-GAN)")

@@ -1,0 +1,156 @@
+"""The pieces a ``train_step`` is made of: the real batch, the prior latents, D's scores,
+the logged values, and the loop that runs steps into a run folder.
+
+Each trainer composes these; none inherits another's internals.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from shapespace.data.augment import augment_batch
+from shapespace.data.sources import VoxelSet
+from shapespace.errors import ConfigError
+from shapespace.models.config import GANConfig
+from shapespace.models.prior import sample_latents
+from shapespace.training.rng import DataOrder, Stream, stream_rng
+from shapespace.training.run_folder import RunFolder
+
+
+def check_resolution(data: VoxelSet, config: GANConfig) -> None:
+    if data.resolution != config.resolution:
+        raise ConfigError(
+            f"data {data.source!r} has resolution {data.resolution} but the model expects {config.resolution}", param="data"
+        )
+
+
+def real_shapes(data: VoxelSet, order: DataOrder, augment: tuple[str, ...], seed: int, step: int) -> torch.Tensor:
+    """The real shapes of ``step``, augmented: ByteTensor of shape (B, R, R, R) on the CPU."""
+    shapes = data.voxels[order.batch(step)]
+    if augment:
+        shapes = augment_batch(shapes, augment, stream_rng(seed, Stream.AUGMENT, step))
+    return shapes
+
+
+def prior_latents(config: GANConfig, count: int, seed: int, step: int, device: torch.device) -> torch.Tensor:
+    """The prior latents of ``step``: FloatTensor of shape (count, latent_dim) on ``device``."""
+    return sample_latents(config, count, stream_rng(seed, Stream.LATENT, step), device)
+
+
+@torch.no_grad()
+def preview_picture(
+    generator: torch.nn.Module, config: GANConfig, count: int, seed: int, device: torch.device
+) -> np.ndarray:
+    """The sample picture of a run: ``count`` shapes from the fixed preview latents, as an RGB image."""
+    from shapespace.rendering.voxels import render_grid
+
+    latents = sample_latents(config, count, stream_rng(seed, Stream.PREVIEW, 0), device)
+    return render_grid(generator(latents)[:, 0].float().cpu(), size=128)
+
+
+def score(
+    discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor, joint: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's logits for real and generated shapes, each FloatTensor of shape (B,).
+
+    With ``joint`` both go through D as one batch, so D's BatchNorm layers normalise them
+    with shared statistics; with separate batches, the first BatchNorm removes each batch's
+    mean occupancy and D cannot see that G's shapes are too sparse or too dense (the
+    generator then drifts towards near-empty grids).
+    """
+    if joint:
+        logits = discriminator(torch.cat([real, fake]))  # (2B,)
+        return logits[: len(real)], logits[len(real) :]
+    return discriminator(real), discriminator(fake)
+
+
+@dataclass
+class StepResult:
+    """What one step reports; every field is logged (averaged between two log lines)."""
+
+    loss_d: float
+    loss_g: float
+    d_accuracy: float
+    d_updated: bool
+
+    def log_values(self) -> dict[str, float]:
+        """Every field as a float; ``d_updated`` logs as ``d_update_rate`` (its mean over the window)."""
+        return {("d_update_rate" if k == "d_updated" else k): float(v) for k, v in asdict(self).items()}
+
+
+class Trainable(Protocol):
+    """What :func:`run_steps` needs of a trainer."""
+
+    step: int
+    run: RunFolder
+    progress: bool
+    PROGRESS_NAME: str
+
+    def train_step(self) -> StepResult: ...
+
+    def resolved_config(self) -> dict[str, Any]: ...
+
+    def save_checkpoint(self) -> None: ...
+
+    def write_preview(self) -> Any: ...
+
+
+def run_steps(
+    trainer: Trainable,
+    steps: int,
+    log_every: int,
+    sample_every: int,
+    checkpoint_every: int,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train until ``steps``, logging, picturing and checkpointing on the given cadences
+    (and always checkpointing at the end); returns a summary dict."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    run = trainer.run
+    run.write_config(trainer.resolved_config())
+    writer = SummaryWriter(str(run.tensorboard_dir), purge_step=trainer.step if trainer.step else None)
+    start_step, started = trainer.step, time.perf_counter()
+    window: list[StepResult] = []
+    bar = tqdm(total=steps, initial=trainer.step, disable=not trainer.progress, desc=trainer.PROGRESS_NAME, unit="step", dynamic_ncols=True)
+    try:
+        while trainer.step < steps:
+            window.append(trainer.train_step())
+            bar.update(1)
+            if trainer.step % log_every == 0 or trainer.step == steps:
+                values = [r.log_values() for r in window]
+                means = {key: sum(v[key] for v in values) / len(values) for key in values[0]}
+                record = {"step": trainer.step, **means, "seconds": time.perf_counter() - started}
+                window.clear()
+                for key, value in means.items():
+                    writer.add_scalar(f"train/{key}", value, trainer.step)
+                run.append_metrics(record)
+                bar.set_postfix(
+                    loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                    d_acc=f"{record['d_accuracy']:.2f}", d_upd=f"{record['d_update_rate']:.2f}",
+                )  # fmt: skip
+                if on_log is not None:
+                    on_log(record)
+            if sample_every and trainer.step % sample_every == 0:
+                trainer.write_preview()
+            if checkpoint_every and trainer.step % checkpoint_every == 0 and trainer.step < steps:
+                trainer.save_checkpoint()
+    finally:
+        bar.close()
+        writer.close()
+    if trainer.step != start_step or not run.model_dir.is_dir():
+        trainer.save_checkpoint()
+        if sample_every:
+            trainer.write_preview()
+    return {
+        "run_dir": str(run.path),
+        "steps": trainer.step,
+        "steps_this_session": trainer.step - start_step,
+        "seconds": time.perf_counter() - started,
+    }
