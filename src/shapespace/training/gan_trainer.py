@@ -422,10 +422,10 @@ class GANTrainer:
     # -- outputs ----------------------------------------------------------------------
     @torch.no_grad()
     def write_preview(self) -> Path:
-        from shapespace.rendering.voxels import render_grid, save_png
+        from shapespace.rendering.figures import render_mosaic, save_png
 
         shapes = self.inference_model().generator(self.preview_latents())[:, 0].float().cpu()  # (N, R, R, R)
-        image = render_grid(shapes, size=128)
+        image = render_mosaic(shapes, size=128)
         path = save_png(image, self.run_dir / "samples" / f"step_{self.step:07d}.png")
         save_png(image, self.run_dir / "samples" / "latest.png")
         return path

@@ -249,7 +249,8 @@ class VAEGANTrainer(GANTrainer):
     @torch.no_grad()
     def write_preview(self) -> Path:
         """The GAN's sample picture, plus training photos above their reconstructions."""
-        from shapespace.rendering.voxels import image_grid, render_voxels, save_png
+        from shapespace.rendering.figures import image_mosaic, save_png
+        from shapespace.rendering.preview import render_voxels
 
         path = super().write_preview()
         count = min(_PREVIEW_COUNT, len(self.data))
@@ -261,7 +262,7 @@ class VAEGANTrainer(GANTrainer):
         photos = F.interpolate(images.float().cpu(), size=(size, size), mode="nearest")
         photos = (photos.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
         tiles = np.concatenate([photos, render_voxels(predicted, size=size), render_voxels(shapes.float(), size=size)])
-        picture = image_grid(tiles, ncols=count)
+        picture = image_mosaic(tiles, ncols=count)
         save_png(picture, self.run_dir / "samples" / f"recon_{self.step:07d}.png")
         save_png(picture, self.run_dir / "samples" / "recon_latest.png")
         return path
