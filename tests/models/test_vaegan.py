@@ -99,7 +99,7 @@ def test_broken_folders_are_named(tmp_path):
     meta = json.loads((folder / "config.json").read_text())
     meta["encoder"]["strides"] = [2, 2]
     (folder / "config.json").write_text(json.dumps(meta))
-    with pytest.raises(CheckpointError, match=r"config.json: invalid encoder config \(encoder needs as many strides as kernels"):
+    with pytest.raises(CheckpointError, match=r"config.json: invalid model config \(encoder needs as many strides as kernels"):
         ShapeVAEGAN.from_pretrained(folder)
     meta["encoder"] = ENCODER.to_dict()
     (folder / "config.json").write_text(json.dumps(meta))

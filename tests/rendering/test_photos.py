@@ -237,8 +237,8 @@ def test_blur_is_a_normalised_gaussian_that_keeps_flat_images():
 
 def test_batched_rendering_equals_one_by_one():
     # More shapes than one chunk (8): chunking must not change any image.
-    g = torch.Generator().manual_seed(0)
-    shapes = (torch.rand(10, R, R, R, generator=g) > 0.6).float()
+    rng = torch.Generator().manual_seed(0)
+    shapes = (torch.rand(10, R, R, R, generator=rng) > 0.6).float()
     views = random_views(10, 16, torch.Generator().manual_seed(1))
     images, silhouettes = render_views(shapes, views, 16)
     for i in (0, 9):

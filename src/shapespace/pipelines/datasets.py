@@ -176,11 +176,11 @@ def show(
     **selection,
 ) -> dict:
     """Render ``n`` shapes of a source into one PNG picture (see :func:`pick_shapes`)."""
-    from shapespace.rendering.voxels import render_grid, save_png
+    from shapespace.rendering.figures import render_mosaic, save_png
 
     voxels, captions = pick_shapes(spec, n, resolution, **selection)
     ncols = ncols or int(np.ceil(np.sqrt(len(voxels))))
-    save_png(render_grid(voxels.float(), ncols=ncols, size=size, labels=captions), out)
+    save_png(render_mosaic(voxels.float(), ncols=ncols, size=size, labels=captions), out)
     return {"out": str(out), "shapes": len(voxels), "captions": captions}
 
 

@@ -94,9 +94,9 @@ def nearest_neighbours(samples: torch.Tensor, train, k: int = 3, threshold: floa
 
 
 def save_figure(volumes: torch.Tensor, path: str | os.PathLike, ncols: int, labels: Sequence[str] | None = None) -> Path:
-    from shapespace.rendering.voxels import render_grid, save_png
+    from shapespace.rendering.figures import render_mosaic, save_png
 
-    return save_png(render_grid(torch.as_tensor(volumes).float(), ncols=ncols, labels=labels), path)
+    return save_png(render_mosaic(torch.as_tensor(volumes).float(), ncols=ncols, labels=labels), path)
 
 
 def neighbours_figure(model: ShapeGAN, train, path: str | os.PathLike, n: int = 6, k: int = 3, seed: int = 0) -> dict:

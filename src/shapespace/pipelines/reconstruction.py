@@ -103,7 +103,8 @@ def write_reconstructions(
     """Write ``reconstructions.npy`` (N, R, R, R) float32, ``reconstructions.png`` (each photo
     beside a picture of its shape) and ``reconstruction_NNN.<mesh>`` files; returns paths by format."""
     from shapespace.pipelines.sampling import parse_formats, write_shapes
-    from shapespace.rendering.voxels import image_grid, render_voxels, save_png
+    from shapespace.rendering.figures import image_mosaic, save_png
+    from shapespace.rendering.preview import render_voxels
 
     formats = parse_formats(formats)
     out_dir = Path(out_dir)
@@ -120,7 +121,7 @@ def write_reconstructions(
             photo = load_image(path, size)
             tiles += [(photo.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), picture]
         labels = [text for p in image_paths for text in (Path(p).name, "reconstruction")]
-        grid = image_grid(np.stack(tiles), ncols=min(4, len(tiles)), labels=labels)
+        grid = image_mosaic(np.stack(tiles), ncols=min(4, len(tiles)), labels=labels)
         written["png"] = [str(save_png(grid, out_dir / "reconstructions.png"))]
     return written
 

@@ -80,7 +80,7 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     """
     from shapespace.pipelines.experiments import interpolation, latents_for
     from shapespace.pipelines.sampling import load_gan
-    from shapespace.rendering.voxels import render_grid
+    from shapespace.rendering.figures import render_mosaic
 
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
@@ -121,7 +121,7 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
         model = load_gan(run_dir, device=device)
         z = latents_for(model, seeds=[0, 1])
         strip = interpolation(model, z[0], z[1], steps=8)
-        parts.append("<h2>Interpolation (seeds 0 to 1)</h2>" + _png_tag(_image_bytes(render_grid(strip, ncols=8, size=112)), "interpolation"))
+        parts.append("<h2>Interpolation (seeds 0 to 1)</h2>" + _png_tag(_image_bytes(render_mosaic(strip, ncols=8, size=112)), "interpolation"))
     evaluations = sorted((run_dir / "eval").glob("*.json")) if (run_dir / "eval").is_dir() else []
     if evaluations:
         parts.append("<h2>Evaluation</h2>")

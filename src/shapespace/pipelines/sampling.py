@@ -110,7 +110,7 @@ def write_shapes(
     marching-cubes surfaces at ``threshold`` in the world frame of
     :mod:`shapespace.geometry.frame`. Returns the written paths by format.
     """
-    from shapespace.rendering.voxels import render_grid, save_png
+    from shapespace.rendering.figures import render_mosaic, save_png
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ def write_shapes(
                     np.save(fh, array)
             written["npy"] = [str(out_dir / f"{name}.npy")]
         elif fmt == "png":
-            image = render_grid(array, ncols=ncols, threshold=threshold)
+            image = render_mosaic(array, ncols=ncols, threshold=threshold)
             written["png"] = [str(save_png(image, out_dir / f"{name}.png"))]
         else:
             written[fmt] = [

@@ -8,18 +8,20 @@ and learns what transfers to real photos (domain randomisation, Tobin et al. 201
 How an image is made (all shapes of a batch at once):
 
 1. **View**: an orthographic camera at ``azimuth`` degrees about the up axis (0 = straight
-   in front of the object, which faces -x; positive turns towards -y, as in
-   :mod:`shapespace.rendering.voxels`) and ``elevation`` degrees above the horizontal.
+   in front of the object, which faces -x; positive turns towards -y, see
+   :mod:`shapespace.rendering.camera`) and ``elevation`` degrees above the horizontal.
 2. **Framing**: like the crops of real photo data sets (IKEA: "cropped around the
    object"), the window is the box around the shape's projection, widened by a random
    margin on each side and stretched to the square image. ``framing="cube"`` instead shows
    the whole unit cube, undistorted (used by tests and for inspection).
-3. **Ray casting**: samples every half voxel along each pixel's ray through the
-   trilinear occupancy field; the first sample above ``threshold`` and its predecessor
-   give the surface crossing by linear interpolation.
-4. **Shading**: normal from central differences of a lightly blurred field; Lambert
-   diffuse + Blinn-Phong specular from a light placed relative to the camera, ambient
-   light, and ambient occlusion read from the blurred field a little outside the surface.
+3. **Ray casting** (:func:`shapespace.rendering.raymarch.march_ray_box`): samples every
+   half voxel along each pixel's ray through the trilinear occupancy field; the first
+   sample above ``threshold`` and its predecessor give the surface crossing by linear
+   interpolation.
+4. **Shading** (:mod:`shapespace.rendering.shading`): normal from central differences of a
+   lightly blurred field; Lambert diffuse + Blinn-Phong specular from a light placed
+   relative to the camera, ambient light, and ambient occlusion read from the blurred
+   field a little outside the surface.
 5. **Background** (one kind per image): plain colour, linear gradient, smooth noise, or a
    procedural texture crop (stripes or checks at a random scale, angle and phase).
 6. **Camera effects**: a global gain and per-pixel Gaussian noise.
@@ -34,9 +36,9 @@ How an image is made (all shapes of a batch at once):
    grain, fabric prints and books on its shelves; with chance ``blur`` the finished image
    gets a Gaussian blur of 0.4 to 1.2 pixels, as small photo crops have.
 
-All randomness is drawn from one explicit ``torch.Generator`` (:func:`random_views`, then
-texture, clutter, occluders and blur, each only when it is on), so a seed gives the same
-images on every run.
+All randomness is drawn from one explicit ``torch.Generator``, ``rng`` (:func:`random_views`,
+then texture, clutter, occluders and blur, each only when it is on), so a seed gives the
+same images on every run.
 """
 
 from __future__ import annotations
@@ -50,16 +52,24 @@ import torch.nn.functional as F
 
 from shapespace.errors import ConfigError
 from shapespace.geometry.frame import DEFAULT_THRESHOLD
+from shapespace.rendering.camera import cube_bounds, occupied_bounds, screen_axes, view_direction
+from shapespace.rendering.raymarch import STEP_VOXELS, march_ray_box, sample_trilinear
+from shapespace.rendering.shading import (
+    PHOTO_AO_DISTANCE,
+    PHOTO_AO_STRENGTH,
+    PHOTO_NORMAL_BLUR_SIGMA,
+    PHOTO_NORMAL_OFFSET,
+    blinn_phong,
+    facing_camera,
+    gaussian_blur3d,
+    occlusion_factor,
+    surface_normals,
+)
 
 BACKGROUNDS = ("plain", "gradient", "noise", "texture")
 FRAMINGS = ("object", "cube")
 # Shapes rendered together: bounds the ray-sample tensors (chunk * S^2 * K * 3 floats).
 _CHUNK = 8
-_STEP_VOXELS = 0.5  # ray sample spacing; a solid voxel row is never stepped over
-_NORMAL_BLUR_SIGMA = 0.8  # voxels; smooths the staircase of binary grids for shading only
-_AO_DISTANCE = 2.0  # voxels out along the normal
-_AO_STRENGTH = 0.6
-_SHININESS = 16.0
 # Material colours of furniture (RGB in [0, 1]): light and dark woods, white, black,
 # greys, beige fabric, leather; the rest of the time a uniformly random colour.
 _PALETTE = (
@@ -167,7 +177,7 @@ class Views:
     @classmethod
     def fixed(cls, count: int, size: int, azimuth: float = 35.0, elevation: float = 20.0) -> "Views":
         """The same plain view for every image: grey material on white, no margin, no noise."""
-        light = _direction(torch.tensor([azimuth - 40.0]), torch.tensor([50.0]))
+        light = view_direction(torch.tensor([azimuth - 40.0]), torch.tensor([50.0]))
         return cls(
             azimuth=torch.full((count,), float(azimuth)),
             elevation=torch.full((count,), float(elevation)),
@@ -184,28 +194,22 @@ class Views:
         )
 
 
-def _uniform(generator: torch.Generator, count: int, bounds: tuple[float, float]) -> torch.Tensor:
+def _uniform(rng: torch.Generator, count: int, bounds: tuple[float, float]) -> torch.Tensor:
     low, high = bounds
-    return low + (high - low) * torch.rand(count, generator=generator)
+    return low + (high - low) * torch.rand(count, generator=rng)
 
 
-def _direction(azimuth: torch.Tensor, elevation: torch.Tensor) -> torch.Tensor:
-    """Unit vectors (B, 3) from the object towards viewpoints at (azimuth, elevation) degrees."""
-    az, el = torch.deg2rad(azimuth), torch.deg2rad(elevation)
-    return torch.stack([-torch.cos(el) * torch.cos(az), -torch.cos(el) * torch.sin(az), torch.sin(el)], dim=-1)
-
-
-def _backgrounds(kinds: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+def _backgrounds(kinds: torch.Tensor, size: int, rng: torch.Generator) -> torch.Tensor:
     """Background images (B, 3, S, S) of the given kinds (indices into :data:`BACKGROUNDS`)."""
     count = len(kinds)
-    c1 = torch.rand(count, 3, 1, 1, generator=generator)
-    c2 = torch.rand(count, 3, 1, 1, generator=generator)
-    angle = torch.rand(count, 1, 1, generator=generator) * (2 * math.pi)
-    frequency = 2.0 + 10.0 * torch.rand(count, 1, 1, generator=generator)  # cycles per image
-    phase = torch.rand(count, 1, 1, generator=generator) * (2 * math.pi)
-    checks = torch.rand(count, 1, 1, generator=generator) < 0.5
-    coarse = torch.randn(count, 3, 6, 6, generator=generator)
-    fine = torch.randn(count, 1, size, size, generator=generator)
+    c1 = torch.rand(count, 3, 1, 1, generator=rng)
+    c2 = torch.rand(count, 3, 1, 1, generator=rng)
+    angle = torch.rand(count, 1, 1, generator=rng) * (2 * math.pi)
+    frequency = 2.0 + 10.0 * torch.rand(count, 1, 1, generator=rng)  # cycles per image
+    phase = torch.rand(count, 1, 1, generator=rng) * (2 * math.pi)
+    checks = torch.rand(count, 1, 1, generator=rng) < 0.5
+    coarse = torch.randn(count, 3, 6, 6, generator=rng)
+    fine = torch.randn(count, 1, size, size, generator=rng)
 
     axis = (torch.arange(size, dtype=torch.float32) + 0.5) / size
     y, x = torch.meshgrid(axis, axis, indexing="ij")  # (S, S)
@@ -225,84 +229,27 @@ def _backgrounds(kinds: torch.Tensor, size: int, generator: torch.Generator) -> 
     return stack[torch.arange(count), kinds].clamp(0.0, 1.0)
 
 
-def random_views(count: int, size: int, generator: torch.Generator, settings: PhotoSettings = PhotoSettings()) -> Views:
-    """Draw rendering parameters for ``count`` images of ``size`` pixels from ``generator``."""
-    g = generator
-    azimuth = _uniform(g, count, settings.azimuth)
-    elevation = _uniform(g, count, settings.elevation)
-    margin = settings.margin[0] + (settings.margin[1] - settings.margin[0]) * torch.rand(count, 4, generator=g)
-    light = _direction(azimuth + _uniform(g, count, settings.light_azimuth), _uniform(g, count, settings.light_elevation))
-    ambient = _uniform(g, count, settings.ambient)
-    diffuse = _uniform(g, count, settings.diffuse)
-    specular = _uniform(g, count, settings.specular)
+def random_views(count: int, size: int, rng: torch.Generator, settings: PhotoSettings = PhotoSettings()) -> Views:
+    """Draw rendering parameters for ``count`` images of ``size`` pixels from ``rng``."""
+    azimuth = _uniform(rng, count, settings.azimuth)
+    elevation = _uniform(rng, count, settings.elevation)
+    margin = settings.margin[0] + (settings.margin[1] - settings.margin[0]) * torch.rand(count, 4, generator=rng)
+    light = view_direction(azimuth + _uniform(rng, count, settings.light_azimuth), _uniform(rng, count, settings.light_elevation))
+    ambient = _uniform(rng, count, settings.ambient)
+    diffuse = _uniform(rng, count, settings.diffuse)
+    specular = _uniform(rng, count, settings.specular)
     palette = torch.tensor(_PALETTE)
-    from_palette = torch.rand(count, generator=g) < settings.palette_fraction
-    picked = palette[torch.randint(len(palette), (count,), generator=g)]
-    jitter = 0.08 * (torch.rand(count, 3, generator=g) - 0.5)
-    albedo = torch.where(from_palette[:, None], (picked + jitter).clamp(0.0, 1.0), torch.rand(count, 3, generator=g))
+    from_palette = torch.rand(count, generator=rng) < settings.palette_fraction
+    picked = palette[torch.randint(len(palette), (count,), generator=rng)]
+    jitter = 0.08 * (torch.rand(count, 3, generator=rng) - 0.5)
+    albedo = torch.where(from_palette[:, None], (picked + jitter).clamp(0.0, 1.0), torch.rand(count, 3, generator=rng))
     allowed = torch.tensor([BACKGROUNDS.index(b) for b in settings.backgrounds])
-    kinds = allowed[torch.randint(len(allowed), (count,), generator=g)]
-    background = _backgrounds(kinds, size, g)
-    gain = _uniform(g, count, settings.gain)
-    noise_std = _uniform(g, count, settings.noise)
-    noise = torch.randn(count, 3, size, size, generator=g)
+    kinds = allowed[torch.randint(len(allowed), (count,), generator=rng)]
+    background = _backgrounds(kinds, size, rng)
+    gain = _uniform(rng, count, settings.gain)
+    noise_std = _uniform(rng, count, settings.noise)
+    noise = torch.randn(count, 3, size, size, generator=rng)
     return Views(azimuth, elevation, margin, light, ambient, diffuse, specular, albedo, background, gain, noise_std, noise)
-
-
-def _camera(azimuth: torch.Tensor, elevation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Orthonormal camera axes (forward, right, up), each FloatTensor of shape (B, 3)."""
-    forward = -_direction(azimuth, elevation)
-    world_up = torch.tensor([0.0, 0.0, 1.0], device=forward.device).expand_as(forward)
-    right = torch.linalg.cross(forward, world_up)
-    right = right / right.norm(dim=-1, keepdim=True)
-    up = torch.linalg.cross(right, forward)
-    return forward, right, up
-
-
-def _blur3d(volumes: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of (B, 1, R, R, R) with a zero boundary."""
-    radius = max(1, math.ceil(2 * sigma))
-    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=volumes.dtype, device=volumes.device) / sigma) ** 2)
-    taps = taps / taps.sum()
-    out = volumes
-    for dim in range(3):
-        shape = [1, 1, 1, 1, 1]
-        shape[2 + dim] = len(taps)
-        padding = [0, 0, 0]
-        padding[dim] = radius
-        out = F.conv3d(out, taps.view(shape), padding=tuple(padding))
-    return out
-
-
-def _sample(volumes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Trilinear values of (B, 1, R, R, R) grids at world points (B, ..., 3): shape (B, ...).
-
-    World ``[-0.5, 0.5]^3`` spans the grid (voxel centres at ``(i + 0.5) / R - 0.5``,
-    :mod:`shapespace.geometry.frame`); outside it the field is 0.
-    """
-    batch, rest = points.shape[0], points.shape[1:-1]
-    grid = (points * 2.0).flip(-1).reshape(batch, 1, 1, -1, 3)  # grid_sample order (axis 2, axis 1, axis 0)
-    values = F.grid_sample(volumes, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return values.reshape(batch, *rest)
-
-
-def _windows(occupied: torch.Tensor, right: torch.Tensor, up: torch.Tensor, forward: torch.Tensor, framing: str) -> torch.Tensor:
-    """Per image (B, 6): screen x range, screen y range and depth range of the shape."""
-    batch, r = occupied.shape[0], occupied.shape[-1]
-    axis = (torch.arange(r, dtype=torch.float32, device=occupied.device) + 0.5) / r - 0.5
-    centres = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)  # (R^3, 3)
-    directions = torch.stack([right, up, forward], dim=1)  # (B, 3, 3)
-    extent = 0.5 * directions.abs().sum(-1)  # (B, 3): half-extent of the unit cube's projection
-    if framing == "cube":
-        return torch.stack([-extent, extent], dim=-1).reshape(batch, 6)
-    mask = occupied.reshape(batch, 1, -1)
-    projected = directions @ centres.T  # (B, 3, R^3)
-    half_voxel = extent / r
-    low = torch.where(mask, projected, torch.inf).amin(-1) - half_voxel
-    high = torch.where(mask, projected, -torch.inf).amax(-1) + half_voxel
-    empty = ~mask.any(-1)  # (B, 1)
-    low, high = torch.where(empty, -extent, low), torch.where(empty, extent, high)
-    return torch.stack([low, high], dim=-1).reshape(batch, 6)
 
 
 def _chunks(count: int) -> Iterator[slice]:
@@ -352,10 +299,15 @@ def render_views(
 
 
 def _render_chunk(volumes: torch.Tensor, views: Views, size: int, threshold: float, framing: str) -> tuple[torch.Tensor, torch.Tensor]:
-    batch, r = volumes.shape[0], volumes.shape[-1]
+    """Images (B, 3, S, S) and silhouettes (B, S, S) of volumes (B, 1, R, R, R), see :func:`render_views`."""
+    r = volumes.shape[-1]
     device = volumes.device
-    forward, right, up = _camera(views.azimuth, views.elevation)  # (B, 3) each
-    window = _windows(volumes[:, 0] > threshold, right, up, forward, framing)  # (B, 6)
+    forward = -view_direction(views.azimuth, views.elevation)  # (B, 3), camera axes
+    right, up = screen_axes(forward)
+    if framing == "cube":
+        window = cube_bounds(forward, right, up)  # (B, 6)
+    else:
+        window = occupied_bounds(volumes[:, 0] > threshold, forward, right, up)
     x0, x1, y0, y1, d0, d1 = window.unbind(-1)
     if framing == "object":
         width, height = x1 - x0, y1 - y0
@@ -368,56 +320,22 @@ def _render_chunk(volumes: torch.Tensor, views: Views, size: int, threshold: flo
     # image lies at depth d0 + (k + 0.5) * step with the same step (half a voxel) for every
     # image, so an image does not depend on the other shapes rendered with it.
     d0, d1 = d0 - 1.0 / r, d1 + 1.0 / r  # start outside the surface
-    samples = int(math.ceil(float((d1 - d0).max()) * r / _STEP_VOXELS))
-    d1 = d0 + samples * (_STEP_VOXELS / r)
+    samples = int(math.ceil(float((d1 - d0).max()) * r / STEP_VOXELS))
+    d1 = d0 + samples * (STEP_VOXELS / r)
+    hit, surface = march_ray_box(volumes, forward, right, up, (x0, x1, y0, y1, d0, d1), samples, size, threshold)
 
-    # The ray samples form a box in camera space (screen x, screen y, depth), an affine
-    # image of grid_sample's output grid; affine_grid builds it in one batched product.
-    # Output (x, y, z) in [-1, 1] are (column, row, sample); world = sx*right + sy*up + t*forward;
-    # grid_sample's input coordinates are 2 * world in the order (axis 2, axis 1, axis 0).
-    half_w, mid_x = (x1 - x0) / 2, (x1 + x0) / 2
-    half_h, mid_y = (y1 - y0) / 2, (y1 + y0) / 2
-    half_d, mid_d = (d1 - d0) / 2, (d1 + d0) / 2
-    columns = torch.stack([half_w[:, None] * right, -half_h[:, None] * up, half_d[:, None] * forward], dim=-1)  # (B, 3, 3)
-    offset = mid_x[:, None] * right + mid_y[:, None] * up + mid_d[:, None] * forward  # (B, 3)
-    theta = 2.0 * torch.cat([columns, offset[:, :, None]], dim=-1).flip(1)  # (B, 3, 4), rows in grid order
-    grid = F.affine_grid(theta, [batch, 1, samples, size, size], align_corners=False)  # (B, K, S, S, 3)
-    field = F.grid_sample(volumes, grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]  # (B, K, S, S)
-
-    inside = field > threshold
-    hit = inside.any(1)  # (B, S, S)
-    first = inside.to(torch.uint8).argmax(1)  # index of the first sample inside (0 where no hit)
-    previous = (first - 1).clamp(min=0)
-    f_in = field.gather(1, first[:, None])[:, 0]
-    f_out = field.gather(1, previous[:, None])[:, 0]
-    fraction = ((threshold - f_out) / (f_in - f_out).clamp(min=1e-6)).clamp(0.0, 1.0)
-    step = (d1 - d0) / samples  # (B,)
-    depth = d0[:, None, None] + step[:, None, None] * (previous.float() + 0.5 + fraction)  # (B, S, S)
-    pixel = (torch.arange(size, device=device, dtype=torch.float32) + 0.5) / size
-    sx = x0[:, None] + (x1 - x0)[:, None] * pixel  # (B, S) screen x of each column
-    sy = y1[:, None] - (y1 - y0)[:, None] * pixel  # (B, S) screen y of each row (row 0 at the top)
-    surface = (
-        sy[:, :, None, None] * up[:, None, None, :]
-        + sx[:, None, :, None] * right[:, None, None, :]
-        + depth[..., None] * forward[:, None, None, :]
-    )  # (B, S, S, 3) world points
-
-    smooth = _blur3d(volumes, _NORMAL_BLUR_SIGMA)
-    h = 1.0 / r
+    smooth = gaussian_blur3d(volumes, PHOTO_NORMAL_BLUR_SIGMA)
+    h = PHOTO_NORMAL_OFFSET / r
+    axes = torch.eye(3, device=device)
     gradient = torch.stack(
-        [_sample(smooth, surface + h * e) - _sample(smooth, surface - h * e) for e in torch.eye(3, device=device)], dim=-1
+        [sample_trilinear(smooth, surface + h * e) - sample_trilinear(smooth, surface - h * e) for e in axes], dim=-1
     )  # (B, S, S, 3), pointing into the shape
-    normal = -gradient / gradient.norm(dim=-1, keepdim=True).clamp(min=1e-8)
     # Normals facing away from the camera (noise at thin parts) are flipped towards it.
-    facing = (normal * forward[:, None, None, :]).sum(-1, keepdim=True)
-    normal = torch.where(facing > 0, -normal, normal)
+    normal = facing_camera(surface_normals(gradient), forward[:, None, None, :])
 
-    light = views.light[:, None, None, :]
-    lambert = (normal * light).sum(-1).clamp(min=0.0)
-    halfway = light - forward[:, None, None, :]
-    halfway = halfway / halfway.norm(dim=-1, keepdim=True).clamp(min=1e-8)
-    highlight = (normal * halfway).sum(-1).clamp(min=0.0) ** _SHININESS
-    occlusion = 1.0 - _AO_STRENGTH * _sample(smooth, surface + normal * (_AO_DISTANCE / r)).clamp(0.0, 1.0)
+    lambert, highlight = blinn_phong(normal, views.light[:, None, None, :], forward[:, None, None, :])  # (B, S, S) each
+    crowding = sample_trilinear(smooth, surface + normal * (PHOTO_AO_DISTANCE / r))
+    occlusion = occlusion_factor(crowding, PHOTO_AO_STRENGTH)
     shade = (views.ambient[:, None, None] + views.diffuse[:, None, None] * lambert) * occlusion  # (B, S, S)
     colour = views.albedo[:, :, None, None] * shade[:, None] + views.specular[:, None, None, None] * highlight[:, None]
 
@@ -427,44 +345,44 @@ def _render_chunk(volumes: torch.Tensor, views: Views, size: int, threshold: flo
 
 
 def render_photos(
-    volumes: torch.Tensor, size: int, generator: torch.Generator, settings: PhotoSettings = PhotoSettings()
+    volumes: torch.Tensor, size: int, rng: torch.Generator, settings: PhotoSettings = PhotoSettings()
 ) -> torch.Tensor:
     """Random photo-like images of shapes: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
 
-    Deterministic for a given ``generator`` state (see :func:`random_views`).
+    Deterministic for a given ``rng`` state (see :func:`random_views`).
     """
     count = len(volumes)
-    views = random_views(count, size, generator, settings)
+    views = random_views(count, size, rng, settings)
     images, hit = render_views(volumes, views, size)
     # Each extra draws from the generator only when it is on, so photos rendered without
     # it are exactly those of earlier versions.
     if settings.texture > 0:
-        images = _add_texture(images, hit, generator, settings.texture)
+        images = _add_texture(images, hit, rng, settings.texture)
     if settings.clutter > 0 and count > 1:
-        images = _add_clutter(images, hit, volumes, size, generator, settings)
+        images = _add_clutter(images, hit, volumes, size, rng, settings)
     if settings.occluders > 0:
-        images = _add_occluders(images, generator, settings.occluders)
+        images = _add_occluders(images, rng, settings.occluders)
     if settings.blur > 0:
-        images = _add_blur(images, generator, settings.blur)
+        images = _add_blur(images, rng, settings.blur)
     return images
 
 
-def _add_texture(images: torch.Tensor, hit: torch.Tensor, generator: torch.Generator, chance: float) -> torch.Tensor:
+def _add_texture(images: torch.Tensor, hit: torch.Tensor, rng: torch.Generator, chance: float) -> torch.Tensor:
     """Multiply a pattern into the object pixels of the chosen images (0.5x to 1.5x per channel)."""
     count, _, size, _ = images.shape
-    chosen = torch.rand(count, generator=generator) < chance
-    kinds = torch.randint(BACKGROUNDS.index("noise"), len(BACKGROUNDS), (count,), generator=generator)  # noise or texture
-    pattern = _backgrounds(kinds, size, generator).to(images.device)  # (B, 3, S, S) in [0, 1]
+    chosen = torch.rand(count, generator=rng) < chance
+    kinds = torch.randint(BACKGROUNDS.index("noise"), len(BACKGROUNDS), (count,), generator=rng)  # noise or texture
+    pattern = _backgrounds(kinds, size, rng).to(images.device)  # (B, 3, S, S) in [0, 1]
     textured = (images * (0.5 + pattern)).clamp(0.0, 1.0)
     mask = hit[:, None] & chosen.to(images.device)[:, None, None, None]
     return torch.where(mask, textured, images)
 
 
-def _add_blur(images: torch.Tensor, generator: torch.Generator, chance: float) -> torch.Tensor:
+def _add_blur(images: torch.Tensor, rng: torch.Generator, chance: float) -> torch.Tensor:
     """Blur the chosen images with a Gaussian of sigma 0.4-1.2 pixels (5-tap, separable, edges replicated)."""
     count, channels, size, _ = images.shape
-    chosen = torch.rand(count, generator=generator) < chance
-    sigma = 0.4 + 0.8 * torch.rand(count, generator=generator)
+    chosen = torch.rand(count, generator=rng) < chance
+    sigma = 0.4 + 0.8 * torch.rand(count, generator=rng)
     taps = torch.arange(-2, 3, dtype=torch.float32)
     kernel = torch.exp(-0.5 * (taps[None] / sigma[:, None]) ** 2)
     kernel = kernel / kernel.sum(1, keepdim=True)  # (B, 5)
@@ -477,15 +395,15 @@ def _add_blur(images: torch.Tensor, generator: torch.Generator, chance: float) -
 
 
 def _add_clutter(
-    images: torch.Tensor, hit: torch.Tensor, volumes: torch.Tensor, size: int, generator: torch.Generator, settings: PhotoSettings
+    images: torch.Tensor, hit: torch.Tensor, volumes: torch.Tensor, size: int, rng: torch.Generator, settings: PhotoSettings
 ) -> torch.Tensor:
     """Put a zoomed-in photo of the next shape of the batch behind the chosen images' objects."""
     count = len(images)
-    chosen = torch.rand(count, generator=generator) < settings.clutter
+    chosen = torch.rand(count, generator=rng) < settings.clutter
     # A window of 35-75% of the neighbour's photo (zoomed 1.3-2.9x), anywhere inside it.
-    scale = 0.35 + 0.4 * torch.rand(count, generator=generator)
-    shift = (2.0 * torch.rand(count, 2, generator=generator) - 1.0) * (1.0 - scale)[:, None]
-    back_views = random_views(count, size, generator, settings)
+    scale = 0.35 + 0.4 * torch.rand(count, generator=rng)
+    shift = (2.0 * torch.rand(count, 2, generator=rng) - 1.0) * (1.0 - scale)[:, None]
+    back_views = random_views(count, size, rng, settings)
     if not chosen.any():
         return images
     index = chosen.nonzero()[:, 0]
@@ -501,15 +419,15 @@ def _add_clutter(
     return out
 
 
-def _add_occluders(images: torch.Tensor, generator: torch.Generator, chance: float) -> torch.Tensor:
+def _add_occluders(images: torch.Tensor, rng: torch.Generator, chance: float) -> torch.Tensor:
     """Cover part of the chosen images with a plain band entering from the left, right or bottom edge."""
     count, _, size, _ = images.shape
-    chosen = torch.rand(count, generator=generator) < chance
-    side = torch.randint(3, (count,), generator=generator)  # 0 left, 1 right, 2 bottom
-    depth = 0.08 + 0.25 * torch.rand(count, generator=generator)  # how far into the image
-    extent = 0.3 + 0.7 * torch.rand(count, generator=generator)  # how much of the edge
-    start = torch.rand(count, generator=generator) * (1.0 - extent)
-    colour = torch.rand(count, 3, generator=generator)
+    chosen = torch.rand(count, generator=rng) < chance
+    side = torch.randint(3, (count,), generator=rng)  # 0 left, 1 right, 2 bottom
+    depth = 0.08 + 0.25 * torch.rand(count, generator=rng)  # how far into the image
+    extent = 0.3 + 0.7 * torch.rand(count, generator=rng)  # how much of the edge
+    start = torch.rand(count, generator=rng) * (1.0 - extent)
+    colour = torch.rand(count, 3, generator=rng)
     pixel = (torch.arange(size, dtype=torch.float32) + 0.5) / size
     across = torch.where(side[:, None] == 0, pixel, 1.0 - pixel)  # (B, S): distance from the band's edge
     along = pixel.expand(count, size)

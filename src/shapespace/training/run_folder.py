@@ -176,7 +176,7 @@ class RunFolder:
     def save_picture(self, image: np.ndarray, prefix: str, step: int) -> Path:
         """Write ``samples/{prefix}_{step:07d}.png`` and ``samples/{prefix}_latest.png``
         (``latest.png`` for the prefix "step"); returns the first."""
-        from shapespace.rendering.voxels import save_png
+        from shapespace.rendering.figures import save_png
 
         path = save_png(image, self.samples_dir / f"{prefix}_{step:07d}.png")
         save_png(image, self.samples_dir / ("latest.png" if prefix == "step" else f"{prefix}_latest.png"))

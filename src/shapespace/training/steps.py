@@ -48,10 +48,10 @@ def preview_picture(
     generator: torch.nn.Module, config: GANConfig, count: int, seed: int, device: torch.device
 ) -> np.ndarray:
     """The sample picture of a run: ``count`` shapes from the fixed preview latents, as an RGB image."""
-    from shapespace.rendering.voxels import render_grid
+    from shapespace.rendering.figures import render_mosaic
 
     latents = sample_latents(config, count, stream_rng(seed, Stream.PREVIEW, 0), device)
-    return render_grid(generator(latents)[:, 0].float().cpu(), size=128)
+    return render_mosaic(generator(latents)[:, 0].float().cpu(), size=128)
 
 
 def score(

@@ -228,7 +228,8 @@ class VAEGANTrainer:
     @torch.no_grad()
     def write_preview(self) -> Path:
         """The GAN's sample picture, plus training photos above their reconstructions."""
-        from shapespace.rendering.voxels import image_grid, render_voxels
+        from shapespace.rendering.figures import image_mosaic
+        from shapespace.rendering.preview import render_voxels
 
         cfg, model = self.train_config, self.inference_model()
         picture = preview_picture(model.generator, self.model_config, cfg.num_preview, cfg.seed, self.device)
@@ -241,7 +242,7 @@ class VAEGANTrainer:
         photos = F.interpolate(images.float().cpu(), size=(size, size), mode="nearest")
         photos = (photos.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
         tiles = np.concatenate([photos, render_voxels(predicted, size=size), render_voxels(shapes.float(), size=size)])
-        self.run.save_picture(image_grid(tiles, ncols=count), "recon", self.step)
+        self.run.save_picture(image_mosaic(tiles, ncols=count), "recon", self.step)
         return path
 
     def save_checkpoint(self) -> None:
