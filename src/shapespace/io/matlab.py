@@ -6,7 +6,7 @@ The variable name tells the source apart (see ``../shared/data/README.md``):
   rotation ``_1`` facing -axis 0: already the canonical frame. Read as 3DShapeNets does:
   a 30^3 grid is padded by one voxel to 32^3 (longest side 24 of 32, i.e. fill 0.75), then
   rescaled to R; other sizes (e.g. files written by :func:`write_mat`) are rescaled as they
-  are. These grids keep their own normalisation: ``ReadOptions.fill`` does not apply.
+  are. These grids keep their own normalisation: ``VoxelizeOptions.fill`` does not apply.
 * ``grid`` -- Girdhar et al.'s IKEA grids, 20^3, **axis 0 up**; the longest side spans the
   whole grid. The models do not all face one way; the default maps ``+axis 1`` (the most
   common facing) to the canonical front. Normalised like every other source.
@@ -28,9 +28,9 @@ import scipy.io
 
 from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation, reorient_grid
-from shapespace.geometry.voxelize import fit_grid, resample_grid
+from shapespace.geometry.voxelize import MAX_RESOLUTION, VoxelizeOptions, fit_grid, resample_grid
 from shapespace.io.atomic import write_with_atomic
-from shapespace.io.registry import MAX_RESOLUTION, ReadOptions, ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat, register_format
 
 # Source orientation per variable name: (up, front) in array axes.
 MAT_KEYS: dict[str, tuple[str, str]] = {
@@ -68,7 +68,7 @@ def load_mat_grid(path: str | os.PathLike) -> tuple[str, np.ndarray]:
     return key, values > 0.5
 
 
-def read_mat(path: Path, options: ReadOptions) -> np.ndarray:
+def read_mat(path: Path, options: VoxelizeOptions) -> np.ndarray:
     key, grid = load_mat_grid(path)
     up, front = MAT_KEYS[key]
     grid = reorient_grid(grid, options.rotation(up, front))

@@ -1,9 +1,10 @@
 """Triangle meshes (OFF, OBJ, STL, PLY, GLB) through trimesh, voxelised at R^3.
 
 A mesh is rotated into the canonical frame (default: ModelNet's z up, facing -y, as the
-ModelNet10 OFF files; ``ReadOptions.up``/``front`` override it), normalised into the grid
-keeping its aspect ratio and centred (:mod:`shapespace.geometry.voxelize`), and voxelised
-as a surface, solid by default (``ReadOptions.solid=False`` keeps only the surface).
+ModelNet10 OFF files; ``VoxelizeOptions.up``/``front`` override it), normalised into the
+grid keeping its aspect ratio and centred (:mod:`shapespace.geometry.voxelize`), and
+voxelised as a surface, solid by default (``VoxelizeOptions.solid=False`` keeps only the
+surface).
 
 A PLY file without faces is a point cloud and is read as one
 (:func:`shapespace.io.pointclouds.points_to_shape`). Scenes (GLB, multi-object OBJ) are
@@ -21,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import mesh_to_voxels
+from shapespace.geometry.voxelize import VoxelizeOptions, check_points, mesh_to_voxels
 from shapespace.io.atomic import write_with_atomic
-from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, _check_points, points_to_shape
-from shapespace.io.registry import ReadOptions, ShapeFormat, register_format
+from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, points_to_shape
+from shapespace.io.registry import ShapeFormat, register_format
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb")
 
@@ -62,7 +63,7 @@ def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | Non
     return vertices, faces
 
 
-def read_mesh_shape(path: Path, options: ReadOptions) -> np.ndarray:
+def read_mesh_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:
     vertices, faces = load_geometry(path)
     if faces is None:
         if path.suffix.lower() != ".ply":
@@ -80,7 +81,7 @@ def write_points_ply(path: str | os.PathLike, points: np.ndarray) -> None:
     """Write FloatArray (N, 3) as a binary PLY point cloud."""
     import trimesh
 
-    cloud = trimesh.PointCloud(_check_points(points))
+    cloud = trimesh.PointCloud(check_points(points))
     write_with_atomic(path, lambda tmp: cloud.export(str(tmp), file_type="ply"))
 
 
