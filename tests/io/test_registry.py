@@ -1,9 +1,13 @@
 """The format registry and read_shape's contract: a canonical bool grid or a DataError naming the file."""
 
+import sys
+
 import numpy as np
 import pytest
+from conftest import imported_modules
 
 from shapespace.errors import DataError
+from shapespace.io import registry
 from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.matlab import write_mat
 from shapespace.io.registry import (
@@ -121,3 +125,18 @@ def test_register_format_refuses_a_taken_suffix():
         register_format(ShapeFormat("other", (".mat",), lambda path, options: None, "test"))
     assert formats() == before
     assert format_for("x.mat").name == "mat"
+
+
+def test_registry_imports_no_format_module():
+    """The registry never imports a format module, nor does a format module register itself.
+
+    The package ``shapespace.io`` imports the format modules and registers them (pytorch3d's
+    ``IO`` pattern), so there is no import cycle between the registry and the formats.
+    """
+    format_modules = {fmt.read.__module__ for fmt in formats().values()}
+    assert format_modules == {"shapespace.io.binvox", "shapespace.io.matlab", "shapespace.io.pointclouds", "shapespace.io.meshes"}
+    imported = imported_modules(registry)
+    assert "shapespace.errors" in imported  # the parse sees the registry's imports
+    assert not {name for name in imported if name.startswith("shapespace.io")}
+    for name in format_modules:
+        assert "shapespace.io.registry.register_format" not in imported_modules(sys.modules[name])

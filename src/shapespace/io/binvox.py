@@ -26,7 +26,7 @@ from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation, reorient_grid
 from shapespace.geometry.voxelize import MAX_RESOLUTION, VoxelizeOptions, fit_grid
 from shapespace.io.atomic import write_bytes_atomic
-from shapespace.io.registry import ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 # ShapeNet orientation in world axes (x, y, z): y up, facing -z.
 BINVOX_UP = "+y"
@@ -114,11 +114,10 @@ def write_binvox(path: str | os.PathLike, grid: np.ndarray, translate=(-0.5, -0.
     write_bytes_atomic(path, encode_binvox(stored, np.asarray(translate, dtype=np.float64), scale))
 
 
-BINVOX_FORMAT = register_format(
-    ShapeFormat(
-        name="binvox",
-        suffixes=(".binvox",),
-        read=read_binvox,
-        description="binvox run-length voxels (ShapeNet: y up, facing -z)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+BINVOX_FORMAT = ShapeFormat(
+    name="binvox",
+    suffixes=(".binvox",),
+    read=read_binvox,
+    description="binvox run-length voxels (ShapeNet: y up, facing -z)",
 )

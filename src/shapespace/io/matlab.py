@@ -30,7 +30,7 @@ from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation, reorient_grid
 from shapespace.geometry.voxelize import MAX_RESOLUTION, VoxelizeOptions, fit_grid, resample_grid
 from shapespace.io.atomic import write_with_atomic
-from shapespace.io.registry import ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 # Source orientation per variable name: (up, front) in array axes.
 MAT_KEYS: dict[str, tuple[str, str]] = {
@@ -93,11 +93,10 @@ def write_mat(path: str | os.PathLike, grid: np.ndarray, key: str = "instance") 
     write_with_atomic(path, lambda tmp: scipy.io.savemat(str(tmp), {key: stored.astype(np.int8)}, do_compression=True))
 
 
-MAT_FORMAT = register_format(
-    ShapeFormat(
-        name="mat",
-        suffixes=(".mat",),
-        read=read_mat,
-        description="MATLAB voxel grids: 3DShapeNets 'instance' (axis 2 up), IKEA 'grid'/'voxel' (axis 0 up)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+MAT_FORMAT = ShapeFormat(
+    name="mat",
+    suffixes=(".mat",),
+    read=read_mat,
+    description="MATLAB voxel grids: 3DShapeNets 'instance' (axis 2 up), IKEA 'grid'/'voxel' (axis 0 up)",
 )

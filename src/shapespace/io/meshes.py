@@ -25,7 +25,7 @@ from shapespace.errors import DataError
 from shapespace.geometry.voxelize import VoxelizeOptions, check_points, mesh_to_voxels
 from shapespace.io.atomic import write_with_atomic
 from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, points_to_shape
-from shapespace.io.registry import ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb")
 
@@ -85,11 +85,10 @@ def write_points_ply(path: str | os.PathLike, points: np.ndarray) -> None:
     write_with_atomic(path, lambda tmp: cloud.export(str(tmp), file_type="ply"))
 
 
-MESH_FORMAT = register_format(
-    ShapeFormat(
-        name="mesh",
-        suffixes=MESH_SUFFIXES,
-        read=read_mesh_shape,
-        description="triangle meshes via trimesh (PLY without faces: points); ModelNet frame (z up, facing -y)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+MESH_FORMAT = ShapeFormat(
+    name="mesh",
+    suffixes=MESH_SUFFIXES,
+    read=read_mesh_shape,
+    description="triangle meshes via trimesh (PLY without faces: points); ModelNet frame (z up, facing -y)",
 )

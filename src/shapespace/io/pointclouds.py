@@ -24,7 +24,7 @@ import numpy as np
 from shapespace.errors import DataError
 from shapespace.geometry.voxelize import VoxelizeOptions, check_points, points_to_voxels
 from shapespace.io.atomic import write_bytes_atomic
-from shapespace.io.registry import ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 POINTS_UP = "+z"
 POINTS_FRONT = "-y"
@@ -187,11 +187,10 @@ def read_points_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:
     return points_to_shape(_POINT_READERS[path.suffix.lower()](path), options)
 
 
-POINTS_FORMAT = register_format(
-    ShapeFormat(
-        name="points",
-        suffixes=tuple(_POINT_READERS),
-        read=read_points_shape,
-        description="point clouds: PCD (ascii, binary), XYZ text, NPY (N, 3); ModelNet frame (z up, facing -y)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+POINTS_FORMAT = ShapeFormat(
+    name="points",
+    suffixes=tuple(_POINT_READERS),
+    read=read_points_shape,
+    description="point clouds: PCD (ascii, binary), XYZ text, NPY (N, 3); ModelNet frame (z up, facing -y)",
 )

@@ -1,10 +1,12 @@
 """One registry of shape file formats: pick a reader by file suffix, get a canonical grid.
 
 Each format lives in its own module (:mod:`.matlab`, :mod:`.binvox`, :mod:`.meshes`,
-:mod:`.pointclouds`) and registers a :class:`ShapeFormat` here. :func:`read_shape` is the
-one entry point: it returns a BoolArray of shape (R, R, R) in the canonical frame
-(:mod:`shapespace.geometry.frame`) or raises :class:`~shapespace.errors.DataError` naming
-the file and the problem -- whatever the bytes in the file are.
+:mod:`.pointclouds`) and defines a :class:`ShapeFormat`; the package's ``__init__``
+registers the built-in ones, so this module never imports a format module (the pattern of
+pytorch3d's ``IO``). :func:`read_shape` is the one entry point: it returns a BoolArray of
+shape (R, R, R) in the canonical frame (:mod:`shapespace.geometry.frame`) or raises
+:class:`~shapespace.errors.DataError` naming the file and the problem -- whatever the bytes
+in the file are.
 """
 
 from __future__ import annotations
@@ -53,26 +55,18 @@ def register_format(fmt: ShapeFormat) -> ShapeFormat:
     return fmt
 
 
-def _load_builtin_formats() -> None:
-    # Importing a format module registers it.
-    from shapespace.io import binvox, matlab, meshes, pointclouds  # noqa: F401
-
-
 def formats() -> dict[str, ShapeFormat]:
     """All registered formats by name."""
-    _load_builtin_formats()
     return dict(_FORMATS)
 
 
 def shape_suffixes() -> frozenset[str]:
     """Every file suffix some registered format reads."""
-    _load_builtin_formats()
     return frozenset(_BY_SUFFIX)
 
 
 def format_for(path: str | os.PathLike) -> ShapeFormat:
     """The format that reads ``path``, chosen by its suffix."""
-    _load_builtin_formats()
     suffix = Path(path).suffix.lower()
     if suffix not in _BY_SUFFIX:
         known = ", ".join(sorted(_BY_SUFFIX))
