@@ -5,10 +5,11 @@ import pytest
 import trimesh
 from test_matlab import backrest_at_high_axis_0, backrest_side, upright
 
-from shapespace.errors import DataError
+from shapespace.errors import ConfigError, DataError
 from shapespace.geometry.frame import frame_rotation
+from shapespace.geometry.mesh import voxels_to_mesh
 from shapespace.geometry.voxelize import VoxelizeOptions
-from shapespace.io.meshes import load_geometry, write_points_ply
+from shapespace.io.meshes import load_geometry, write_mesh, write_points_ply
 from shapespace.io.pointclouds import points_to_shape
 from shapespace.io.registry import read_shape
 
@@ -98,6 +99,27 @@ def test_glb_scene_nodes_are_merged_with_their_transforms(tmp_path):
     assert np.array_equal(from_scene, read_shape(_export(merged, tmp_path / "merged.off"), VoxelizeOptions(resolution=16)))
     heights = np.argwhere(from_scene)[:, 2]
     assert heights.max() - heights.min() + 1 == 12  # height 2 = the longest side -> 0.75 * 16 voxels
+
+
+# -- writing meshes -----------------------------------------------------------------------
+def _marching_cubes_block():
+    """The mesh of a 4 x 3 x 8 block of voxels in an 8^3 grid, touching its floor and ceiling."""
+    return voxels_to_mesh(_block(8, (2, 1, 0), (6, 4, 8)).astype(np.float32))
+
+
+@pytest.mark.parametrize("fmt", ["obj", "stl", "ply", "glb"])
+def test_write_mesh_round_trip(tmp_path, fmt):
+    mesh = _marching_cubes_block()
+    path = write_mesh(mesh, tmp_path / f"shape.{fmt}")
+    loaded = trimesh.load(path, force="mesh")
+    assert np.allclose(loaded.bounds, mesh.bounds, atol=1e-5)
+    assert abs(loaded.volume - mesh.volume) < 1e-6
+    assert [p.name for p in tmp_path.iterdir()] == [f"shape.{fmt}"]  # no temp file left
+
+
+def test_write_mesh_rejects_unknown_format(tmp_path):
+    with pytest.raises(ConfigError, match="unsupported mesh format 'fbx'"):
+        write_mesh(_marching_cubes_block(), tmp_path / "shape.fbx")
 
 
 # -- PLY point clouds ---------------------------------------------------------------------

@@ -10,7 +10,8 @@ A PLY file without faces is a point cloud and is read as one
 (:func:`shapespace.io.pointclouds.points_to_shape`). Scenes (GLB, multi-object OBJ) are
 merged into one mesh with their node transforms applied.
 
-Writing meshes from grids is :func:`shapespace.geometry.mesh.export_mesh`;
+:func:`write_mesh` writes a mesh (such as one from
+:func:`shapespace.geometry.mesh.voxels_to_mesh`) as OBJ, STL, PLY or GLB;
 :func:`write_points_ply` writes a point cloud as PLY.
 """
 
@@ -18,16 +19,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shapespace.errors import DataError
+from shapespace.errors import ConfigError, DataError
 from shapespace.geometry.voxelize import VoxelizeOptions, check_points, mesh_to_voxels
-from shapespace.io.atomic import write_with_atomic
+from shapespace.io.atomic import atomic_path, write_with_atomic
 from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, points_to_shape
 from shapespace.io.registry import ShapeFormat
 
+if TYPE_CHECKING:
+    import trimesh
+
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb")
+# The formats write_mesh writes.
+MESH_FORMATS = ("obj", "stl", "ply", "glb")
 
 
 def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
@@ -75,6 +82,17 @@ def read_mesh_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:
     rotation = options.rotation(POINTS_UP, POINTS_FRONT)
     solid = True if options.solid is None else options.solid
     return mesh_to_voxels(vertices @ rotation.T, faces, options.resolution, options.fill, solid=solid)
+
+
+def write_mesh(mesh: trimesh.Trimesh, path: str | os.PathLike) -> Path:
+    """Write ``mesh`` to ``path`` atomically; the format comes from the suffix (obj, stl, ply, glb)."""
+    path = Path(path)
+    file_type = path.suffix.lstrip(".").lower()
+    if file_type not in MESH_FORMATS:
+        raise ConfigError(f"{path}: unsupported mesh format {file_type!r}; use one of {', '.join(MESH_FORMATS)}")
+    with atomic_path(path) as tmp:
+        mesh.export(str(tmp), file_type=file_type)
+    return path
 
 
 def write_points_ply(path: str | os.PathLike, points: np.ndarray) -> None:
