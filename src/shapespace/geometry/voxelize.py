@@ -28,7 +28,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation
@@ -198,6 +197,8 @@ def points_to_voxels(
 
 def finish_shell(grid: np.ndarray, close: int = 0, solid: bool = False) -> np.ndarray:
     """Optionally close gaps in a voxel shell (``close`` iterations) and fill its interior (``solid``)."""
+    from scipy import ndimage
+
     if int(close) != close or close < 0:
         raise DataError(f"close must be a non-negative integer, got {close!r}")
     if close:

@@ -24,7 +24,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation, reorient_grid
@@ -49,6 +48,8 @@ def load_mat_grid(path: str | os.PathLike) -> tuple[str, np.ndarray]:
     Returns:
         ``(key, grid)``: the variable name and a BoolArray of shape (D, D, D).
     """
+    import scipy.io
+
     contents = scipy.io.loadmat(str(path))
     keys = [k for k in MAT_KEYS if k in contents]
     if not keys:
@@ -82,6 +83,8 @@ def read_mat(path: Path, options: VoxelizeOptions) -> np.ndarray:
 
 def write_mat(path: str | os.PathLike, grid: np.ndarray, key: str = "instance") -> None:
     """Write a canonical grid (shape (R, R, R), nonzero = occupied) as int8 {0, 1} in ``key``."""
+    import scipy.io
+
     grid = np.asarray(grid)
     if grid.ndim != 3 or len(set(grid.shape)) != 1:
         raise DataError(f"{path}: expected a cubic grid of shape (R, R, R), got {grid.shape}")
