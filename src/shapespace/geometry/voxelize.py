@@ -5,8 +5,9 @@ rotate their source into it first. Every shape is normalised the same way, whate
 came from: its bounding box is centred in the grid on all three axes and scaled, keeping
 the aspect ratio, so that its longest side spans ``fill * R`` voxels. The default
 ``fill = 0.75`` is 24 of 32 voxels, the extent of ModelNet's 30^3 grids padded to 32^3
-(3DShapeNets), so shapes from every source look alike to a model. :class:`VoxelizeOptions` holds the
-choices a shape reader makes (resolution, fill, closing, solid fill, source orientation).
+(3DShapeNets), so shapes from every source look alike to a model. :class:`VoxelizeOptions`
+holds the choices a shape reader makes (resolution, fill, closing, solid fill, source
+orientation).
 
 Occupancy rules:
 
