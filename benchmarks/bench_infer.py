@@ -20,7 +20,7 @@ process and alternating, repeat after repeat:
 * mesh export, seconds per shape, for built-in chairs (solid 0/1 grids like a trained G's
   outputs after thresholding, at the preset's resolution) written as ``.obj``:
 
-  - ``project``: :func:`~shapespace.geometry.mesh.voxels_to_mesh` + :func:`~shapespace.geometry.mesh.export_mesh`
+  - ``project``: :func:`~shapespace.geometry.mesh.voxels_to_mesh` + :func:`~shapespace.io.meshes.write_mesh`
     (padded marching cubes in the world frame, outward faces, atomic write);
   - ``reference``: ``skimage.measure.marching_cubes`` on the padded grid and
     ``trimesh.Trimesh(vertices, faces).export(path)``.
@@ -48,7 +48,8 @@ import trimesh
 from skimage import measure
 
 from shapespace.data.builtin import builtin_voxels
-from shapespace.geometry.mesh import export_mesh, voxels_to_mesh
+from shapespace.geometry.mesh import voxels_to_mesh
+from shapespace.io.meshes import write_mesh
 from shapespace.models import ShapeGAN, get_preset
 from shapespace.models.prior import sample_latents
 from shapespace.pipelines.sampling import generate_from_latents, load_gan, sample_shapes
@@ -119,7 +120,7 @@ def bench_meshes(name: str, args: argparse.Namespace, folder: Path) -> dict[str,
 
     def project() -> None:
         for i, volume in enumerate(volumes):
-            export_mesh(voxels_to_mesh(volume), out_dir / f"project_{i:03d}.obj")
+            write_mesh(voxels_to_mesh(volume), out_dir / f"project_{i:03d}.obj")
 
     def reference() -> None:
         for i, volume in enumerate(volumes):

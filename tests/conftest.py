@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -135,3 +137,23 @@ def make_ikea_folder(root: Path) -> Path:
     (root / "Lists" / "ModelID.txt").write_text("".join(f"{model_id}\n" for _, model_id in IKEA_PHOTOS))
     (root / "Lists" / "all_obj_class.txt").write_text("".join(f"{IKEA_MODELS[i][0]}\n" for i in sorted(IKEA_MODELS)))
     return root
+
+
+def imported_modules(module: ModuleType) -> set[str]:
+    """Every name a module's source imports, anywhere in it, as absolute dotted names.
+
+    ``import a.b`` gives ``a.b``; ``from a import b`` gives ``a`` and ``a.b`` (``b`` may be a
+    module or a name in ``a``); relative imports are resolved against the module's package.
+    """
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(Path(module.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = module.__package__.split(".")
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names

@@ -10,12 +10,13 @@ from shapespace.data.cache import BITS_NAME, META_NAME, PackedVoxels, open_cache
 from shapespace.data.catalog import scan_source
 from shapespace.data.sources import load_voxel_set
 from shapespace.errors import DataError
-from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.geometry.voxelize import VoxelizeOptions
+from shapespace.io.registry import read_shape
 
 
 def _prepare(folder, out, **kwargs):
     catalog = scan_source(folder)
-    return prepare_cache(catalog, out, ReadOptions(resolution=16), {"split": "all"}, workers=1, progress=False, **kwargs)
+    return prepare_cache(catalog, out, VoxelizeOptions(resolution=16), {"split": "all"}, workers=1, progress=False, **kwargs)
 
 
 def test_packed_voxels_index_like_a_tensor():
@@ -36,9 +37,9 @@ def test_cache_holds_exactly_what_the_readers_return(shape_folder, tmp_path):
     assert meta["count"] == 8 and meta["skipped"] == []
     assert (tmp_path / "cache" / BITS_NAME).stat().st_size == 8 * 16**3 // 8
     for i, shape in enumerate(meta["shapes"]):
-        expected = read_shape(shape_folder / shape["path"], ReadOptions(resolution=16))
+        expected = read_shape(shape_folder / shape["path"], VoxelizeOptions(resolution=16))
         assert np.array_equal(cache.voxels[i].numpy().astype(bool), expected), shape["path"]
-    assert meta["options"] == ReadOptions(resolution=16).to_dict()
+    assert meta["options"] == VoxelizeOptions(resolution=16).to_dict()
     assert meta["source"] == str(shape_folder.resolve())
     assert [s["split"] for s in meta["shapes"]].count("test") == 3
 
@@ -89,7 +90,7 @@ def test_prepare_will_not_overwrite_by_accident(shape_folder, tmp_path):
 
 def test_parallel_prepare_equals_serial(shape_folder, tmp_path):
     catalog = scan_source(shape_folder)
-    options = ReadOptions(resolution=16)
+    options = VoxelizeOptions(resolution=16)
     prepare_cache(catalog, tmp_path / "one", options, {}, workers=1, progress=False)
     prepare_cache(catalog, tmp_path / "two", options, {}, workers=2, progress=False)
     assert (tmp_path / "one" / BITS_NAME).read_bytes() == (tmp_path / "two" / BITS_NAME).read_bytes()
@@ -97,7 +98,7 @@ def test_parallel_prepare_equals_serial(shape_folder, tmp_path):
 
 def test_cache_keeps_the_holdout_it_was_prepared_with(shape_folder, tmp_path):
     catalog = scan_source(shape_folder, holdout=0.5)
-    prepare_cache(catalog, tmp_path / "cache", ReadOptions(resolution=16), {"holdout": 0.5}, workers=1, progress=False)
+    prepare_cache(catalog, tmp_path / "cache", VoxelizeOptions(resolution=16), {"holdout": 0.5}, workers=1, progress=False)
     splits = [s["split"] for s in json.loads((tmp_path / "cache" / META_NAME).read_text())["shapes"]]
     assert splits == [e.split for e in catalog.entries]
     with pytest.raises(DataError, match="prepared with --holdout 0.5, not 0.2"):

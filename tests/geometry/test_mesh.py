@@ -4,7 +4,7 @@ import trimesh
 
 from shapespace.errors import ConfigError
 from shapespace.geometry.frame import voxel_to_world
-from shapespace.geometry.mesh import export_mesh, signed_volume, voxels_to_mesh
+from shapespace.geometry.mesh import signed_volume, voxels_to_mesh
 
 
 def _block():
@@ -38,21 +38,6 @@ def test_signed_volume_is_trimesh_volume_with_orientation():
 
 def test_empty_volume_gives_an_empty_mesh():
     assert len(voxels_to_mesh(np.zeros((8, 8, 8))).vertices) == 0
-
-
-@pytest.mark.parametrize("fmt", ["obj", "stl", "ply", "glb"])
-def test_export_round_trip(tmp_path, fmt):
-    mesh = voxels_to_mesh(_block())
-    path = export_mesh(mesh, tmp_path / f"shape.{fmt}")
-    loaded = trimesh.load(path, force="mesh")
-    assert np.allclose(loaded.bounds, mesh.bounds, atol=1e-5)
-    assert abs(loaded.volume - mesh.volume) < 1e-6
-    assert [p.name for p in tmp_path.iterdir()] == [f"shape.{fmt}"]  # no temp file left
-
-
-def test_export_rejects_unknown_format(tmp_path):
-    with pytest.raises(ConfigError, match="unsupported mesh format 'fbx'"):
-        export_mesh(voxels_to_mesh(_block()), tmp_path / "shape.fbx")
 
 
 def test_non_cubic_volume_is_rejected():

@@ -1,6 +1,7 @@
 """Voxelising points and meshes, rescaling grids and turning shapes to face -axis 0, with exact counts."""
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -8,7 +9,10 @@ import trimesh
 
 from shapespace.errors import DataError
 from shapespace.geometry.voxelize import (
+    MAX_RESOLUTION,
+    VoxelizeOptions,
     align_facing,
+    check_points,
     facing_turns,
     finish_shell,
     fit_grid,
@@ -40,6 +44,51 @@ def _chair(resolution=16):
     grid[3:13, 3:13, 5:7] = True  # seat
     grid[11:13, 3:13, 7:15] = True  # backrest
     return grid
+
+
+# -- options and point checks ------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"resolution": 1}, "resolution"), ({"resolution": MAX_RESOLUTION + 1}, "resolution"),
+    ({"resolution": 16.5}, "resolution"), ({"fill": 0}, "fill"), ({"fill": 1.01}, "fill"),
+    ({"fill": math.nan}, "fill"), ({"close": -1}, "close"), ({"close": 1.5}, "close"),
+    ({"up": "+z"}, "both up and front"), ({"front": "-y"}, "both up and front"),
+    ({"up": "+z", "front": "+z"}, "different axes"), ({"up": "+q", "front": "-y"}, "signed axis"),
+])  # fmt: skip
+def test_voxelize_options_are_validated(kwargs, message):
+    """Bad resolution, fill, close or orientation is refused when the options are built."""
+    with pytest.raises(DataError, match=message):
+        VoxelizeOptions(**kwargs)
+
+
+def test_voxelize_options_rotation_replace_and_dict():
+    """rotation() uses the format default unless up/front are given; replace/to_dict round trip."""
+    options = VoxelizeOptions(resolution=16)
+    assert np.array_equal(options.rotation("+z", "-x"), np.eye(3, dtype=int))
+    turned = options.replace(up="+y", front="-z")
+    assert np.array_equal(turned.rotation("+z", "-x"), [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+    assert VoxelizeOptions(**turned.to_dict()) == turned
+    assert turned.to_dict()["resolution"] == 16
+
+
+def test_check_points_returns_float64_points_unchanged():
+    """Integer or float32 (N, 3) points come back as the same values in float64."""
+    points = np.arange(12, dtype=np.int16).reshape(4, 3)
+    checked = check_points(points)
+    assert checked.dtype == np.float64 and np.array_equal(checked, points)
+    single = np.array([[0.5, -1.25, 3.0]], dtype=np.float32)
+    assert np.array_equal(check_points(single), single.astype(np.float64))
+
+
+@pytest.mark.parametrize(("points", "message"), [
+    (np.zeros((4, 2)), r"expected points of shape \(N, 3\), got \(4, 2\)"),
+    (np.zeros(3), r"expected points of shape \(N, 3\), got \(3,\)"),
+    (np.zeros((0, 3)), "the point cloud has no points"),
+    (np.array([[0.0, 0.0, np.nan], [1.0, 1.0, 1.0], [np.inf, 0.0, -np.inf]]), "2 of 3 points have NaN or infinite coordinates"),
+])  # fmt: skip
+def test_check_points_refuses_malformed_points(points, message):
+    """Wrong shapes, no points and non-finite coordinates are DataErrors saying which."""
+    with pytest.raises(DataError, match=message):
+        check_points(points)
 
 
 # -- normalisation and points -------------------------------------------------------------

@@ -6,9 +6,9 @@ from conftest import SHARED_DATA
 from test_matlab import backrest_at_high_axis_0, backrest_side, upright
 
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import fit_grid
+from shapespace.geometry.voxelize import VoxelizeOptions, fit_grid
 from shapespace.io.binvox import decode_binvox, encode_binvox, read_binvox_file, write_binvox
-from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.io.registry import read_shape
 
 SHAPENET = SHARED_DATA / "shapenet-chair-binvox64"
 # README section 4: occupied voxels per file.
@@ -130,7 +130,7 @@ def test_write_then_read_shape_is_fit_grid_of_the_original(tmp_path, resolution)
     grid = np.random.default_rng(2).random((20, 20, 20)) < 0.2
     path = tmp_path / "random.binvox"
     write_binvox(path, grid)
-    assert np.array_equal(read_shape(path, ReadOptions(resolution=resolution)), fit_grid(grid, resolution))
+    assert np.array_equal(read_shape(path, VoxelizeOptions(resolution=resolution)), fit_grid(grid, resolution))
 
 
 def test_normalised_chair_round_trips_exactly_and_keeps_its_orientation(tmp_path):
@@ -148,8 +148,8 @@ def test_read_with_explicit_shapenet_orientation_matches_the_default(tmp_path):
     """up='+y', front='-z' is the binvox default; a different frame gives a different grid."""
     path = tmp_path / "chair.binvox"
     write_binvox(path, _normalised_chair())
-    assert np.array_equal(read_shape(path, ReadOptions(up="+y", front="-z")), _normalised_chair())
-    assert not np.array_equal(read_shape(path, ReadOptions(up="+z", front="-y")), _normalised_chair())
+    assert np.array_equal(read_shape(path, VoxelizeOptions(up="+y", front="-z")), _normalised_chair())
+    assert not np.array_equal(read_shape(path, VoxelizeOptions(up="+z", front="-y")), _normalised_chair())
 
 
 def test_write_binvox_refuses_non_cubic_grids(tmp_path):
@@ -194,7 +194,7 @@ def test_real_shapenet_binvox_decodes_to_the_readme_counts(model, count):
 @pytest.mark.parametrize("model", sorted(REAL_COUNTS))
 def test_real_shapenet_chairs_read_upright_and_facing_minus_axis_0(model):
     """read_shape at 32^3: longest side 24 voxels; chairs upright with the backrest at high axis 0."""
-    grid = read_shape(SHAPENET / model / "models" / f"{model}.binvox", ReadOptions(resolution=32))
+    grid = read_shape(SHAPENET / model / "models" / f"{model}.binvox", VoxelizeOptions(resolution=32))
     occupied = np.argwhere(grid)
     assert (occupied.max(axis=0) - occupied.min(axis=0) + 1).max() == 24
     if model != RING_SEAT:

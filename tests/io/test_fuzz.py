@@ -16,14 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shapespace.errors import DataError
+from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.binvox import write_binvox
 from shapespace.io.matlab import write_mat
 from shapespace.io.meshes import write_points_ply
 from shapespace.io.pointclouds import write_npy, write_pcd, write_xyz
-from shapespace.io.registry import ReadOptions, read_shape, shape_suffixes
+from shapespace.io.registry import read_shape, shape_suffixes
 
 RESOLUTION = 16
-OPTIONS = ReadOptions(resolution=RESOLUTION)
+OPTIONS = VoxelizeOptions(resolution=RESOLUTION)
 SUFFIXES = sorted(shape_suffixes())
 FUZZ = settings(
     max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]

@@ -6,9 +6,9 @@ import scipy.io
 from conftest import SHARED_DATA
 
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import fit_grid, resample_grid
+from shapespace.geometry.voxelize import VoxelizeOptions, fit_grid, resample_grid
 from shapespace.io.matlab import load_mat_grid, write_mat
-from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.io.registry import read_shape
 
 MODELNET = SHARED_DATA / "modelnet10-chair-vox30" / "train"
 IKEA = SHARED_DATA / "ikea-dev" / "Voxels"
@@ -98,10 +98,10 @@ def test_instance_read_pads_30_cubed_by_one_voxel(tmp_path):
     path = tmp_path / "chair.mat"
     write_mat(path, _chair())
     padded = np.pad(_chair() != 0, 1)
-    assert np.array_equal(read_shape(path, ReadOptions(resolution=32)), padded)
+    assert np.array_equal(read_shape(path, VoxelizeOptions(resolution=32)), padded)
     doubled = padded.repeat(2, axis=0).repeat(2, axis=1).repeat(2, axis=2)
-    assert np.array_equal(read_shape(path, ReadOptions(resolution=64)), doubled)
-    assert np.array_equal(read_shape(path, ReadOptions(resolution=16)), resample_grid(padded, 16))
+    assert np.array_equal(read_shape(path, VoxelizeOptions(resolution=64)), doubled)
+    assert np.array_equal(read_shape(path, VoxelizeOptions(resolution=16)), resample_grid(padded, 16))
 
 
 @pytest.mark.parametrize("key", ["grid", "voxel"])
@@ -110,7 +110,7 @@ def test_ikea_keys_round_trip_through_fit_grid(tmp_path, key, resolution):
     """'grid'/'voxel' files are re-oriented back to canonical and normalised: read == fit_grid(original)."""
     path = tmp_path / f"{key}.mat"
     write_mat(path, _chair(), key=key)
-    assert np.array_equal(read_shape(path, ReadOptions(resolution=resolution)), fit_grid(_chair(), resolution))
+    assert np.array_equal(read_shape(path, VoxelizeOptions(resolution=resolution)), fit_grid(_chair(), resolution))
 
 
 def test_ikea_key_read_of_a_normalised_grid_is_exact(tmp_path):
@@ -182,7 +182,7 @@ def test_real_modelnet_chair_reads_with_its_exact_voxel_count():
     path = MODELNET / "chair_000000182_1.mat"
     raw = scipy.io.loadmat(path)["instance"]
     assert raw.shape == (30, 30, 30) and raw.dtype == np.int8
-    grid = read_shape(path, ReadOptions(resolution=32))
+    grid = read_shape(path, VoxelizeOptions(resolution=32))
     assert grid.sum() == raw.sum() == 510
     assert np.array_equal(grid, np.pad(raw != 0, 1))
     occupied = np.argwhere(grid)
@@ -203,7 +203,7 @@ def test_real_modelnet_rotations_are_turned_back_by_align(rotation, side):
     """Rotations _4, _7, _10 face -axis 1, +axis 0, +axis 1; align=True puts their backrest at high axis 0."""
     path = MODELNET / f"chair_000000182_{rotation}.mat"
     assert backrest_side(read_shape(path)) == side
-    aligned = read_shape(path, ReadOptions(align=True))
+    aligned = read_shape(path, VoxelizeOptions(align=True))
     assert backrest_at_high_axis_0(aligned) and backrest_side(aligned) == "+0" and upright(aligned)
 
 
@@ -215,7 +215,7 @@ def test_real_ikea_urban_chair_faces_minus_axis_0_after_align():
     assert raw.shape == (20, 20, 20) and raw.dtype == np.uint8
     plain = read_shape(path)
     assert backrest_side(plain) == "+1"
-    aligned = read_shape(path, ReadOptions(align=True))
+    aligned = read_shape(path, VoxelizeOptions(align=True))
     assert backrest_at_high_axis_0(aligned) and backrest_side(aligned) == "+0" and upright(aligned)
     assert np.array_equal(aligned, np.rot90(plain, 3, axes=(0, 1)))
 
@@ -225,7 +225,7 @@ def test_real_ikea_poang_chair_faces_minus_axis_0_by_default():
     """IKEA 68 (POANG) faces +axis 1 in the file, the format default: upright, backrest at high axis 0."""
     grid = read_shape(IKEA / "68.mat")
     assert upright(grid) and backrest_at_high_axis_0(grid) and backrest_side(grid) == "+0"
-    assert np.array_equal(read_shape(IKEA / "68.mat", ReadOptions(align=True)), grid)
+    assert np.array_equal(read_shape(IKEA / "68.mat", VoxelizeOptions(align=True)), grid)
 
 
 @needs_ikea

@@ -5,11 +5,13 @@ import pytest
 import trimesh
 from test_matlab import backrest_at_high_axis_0, backrest_side, upright
 
-from shapespace.errors import DataError
+from shapespace.errors import ConfigError, DataError
 from shapespace.geometry.frame import frame_rotation
-from shapespace.io.meshes import load_geometry, write_points_ply
+from shapespace.geometry.mesh import voxels_to_mesh
+from shapespace.geometry.voxelize import VoxelizeOptions
+from shapespace.io.meshes import load_geometry, write_mesh, write_points_ply
 from shapespace.io.pointclouds import points_to_shape
-from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.io.registry import read_shape
 
 MESH_SUFFIXES = [".off", ".obj", ".stl", ".ply", ".glb"]
 MODELNET = frame_rotation("+z", "-y")
@@ -39,7 +41,7 @@ def _export(mesh, path):
 def test_box_reads_as_its_exact_block_in_every_format(tmp_path, suffix):
     """A ModelNet-frame 2x1x1 box (x longest) at R=16, fill 1: canonical block 8 x 16 x 8 = 1024 voxels."""
     path = _export(trimesh.creation.box(extents=(2.0, 1.0, 1.0)), tmp_path / f"box{suffix}")
-    grid = read_shape(path, ReadOptions(resolution=16, fill=1.0))
+    grid = read_shape(path, VoxelizeOptions(resolution=16, fill=1.0))
     assert grid.dtype == bool and grid.sum() == 1024
     assert np.array_equal(grid, _block(16, (4, 0, 4), (12, 16, 12)))
 
@@ -48,7 +50,7 @@ def test_box_reads_as_its_exact_block_in_every_format(tmp_path, suffix):
 def test_box_surface_only(tmp_path, suffix):
     """solid=False keeps the one-voxel-thick boundary of the block: 1024 - 6 * 14 * 6 = 520 voxels."""
     path = _export(trimesh.creation.box(extents=(2.0, 1.0, 1.0)), tmp_path / f"box{suffix}")
-    grid = read_shape(path, ReadOptions(resolution=16, fill=1.0, solid=False))
+    grid = read_shape(path, VoxelizeOptions(resolution=16, fill=1.0, solid=False))
     assert np.array_equal(grid, _block(16, (4, 0, 4), (12, 16, 12)) & ~_block(16, (5, 1, 5), (11, 15, 11)))
     assert grid.sum() == 520
 
@@ -80,7 +82,7 @@ def test_up_front_options_read_a_y_up_mesh(tmp_path):
     to_shapenet = frame_rotation("+y", "-z").T @ MODELNET
     turned.vertices = mesh.vertices @ to_shapenet.T
     path = _export(turned, tmp_path / "yup.off")
-    assert np.array_equal(read_shape(path, ReadOptions(up="+y", front="-z")), reference)
+    assert np.array_equal(read_shape(path, VoxelizeOptions(up="+y", front="-z")), reference)
     assert not np.array_equal(read_shape(path), reference)
 
 
@@ -93,10 +95,31 @@ def test_glb_scene_nodes_are_merged_with_their_transforms(tmp_path):
     scene.add_geometry(base, node_name="base")
     scene.add_geometry(post, node_name="post", transform=move)
     merged = trimesh.util.concatenate([base, post.copy().apply_transform(move)])
-    from_scene = read_shape(_export(scene, tmp_path / "scene.glb"), ReadOptions(resolution=16))
-    assert np.array_equal(from_scene, read_shape(_export(merged, tmp_path / "merged.off"), ReadOptions(resolution=16)))
+    from_scene = read_shape(_export(scene, tmp_path / "scene.glb"), VoxelizeOptions(resolution=16))
+    assert np.array_equal(from_scene, read_shape(_export(merged, tmp_path / "merged.off"), VoxelizeOptions(resolution=16)))
     heights = np.argwhere(from_scene)[:, 2]
     assert heights.max() - heights.min() + 1 == 12  # height 2 = the longest side -> 0.75 * 16 voxels
+
+
+# -- writing meshes -----------------------------------------------------------------------
+def _marching_cubes_block():
+    """The mesh of a 4 x 3 x 8 block of voxels in an 8^3 grid, touching its floor and ceiling."""
+    return voxels_to_mesh(_block(8, (2, 1, 0), (6, 4, 8)).astype(np.float32))
+
+
+@pytest.mark.parametrize("fmt", ["obj", "stl", "ply", "glb"])
+def test_write_mesh_round_trip(tmp_path, fmt):
+    mesh = _marching_cubes_block()
+    path = write_mesh(mesh, tmp_path / f"shape.{fmt}")
+    loaded = trimesh.load(path, force="mesh")
+    assert np.allclose(loaded.bounds, mesh.bounds, atol=1e-5)
+    assert abs(loaded.volume - mesh.volume) < 1e-6
+    assert [p.name for p in tmp_path.iterdir()] == [f"shape.{fmt}"]  # no temp file left
+
+
+def test_write_mesh_rejects_unknown_format(tmp_path):
+    with pytest.raises(ConfigError, match="unsupported mesh format 'fbx'"):
+        write_mesh(_marching_cubes_block(), tmp_path / "shape.fbx")
 
 
 # -- PLY point clouds ---------------------------------------------------------------------
@@ -116,7 +139,7 @@ def test_ply_point_cloud_is_read_as_points(tmp_path):
     points = np.random.default_rng(1).normal(size=(500, 3))
     path = tmp_path / "cloud.ply"
     write_points_ply(path, points)
-    options = ReadOptions(resolution=16)
+    options = VoxelizeOptions(resolution=16)
     assert np.array_equal(read_shape(path, options), points_to_shape(points.astype(np.float32), options))
 
 

@@ -7,7 +7,7 @@ from test_matlab import backrest_at_high_axis_0, backrest_side, upright
 
 from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation
-from shapespace.geometry.voxelize import points_to_voxels
+from shapespace.geometry.voxelize import VoxelizeOptions, points_to_voxels
 from shapespace.io.pointclouds import (
     decode_pcd,
     encode_pcd,
@@ -19,7 +19,7 @@ from shapespace.io.pointclouds import (
     write_pcd,
     write_xyz,
 )
-from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.io.registry import read_shape
 
 PCD = SHARED_DATA / "modelnet10-pcd"
 REAL_CHAIR = PCD / "chair" / "train" / "chair_0001.pcd"
@@ -210,7 +210,7 @@ def test_box_corners_land_in_the_exact_canonical_voxels(tmp_path, suffix):
     corners = np.array([[x, y, z] for x in (0, 2) for y in (0, 1) for z in (0, 1)], dtype=float)
     path = tmp_path / f"corners{suffix}"
     {".pcd": write_pcd, ".xyz": write_xyz, ".npy": write_npy}[suffix](path, corners)
-    grid = read_shape(path, ReadOptions(resolution=16, fill=1.0, close=0))
+    grid = read_shape(path, VoxelizeOptions(resolution=16, fill=1.0, close=0))
     expected = sorted((i, j, k) for i in (4, 11) for j in (0, 15) for k in (4, 11))
     assert [tuple(v) for v in np.argwhere(grid).tolist()] == expected
 
@@ -232,7 +232,7 @@ def test_up_front_override_reads_another_frame(tmp_path):
     shapenet = canonical @ frame_rotation("+y", "-z")  # canonical -> ShapeNet frame (inverse rotation)
     path = tmp_path / "chair.pcd"
     write_pcd(path, shapenet)
-    assert np.array_equal(read_shape(path, ReadOptions(up="+y", front="-z")), points_to_voxels(canonical, 32, close=1))
+    assert np.array_equal(read_shape(path, VoxelizeOptions(up="+y", front="-z")), points_to_voxels(canonical, 32, close=1))
     assert not upright(read_shape(path))  # in the default (z-up) frame the chair lies on its back
 
 
@@ -242,9 +242,9 @@ def test_close_and_solid_options():
     cube = np.ones((size,) * 3, dtype=bool)
     cube[1:-1, 1:-1, 1:-1] = False
     shell_points = np.argwhere(cube).astype(float)
-    hollow = points_to_shape(shell_points @ MODELNET, ReadOptions(resolution=size, fill=1.0, close=0))
+    hollow = points_to_shape(shell_points @ MODELNET, VoxelizeOptions(resolution=size, fill=1.0, close=0))
     assert np.array_equal(hollow, cube)
-    solid = points_to_shape(shell_points @ MODELNET, ReadOptions(resolution=size, fill=1.0, close=0, solid=True))
+    solid = points_to_shape(shell_points @ MODELNET, VoxelizeOptions(resolution=size, fill=1.0, close=0, solid=True))
     assert solid.all()
 
 

@@ -1,15 +1,16 @@
 """The format registry and read_shape's contract: a canonical bool grid or a DataError naming the file."""
 
-import math
+import sys
 
 import numpy as np
 import pytest
+from conftest import imported_modules
 
 from shapespace.errors import DataError
+from shapespace.io import registry
+from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.matlab import write_mat
 from shapespace.io.registry import (
-    MAX_RESOLUTION,
-    ReadOptions,
     ShapeFormat,
     format_for,
     formats,
@@ -82,7 +83,7 @@ def test_read_shape_returns_a_canonical_bool_grid(tmp_path):
     grid = read_shape(path)
     assert grid.shape == (32, 32, 32) and grid.dtype == bool
     assert np.array_equal(grid, np.pad(_chair() != 0, 1))
-    assert np.array_equal(read_shape(path, ReadOptions(resolution=16)).shape, (16, 16, 16))
+    assert np.array_equal(read_shape(path, VoxelizeOptions(resolution=16)).shape, (16, 16, 16))
 
 
 def test_reader_errors_are_prefixed_with_the_path(tmp_path):
@@ -104,7 +105,7 @@ def test_align_option_turns_the_backrest_to_high_axis_0(tmp_path):
     turned = np.rot90(_chair(), 2, axes=(0, 1))
     write_mat(path, turned)
     assert np.array_equal(read_shape(path), np.pad(turned != 0, 1))
-    assert np.array_equal(read_shape(path, ReadOptions(align=True)), np.pad(_chair() != 0, 1))
+    assert np.array_equal(read_shape(path, VoxelizeOptions(align=True)), np.pad(_chair() != 0, 1))
 
 
 def test_up_front_options_override_the_format_default(tmp_path):
@@ -112,32 +113,9 @@ def test_up_front_options_override_the_format_default(tmp_path):
     path = tmp_path / "chair.mat"
     write_mat(path, _chair(), key="grid")
     default = read_shape(path)
-    overridden = read_shape(path, ReadOptions(up="+z", front="-x"))
+    overridden = read_shape(path, VoxelizeOptions(up="+z", front="-x"))
     assert not np.array_equal(default, overridden)
-    assert np.array_equal(read_shape(path, ReadOptions(up="+0", front="+1")), default)
-
-
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"resolution": 1}, "resolution"), ({"resolution": MAX_RESOLUTION + 1}, "resolution"),
-    ({"resolution": 16.5}, "resolution"), ({"fill": 0}, "fill"), ({"fill": 1.01}, "fill"),
-    ({"fill": math.nan}, "fill"), ({"close": -1}, "close"), ({"close": 1.5}, "close"),
-    ({"up": "+z"}, "both up and front"), ({"front": "-y"}, "both up and front"),
-    ({"up": "+z", "front": "+z"}, "different axes"), ({"up": "+q", "front": "-y"}, "signed axis"),
-])  # fmt: skip
-def test_read_options_are_validated(kwargs, message):
-    """Bad resolution, fill, close or orientation is refused when the options are built."""
-    with pytest.raises(DataError, match=message):
-        ReadOptions(**kwargs)
-
-
-def test_read_options_rotation_replace_and_dict():
-    """rotation() uses the format default unless up/front are given; replace/to_dict round trip."""
-    options = ReadOptions(resolution=16)
-    assert np.array_equal(options.rotation("+z", "-x"), np.eye(3, dtype=int))
-    turned = options.replace(up="+y", front="-z")
-    assert np.array_equal(turned.rotation("+z", "-x"), [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
-    assert ReadOptions(**turned.to_dict()) == turned
-    assert turned.to_dict()["resolution"] == 16
+    assert np.array_equal(read_shape(path, VoxelizeOptions(up="+0", front="+1")), default)
 
 
 def test_register_format_refuses_a_taken_suffix():
@@ -147,3 +125,18 @@ def test_register_format_refuses_a_taken_suffix():
         register_format(ShapeFormat("other", (".mat",), lambda path, options: None, "test"))
     assert formats() == before
     assert format_for("x.mat").name == "mat"
+
+
+def test_registry_imports_no_format_module():
+    """The registry never imports a format module, nor does a format module register itself.
+
+    The package ``shapespace.io`` imports the format modules and registers them (pytorch3d's
+    ``IO`` pattern), so there is no import cycle between the registry and the formats.
+    """
+    format_modules = {fmt.read.__module__ for fmt in formats().values()}
+    assert format_modules == {"shapespace.io.binvox", "shapespace.io.matlab", "shapespace.io.pointclouds", "shapespace.io.meshes"}
+    imported = imported_modules(registry)
+    assert "shapespace.errors" in imported  # the parse sees the registry's imports
+    assert not {name for name in imported if name.startswith("shapespace.io")}
+    for name in format_modules:
+        assert "shapespace.io.registry.register_format" not in imported_modules(sys.modules[name])

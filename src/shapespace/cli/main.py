@@ -276,7 +276,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _latents_from_args(model, args: argparse.Namespace, count: int):
     """Latent codes from --seeds or from --shapes (shape files, inverted through G)."""
     from shapespace.errors import ConfigError
-    from shapespace.io.registry import ReadOptions, read_shape
+    from shapespace.geometry.voxelize import VoxelizeOptions
+    from shapespace.io.registry import read_shape
     from shapespace.pipelines.experiments import latents_for
 
     if (args.seeds is None) == (args.shapes is None):
@@ -284,7 +285,7 @@ def _latents_from_args(model, args: argparse.Namespace, count: int):
     if args.shapes is not None:
         import torch
 
-        shapes = torch.stack([torch.from_numpy(read_shape(p, ReadOptions(resolution=model.config.resolution))) for p in args.shapes])
+        shapes = torch.stack([torch.from_numpy(read_shape(p, VoxelizeOptions(resolution=model.config.resolution))) for p in args.shapes])
         return latents_for(model, shapes=shapes, steps=args.invert_steps)
     return latents_for(model, seeds=args.seeds)
 

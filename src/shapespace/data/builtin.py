@@ -55,11 +55,11 @@ from typing import Sequence
 import numpy as np
 
 from shapespace.errors import DataError
+from shapespace.geometry.voxelize import DEFAULT_FILL
 
 CLASSES: tuple[str, ...] = ("bed", "bookcase", "chair", "desk", "sofa", "table")
 SPEC_PREFIX = "builtin:"
 MIN_RESOLUTION = 8
-DEFAULT_FILL = 0.75
 
 # A disk of this radius (in voxels) contains at least one voxel centre wherever its centre
 # lies: no point of the plane is farther than sqrt(0.5) from a lattice point.

@@ -30,8 +30,9 @@ import torch
 
 from shapespace.data.catalog import Catalog, ShapeEntry
 from shapespace.errors import DataError
+from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.atomic import current_umask
-from shapespace.io.registry import ReadOptions, read_shape
+from shapespace.io.registry import read_shape
 
 CACHE_FORMAT = "shapespace-voxel-cache"
 CACHE_VERSION = 1
@@ -85,7 +86,7 @@ def packed_size(resolution: int) -> int:
     return (resolution**3 + 7) // 8
 
 
-def _read_packed(job: tuple[str, ReadOptions]) -> tuple[bytes | None, str | None]:
+def _read_packed(job: tuple[str, VoxelizeOptions]) -> tuple[bytes | None, str | None]:
     path, options = job
     try:
         grid = read_shape(path, options)
@@ -96,7 +97,7 @@ def _read_packed(job: tuple[str, ReadOptions]) -> tuple[bytes | None, str | None
 
 def voxelize_entries(
     entries: Sequence[ShapeEntry],
-    options: ReadOptions,
+    options: VoxelizeOptions,
     sink,
     skip_bad: bool = False,
     workers: int | None = None,
@@ -151,7 +152,7 @@ def voxelize_entries(
 
 
 def load_entries(
-    entries: Sequence[ShapeEntry], options: ReadOptions, skip_bad: bool = False, workers: int | None = None, progress: bool = False
+    entries: Sequence[ShapeEntry], options: VoxelizeOptions, skip_bad: bool = False, workers: int | None = None, progress: bool = False
 ) -> tuple[PackedVoxels, list[int], list[dict[str, str]]]:
     """Voxelise entries into memory: ``(voxels, kept indices, skipped)``."""
     import io
@@ -174,7 +175,7 @@ def _file_size(path: Path) -> int:
 def prepare_cache(
     catalog: Catalog,
     out: str | os.PathLike,
-    options: ReadOptions,
+    options: VoxelizeOptions,
     filters: dict,
     skip_bad: bool = False,
     workers: int | None = None,
@@ -255,7 +256,7 @@ def open_cache(path: str | os.PathLike, resolution: int | None = None, requested
         path: the cache folder.
         resolution: the grid size the caller needs (e.g. the model's); ``None`` accepts any.
         requested: read options the caller asked for explicitly (a subset of
-            :class:`ReadOptions` fields); each must equal the recorded one.
+            :class:`VoxelizeOptions` fields); each must equal the recorded one.
 
     Raises:
         DataError: for a missing, corrupt or truncated cache, or any mismatch, naming it.
@@ -272,7 +273,7 @@ def open_cache(path: str | os.PathLike, resolution: int | None = None, requested
         raise DataError(f"{meta_path}: cache version {meta.get('version')!r}; this shapespace reads version {CACHE_VERSION}: prepare it again")
     try:
         cached_res, count, shapes = int(meta["resolution"]), int(meta["count"]), meta["shapes"]
-        recorded = ReadOptions(**meta["options"])
+        recorded = VoxelizeOptions(**meta["options"])
     except (KeyError, TypeError, ValueError, DataError) as error:
         raise DataError(f"{meta_path}: damaged cache description ({error})") from None
     if len(shapes) != count:

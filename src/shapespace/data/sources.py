@@ -93,9 +93,9 @@ def load_voxel_set(
         count: shapes per class for built-in data (default :data:`BUILTIN_TRAIN_COUNT`).
         seed: seed of the built-in generator.
         classes: keep only these classes.
-        read_options: :class:`~shapespace.io.registry.ReadOptions` fields the user set
-            (``fill``, ``solid``, ``close``, ``up``, ``front``, ``align``); a cache must have
-            been prepared with the same values.
+        read_options: :class:`~shapespace.geometry.voxelize.VoxelizeOptions` fields the
+            user set (``fill``, ``solid``, ``close``, ``up``, ``front``, ``align``); a cache
+            must have been prepared with the same values.
         views: 3DShapeNets rotations to keep, ``"first"`` or ``"all"`` (files only).
         holdout: fraction of training shapes moved to the test split (files only; a cache
             records the holdout it was prepared with).
@@ -106,7 +106,7 @@ def load_voxel_set(
     from shapespace.data import builtin
     from shapespace.data.cache import is_cache, load_entries, open_cache
     from shapespace.data.catalog import check_classes, check_split, scan_source
-    from shapespace.io.registry import ReadOptions
+    from shapespace.geometry.voxelize import VoxelizeOptions
 
     check_split(split)
     if spec.startswith(builtin.SPEC_PREFIX):
@@ -150,7 +150,7 @@ def load_voxel_set(
             f"(classes: {', '.join(builtin.CLASSES)}) or builtin:all"
         )
     catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
-    options = ReadOptions(resolution=resolution, **(read_options or {}))
+    options = VoxelizeOptions(resolution=resolution, **(read_options or {}))
     voxels, kept, _ = load_entries(catalog.entries, options, skip_bad=skip_bad, workers=workers, progress=progress)
     entries = [catalog.entries[i] for i in kept]
     names = tuple(sorted({e.category for e in entries}))

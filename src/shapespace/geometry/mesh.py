@@ -1,9 +1,9 @@
-"""Voxel grids to triangle meshes (marching cubes, scikit-image) and mesh export (trimesh)."""
+"""Voxel grids to triangle meshes (marching cubes, scikit-image).
+
+Writing a mesh to a file is :func:`shapespace.io.meshes.write_mesh`.
+"""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import trimesh
@@ -11,9 +11,6 @@ from skimage import measure
 
 from shapespace.errors import ConfigError
 from shapespace.geometry.frame import DEFAULT_THRESHOLD, voxel_to_world
-from shapespace.io.atomic import atomic_path
-
-MESH_FORMATS = ("obj", "stl", "ply", "glb")
 
 
 def voxels_to_mesh(volume: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> trimesh.Trimesh:
@@ -53,14 +50,3 @@ def signed_volume(mesh: trimesh.Trimesh) -> float:
     """
     triangles = mesh.vertices[mesh.faces]  # (F, 3, 3)
     return float(np.einsum("ij,ij->i", triangles[:, 0], np.cross(triangles[:, 1], triangles[:, 2])).sum() / 6.0)
-
-
-def export_mesh(mesh: trimesh.Trimesh, path: str | os.PathLike) -> Path:
-    """Write ``mesh`` to ``path`` atomically; the format comes from the suffix (obj, stl, ply, glb)."""
-    path = Path(path)
-    file_type = path.suffix.lstrip(".").lower()
-    if file_type not in MESH_FORMATS:
-        raise ConfigError(f"{path}: unsupported mesh format {file_type!r}; use one of {', '.join(MESH_FORMATS)}")
-    with atomic_path(path) as tmp:
-        mesh.export(str(tmp), file_type=file_type)
-    return path

@@ -5,7 +5,9 @@ rotate their source into it first. Every shape is normalised the same way, whate
 came from: its bounding box is centred in the grid on all three axes and scaled, keeping
 the aspect ratio, so that its longest side spans ``fill * R`` voxels. The default
 ``fill = 0.75`` is 24 of 32 voxels, the extent of ModelNet's 30^3 grids padded to 32^3
-(3DShapeNets), so shapes from every source look alike to a model.
+(3DShapeNets), so shapes from every source look alike to a model. :class:`VoxelizeOptions`
+holds the choices a shape reader makes (resolution, fill, closing, solid fill, source
+orientation).
 
 Occupancy rules:
 
@@ -23,12 +25,18 @@ Occupancy rules:
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
-from scipy import ndimage
 
 from shapespace.errors import DataError
+from shapespace.geometry.frame import frame_rotation
 
 DEFAULT_FILL = 0.75
+# Grids larger than this are refused before anything is allocated: a corrupt header must
+# not ask for terabytes.
+MAX_RESOLUTION = 1024
 # Overlaps shorter than this (in target voxels) do not count: boundaries that merely touch
 # because of floating-point rounding must not mark a neighbour.
 _OVERLAP_EPS = 1e-6
@@ -44,6 +52,82 @@ def _check_fill(fill: float) -> float:
     if not 0.0 < fill <= 1.0:
         raise DataError(f"fill must be in (0, 1], got {fill!r}")
     return float(fill)
+
+
+def check_points(points: np.ndarray) -> np.ndarray:
+    """Check a point set: FloatArray of shape (N, 3) with N > 0 and finite coordinates.
+
+    Returns:
+        The points as FloatArray of shape (N, 3), float64.
+
+    Raises:
+        DataError: for another shape, no points, or NaN or infinite coordinates.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise DataError(f"expected points of shape (N, 3), got {points.shape}")
+    if len(points) == 0:
+        raise DataError("the point cloud has no points")
+    if not np.isfinite(points).all():
+        bad = int((~np.isfinite(points)).any(axis=1).sum())
+        raise DataError(f"{bad} of {len(points)} points have NaN or infinite coordinates")
+    return points
+
+
+@dataclass(frozen=True)
+class VoxelizeOptions:
+    """How a shape becomes a canonical grid: size, normalisation and source orientation.
+
+    Attributes:
+        resolution: grid size R of the result.
+        fill: the longest side of the normalised shape spans ``fill * R`` voxels.
+        solid: fill enclosed interiors (default per format: meshes yes, point clouds no).
+        close: closing iterations for point clouds (default per format: 1).
+        up, front: the source's up axis and facing direction such as ``"+z"`` / ``"-y"``;
+            ``None`` uses the format's documented default.
+        align: turn each shape about the up axis so that its back is at high axis 0
+            (:func:`facing_turns`), for sources whose models do not all face one way.
+    """
+
+    resolution: int = 32
+    fill: float = DEFAULT_FILL
+    solid: bool | None = None
+    close: int | None = None
+    up: str | None = None
+    front: str | None = None
+    align: bool = False
+
+    def __post_init__(self) -> None:
+        for name, kinds in (("resolution", (int, np.integer)), ("fill", (int, float, np.number)), ("align", (bool,))):
+            value = getattr(self, name)
+            if isinstance(value, bool) != (kinds == (bool,)) or not isinstance(value, kinds):
+                raise DataError(f"{name} must be a {'boolean' if kinds == (bool,) else 'number'}, got {value!r}")
+        for name in ("solid", "close"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (bool,) if name == "solid" else (int, np.integer)):
+                raise DataError(f"{name} must be {'a boolean' if name == 'solid' else 'an integer'} or None, got {value!r}")
+        if int(self.resolution) != self.resolution or not 2 <= self.resolution <= MAX_RESOLUTION:
+            raise DataError(f"resolution must be an integer in [2, {MAX_RESOLUTION}], got {self.resolution!r}")
+        if not 0 < self.fill <= 1:
+            raise DataError(f"fill must be in (0, 1], got {self.fill!r}")
+        if self.close is not None and (int(self.close) != self.close or self.close < 0):
+            raise DataError(f"close must be a non-negative integer, got {self.close!r}")
+        if (self.up is None) != (self.front is None):
+            raise DataError("give both up and front, or neither")
+        if self.up is not None:
+            frame_rotation(self.up, self.front)
+
+    def rotation(self, default_up: str, default_front: str) -> np.ndarray:
+        """The rotation from the source frame to the canonical one (IntArray of shape (3, 3))."""
+        if self.up is None:
+            return frame_rotation(default_up, default_front)
+        return frame_rotation(self.up, self.front)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> VoxelizeOptions:
+        return dataclasses.replace(self, **changes)
 
 
 def normalizing_transform(points: np.ndarray, resolution: int, fill: float = DEFAULT_FILL) -> tuple[np.ndarray, float]:
@@ -114,6 +198,8 @@ def points_to_voxels(
 
 def finish_shell(grid: np.ndarray, close: int = 0, solid: bool = False) -> np.ndarray:
     """Optionally close gaps in a voxel shell (``close`` iterations) and fill its interior (``solid``)."""
+    from scipy import ndimage
+
     if int(close) != close or close < 0:
         raise DataError(f"close must be a non-negative integer, got {close!r}")
     if close:

@@ -24,9 +24,9 @@ import numpy as np
 
 from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation, reorient_grid
-from shapespace.geometry.voxelize import fit_grid
+from shapespace.geometry.voxelize import MAX_RESOLUTION, VoxelizeOptions, fit_grid
 from shapespace.io.atomic import write_bytes_atomic
-from shapespace.io.registry import MAX_RESOLUTION, ReadOptions, ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 # ShapeNet orientation in world axes (x, y, z): y up, facing -z.
 BINVOX_UP = "+y"
@@ -95,7 +95,7 @@ def read_binvox_file(path: str | os.PathLike) -> BinvoxGrid:
     return decode_binvox(Path(path).read_bytes())
 
 
-def read_binvox(path: Path, options: ReadOptions) -> np.ndarray:
+def read_binvox(path: Path, options: VoxelizeOptions) -> np.ndarray:
     grid = read_binvox_file(path).voxels.transpose(0, 2, 1)  # (x, z, y) -> (x, y, z)
     grid = reorient_grid(grid, options.rotation(BINVOX_UP, BINVOX_FRONT))
     return fit_grid(grid, options.resolution, options.fill)
@@ -114,11 +114,10 @@ def write_binvox(path: str | os.PathLike, grid: np.ndarray, translate=(-0.5, -0.
     write_bytes_atomic(path, encode_binvox(stored, np.asarray(translate, dtype=np.float64), scale))
 
 
-BINVOX_FORMAT = register_format(
-    ShapeFormat(
-        name="binvox",
-        suffixes=(".binvox",),
-        read=read_binvox,
-        description="binvox run-length voxels (ShapeNet: y up, facing -z)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+BINVOX_FORMAT = ShapeFormat(
+    name="binvox",
+    suffixes=(".binvox",),
+    read=read_binvox,
+    description="binvox run-length voxels (ShapeNet: y up, facing -z)",
 )

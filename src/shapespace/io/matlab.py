@@ -6,7 +6,7 @@ The variable name tells the source apart (see ``../shared/data/README.md``):
   rotation ``_1`` facing -axis 0: already the canonical frame. Read as 3DShapeNets does:
   a 30^3 grid is padded by one voxel to 32^3 (longest side 24 of 32, i.e. fill 0.75), then
   rescaled to R; other sizes (e.g. files written by :func:`write_mat`) are rescaled as they
-  are. These grids keep their own normalisation: ``ReadOptions.fill`` does not apply.
+  are. These grids keep their own normalisation: ``VoxelizeOptions.fill`` does not apply.
 * ``grid`` -- Girdhar et al.'s IKEA grids, 20^3, **axis 0 up**; the longest side spans the
   whole grid. The models do not all face one way; the default maps ``+axis 1`` (the most
   common facing) to the canonical front. Normalised like every other source.
@@ -24,13 +24,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from shapespace.errors import DataError
 from shapespace.geometry.frame import frame_rotation, reorient_grid
-from shapespace.geometry.voxelize import fit_grid, resample_grid
+from shapespace.geometry.voxelize import MAX_RESOLUTION, VoxelizeOptions, fit_grid, resample_grid
 from shapespace.io.atomic import write_with_atomic
-from shapespace.io.registry import MAX_RESOLUTION, ReadOptions, ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 # Source orientation per variable name: (up, front) in array axes.
 MAT_KEYS: dict[str, tuple[str, str]] = {
@@ -49,6 +48,8 @@ def load_mat_grid(path: str | os.PathLike) -> tuple[str, np.ndarray]:
     Returns:
         ``(key, grid)``: the variable name and a BoolArray of shape (D, D, D).
     """
+    import scipy.io
+
     contents = scipy.io.loadmat(str(path))
     keys = [k for k in MAT_KEYS if k in contents]
     if not keys:
@@ -68,7 +69,7 @@ def load_mat_grid(path: str | os.PathLike) -> tuple[str, np.ndarray]:
     return key, values > 0.5
 
 
-def read_mat(path: Path, options: ReadOptions) -> np.ndarray:
+def read_mat(path: Path, options: VoxelizeOptions) -> np.ndarray:
     key, grid = load_mat_grid(path)
     up, front = MAT_KEYS[key]
     grid = reorient_grid(grid, options.rotation(up, front))
@@ -82,6 +83,8 @@ def read_mat(path: Path, options: ReadOptions) -> np.ndarray:
 
 def write_mat(path: str | os.PathLike, grid: np.ndarray, key: str = "instance") -> None:
     """Write a canonical grid (shape (R, R, R), nonzero = occupied) as int8 {0, 1} in ``key``."""
+    import scipy.io
+
     grid = np.asarray(grid)
     if grid.ndim != 3 or len(set(grid.shape)) != 1:
         raise DataError(f"{path}: expected a cubic grid of shape (R, R, R), got {grid.shape}")
@@ -93,11 +96,10 @@ def write_mat(path: str | os.PathLike, grid: np.ndarray, key: str = "instance") 
     write_with_atomic(path, lambda tmp: scipy.io.savemat(str(tmp), {key: stored.astype(np.int8)}, do_compression=True))
 
 
-MAT_FORMAT = register_format(
-    ShapeFormat(
-        name="mat",
-        suffixes=(".mat",),
-        read=read_mat,
-        description="MATLAB voxel grids: 3DShapeNets 'instance' (axis 2 up), IKEA 'grid'/'voxel' (axis 0 up)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+MAT_FORMAT = ShapeFormat(
+    name="mat",
+    suffixes=(".mat",),
+    read=read_mat,
+    description="MATLAB voxel grids: 3DShapeNets 'instance' (axis 2 up), IKEA 'grid'/'voxel' (axis 0 up)",
 )

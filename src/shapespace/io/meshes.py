@@ -1,15 +1,17 @@
 """Triangle meshes (OFF, OBJ, STL, PLY, GLB) through trimesh, voxelised at R^3.
 
 A mesh is rotated into the canonical frame (default: ModelNet's z up, facing -y, as the
-ModelNet10 OFF files; ``ReadOptions.up``/``front`` override it), normalised into the grid
-keeping its aspect ratio and centred (:mod:`shapespace.geometry.voxelize`), and voxelised
-as a surface, solid by default (``ReadOptions.solid=False`` keeps only the surface).
+ModelNet10 OFF files; ``VoxelizeOptions.up``/``front`` override it), normalised into the
+grid keeping its aspect ratio and centred (:mod:`shapespace.geometry.voxelize`), and
+voxelised as a surface, solid by default (``VoxelizeOptions.solid=False`` keeps only the
+surface).
 
 A PLY file without faces is a point cloud and is read as one
 (:func:`shapespace.io.pointclouds.points_to_shape`). Scenes (GLB, multi-object OBJ) are
 merged into one mesh with their node transforms applied.
 
-Writing meshes from grids is :func:`shapespace.geometry.mesh.export_mesh`;
+:func:`write_mesh` writes a mesh (such as one from
+:func:`shapespace.geometry.mesh.voxels_to_mesh`) as OBJ, STL, PLY or GLB;
 :func:`write_points_ply` writes a point cloud as PLY.
 """
 
@@ -17,16 +19,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shapespace.errors import DataError
-from shapespace.geometry.voxelize import mesh_to_voxels
-from shapespace.io.atomic import write_with_atomic
-from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, _check_points, points_to_shape
-from shapespace.io.registry import ReadOptions, ShapeFormat, register_format
+from shapespace.errors import ConfigError, DataError
+from shapespace.geometry.voxelize import VoxelizeOptions, check_points, mesh_to_voxels
+from shapespace.io.atomic import atomic_path, write_with_atomic
+from shapespace.io.pointclouds import POINTS_FRONT, POINTS_UP, points_to_shape
+from shapespace.io.registry import ShapeFormat
+
+if TYPE_CHECKING:
+    import trimesh
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb")
+# The formats write_mesh writes.
+MESH_FORMATS = ("obj", "stl", "ply", "glb")
 
 
 def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
@@ -62,7 +70,7 @@ def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | Non
     return vertices, faces
 
 
-def read_mesh_shape(path: Path, options: ReadOptions) -> np.ndarray:
+def read_mesh_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:
     vertices, faces = load_geometry(path)
     if faces is None:
         if path.suffix.lower() != ".ply":
@@ -76,19 +84,29 @@ def read_mesh_shape(path: Path, options: ReadOptions) -> np.ndarray:
     return mesh_to_voxels(vertices @ rotation.T, faces, options.resolution, options.fill, solid=solid)
 
 
+def write_mesh(mesh: trimesh.Trimesh, path: str | os.PathLike) -> Path:
+    """Write ``mesh`` to ``path`` atomically; the format comes from the suffix (obj, stl, ply, glb)."""
+    path = Path(path)
+    file_type = path.suffix.lstrip(".").lower()
+    if file_type not in MESH_FORMATS:
+        raise ConfigError(f"{path}: unsupported mesh format {file_type!r}; use one of {', '.join(MESH_FORMATS)}")
+    with atomic_path(path) as tmp:
+        mesh.export(str(tmp), file_type=file_type)
+    return path
+
+
 def write_points_ply(path: str | os.PathLike, points: np.ndarray) -> None:
     """Write FloatArray (N, 3) as a binary PLY point cloud."""
     import trimesh
 
-    cloud = trimesh.PointCloud(_check_points(points))
+    cloud = trimesh.PointCloud(check_points(points))
     write_with_atomic(path, lambda tmp: cloud.export(str(tmp), file_type="ply"))
 
 
-MESH_FORMAT = register_format(
-    ShapeFormat(
-        name="mesh",
-        suffixes=MESH_SUFFIXES,
-        read=read_mesh_shape,
-        description="triangle meshes via trimesh (PLY without faces: points); ModelNet frame (z up, facing -y)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+MESH_FORMAT = ShapeFormat(
+    name="mesh",
+    suffixes=MESH_SUFFIXES,
+    read=read_mesh_shape,
+    description="triangle meshes via trimesh (PLY without faces: points); ModelNet frame (z up, facing -y)",
 )

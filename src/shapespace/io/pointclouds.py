@@ -4,9 +4,9 @@ Readers return FloatArray of shape (N, 3) in the file's own frame; :func:`read_p
 rotates them into the canonical frame and voxelises them
 (:func:`shapespace.geometry.voxelize.points_to_voxels`). The default orientation is
 ModelNet's -- z up, objects facing -y (``../shared/data/README.md`` section 2) -- and
-``ReadOptions.up``/``front`` override it. By default sparse surface samples are bridged by
-one closing iteration (1,024 Poisson-disk points leave gaps of about a voxel at 32^3) and
-not filled; ``ReadOptions.close``/``solid`` change that.
+``VoxelizeOptions.up``/``front`` override it. By default sparse surface samples are bridged
+by one closing iteration (1,024 Poisson-disk points leave gaps of about a voxel at 32^3)
+and not filled; ``VoxelizeOptions.close``/``solid`` change that.
 
 Writers (:func:`write_pcd`, :func:`write_xyz`, :func:`write_npy`) write the points without
 re-orienting them: PCD and NPY as float32, XYZ as text with 9 significant digits (float32
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import points_to_voxels
+from shapespace.geometry.voxelize import VoxelizeOptions, check_points, points_to_voxels
 from shapespace.io.atomic import write_bytes_atomic
-from shapespace.io.registry import ReadOptions, ShapeFormat, register_format
+from shapespace.io.registry import ShapeFormat
 
 POINTS_UP = "+z"
 POINTS_FRONT = "-y"
@@ -33,18 +33,6 @@ DEFAULT_CLOSE = 1
 MAX_POINTS = 50_000_000
 _PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "<i1", ("I", 2): "<i2", ("I", 4): "<i4", ("I", 8): "<i8",
               ("U", 1): "<u1", ("U", 2): "<u2", ("U", 4): "<u4", ("U", 8): "<u8"}  # fmt: skip
-
-
-def _check_points(points: np.ndarray) -> np.ndarray:
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 3:
-        raise DataError(f"expected points of shape (N, 3), got {points.shape}")
-    if len(points) == 0:
-        raise DataError("the point cloud has no points")
-    if not np.isfinite(points).all():
-        bad = int((~np.isfinite(points)).any(axis=1).sum())
-        raise DataError(f"{bad} of {len(points)} points have NaN or infinite coordinates")
-    return points
 
 
 # -- PCD ---------------------------------------------------------------------------------
@@ -112,12 +100,12 @@ def decode_pcd(data: bytes) -> np.ndarray:
         )
     else:
         raise DataError(f"PCD DATA {mode!r} is not supported (ascii or binary; convert binary_compressed first)")
-    return _check_points(points)
+    return check_points(points)
 
 
 def encode_pcd(points: np.ndarray, binary: bool = True) -> bytes:
     """Encode FloatArray (N, 3) as PCD v0.7 with float32 x, y, z."""
-    points = _check_points(points).astype("<f4")
+    points = check_points(points).astype("<f4")
     header = (
         "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\n"
         f"COUNT 1 1 1\nWIDTH {len(points)}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {len(points)}\n"
@@ -155,12 +143,12 @@ def read_xyz(path: str | os.PathLike) -> np.ndarray:
             raise DataError(f"line {number} is not numeric: {line[:60]!r}") from None
     if not rows:
         raise DataError("the file holds no points")
-    return _check_points(np.array(rows))
+    return check_points(np.array(rows))
 
 
 def write_xyz(path: str | os.PathLike, points: np.ndarray) -> None:
     body = io.StringIO()
-    np.savetxt(body, _check_points(points), fmt="%.9g")
+    np.savetxt(body, check_points(points), fmt="%.9g")
     write_bytes_atomic(path, body.getvalue().encode("ascii"))
 
 
@@ -173,20 +161,20 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"not a numeric .npy array: {error}") from None
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
         raise DataError(f"array type {array.dtype} is not real-valued")
-    return _check_points(array)
+    return check_points(array)
 
 
 def write_npy(path: str | os.PathLike, points: np.ndarray) -> None:
     body = io.BytesIO()
-    np.save(body, _check_points(points).astype(np.float32))
+    np.save(body, check_points(points).astype(np.float32))
     write_bytes_atomic(path, body.getvalue())
 
 
 # -- shapes ------------------------------------------------------------------------------
-def points_to_shape(points: np.ndarray, options: ReadOptions) -> np.ndarray:
+def points_to_shape(points: np.ndarray, options: VoxelizeOptions) -> np.ndarray:
     """Rotate source points into the canonical frame and voxelise them (BoolArray (R, R, R))."""
     rotation = options.rotation(POINTS_UP, POINTS_FRONT)
-    canonical = _check_points(points) @ rotation.T
+    canonical = check_points(points) @ rotation.T
     close = DEFAULT_CLOSE if options.close is None else options.close
     solid = False if options.solid is None else options.solid
     return points_to_voxels(canonical, options.resolution, options.fill, close=close, solid=solid)
@@ -195,15 +183,14 @@ def points_to_shape(points: np.ndarray, options: ReadOptions) -> np.ndarray:
 _POINT_READERS = {".pcd": read_pcd, ".xyz": read_xyz, ".npy": read_npy}
 
 
-def read_points_shape(path: Path, options: ReadOptions) -> np.ndarray:
+def read_points_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:
     return points_to_shape(_POINT_READERS[path.suffix.lower()](path), options)
 
 
-POINTS_FORMAT = register_format(
-    ShapeFormat(
-        name="points",
-        suffixes=tuple(_POINT_READERS),
-        read=read_points_shape,
-        description="point clouds: PCD (ascii, binary), XYZ text, NPY (N, 3); ModelNet frame (z up, facing -y)",
-    )
+# Registered by the package (shapespace/io/__init__.py), not here.
+POINTS_FORMAT = ShapeFormat(
+    name="points",
+    suffixes=tuple(_POINT_READERS),
+    read=read_points_shape,
+    description="point clouds: PCD (ascii, binary), XYZ text, NPY (N, 3); ModelNet frame (z up, facing -y)",
 )

@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from sklearn.metrics import average_precision_score
 
 from shapespace.errors import ConfigError
+from shapespace.geometry.voxelize import DEFAULT_FILL
 
 IKEA_RESOLUTION = 20
-DEFAULT_FILL = 0.75
 ROTATIONS = 4
 
 

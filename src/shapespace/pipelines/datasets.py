@@ -21,8 +21,8 @@ from shapespace.data.cache import is_cache, load_entries, open_cache, prepare_ca
 from shapespace.data.catalog import check_classes, check_split, scan_source
 from shapespace.data.sources import BUILTIN_TRAIN_COUNT, VoxelSet, load_voxel_set
 from shapespace.errors import DataError
+from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.atomic import write_with_atomic
-from shapespace.io.registry import ReadOptions
 
 
 def prepare(
@@ -47,7 +47,7 @@ def prepare(
     if source.startswith(builtin.SPEC_PREFIX) or is_cache(source):
         raise DataError(f"data prepare {source}: give a shape file or a folder of shape files (built-in shapes and caches need no preparing)")
     catalog = scan_source(source, classes=classes, split=split, views=views, holdout=holdout)
-    options = ReadOptions(resolution=resolution, **(read_options or {}))
+    options = VoxelizeOptions(resolution=resolution, **(read_options or {}))
     filters = {"classes": list(classes or []), "split": split, "views": views, "holdout": holdout}
     meta = prepare_cache(catalog, out, options, filters, skip_bad=skip_bad, workers=workers, progress=progress, overwrite=overwrite)
     return {
@@ -156,7 +156,7 @@ def pick_shapes(
     catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
     chosen = _spread([catalog.classes.index(e.category) for e in catalog.entries], n)
     entries = [catalog.entries[i] for i in chosen]
-    options = ReadOptions(resolution=resolution, **(read_options or {}))
+    options = VoxelizeOptions(resolution=resolution, **(read_options or {}))
     voxels, kept, _ = load_entries(entries, options, skip_bad=skip_bad, workers=1)
     return voxels[:], [_caption(entries[i].category, entries[i].path) for i in kept]
 

@@ -135,13 +135,14 @@ def load_ikea_targets(ikea_dir: str | os.PathLike) -> tuple[list[IkeaPair], torc
         spanning the grid (as stored); each model file is read once.
     """
     from shapespace.data.ikea import ikea_pairs
-    from shapespace.io.registry import ReadOptions, read_shape
+    from shapespace.geometry.voxelize import VoxelizeOptions
+    from shapespace.io.registry import read_shape
     from shapespace.metrics.reconstruction import IKEA_RESOLUTION
 
     pairs = ikea_pairs(ikea_dir)
     if not pairs:
         raise DataError(f"{ikea_dir}: the IKEA lists name no photos")
-    options = ReadOptions(resolution=IKEA_RESOLUTION, fill=1.0)  # IKEA grids span the whole grid
+    options = VoxelizeOptions(resolution=IKEA_RESOLUTION, fill=1.0)  # IKEA grids span the whole grid
     models: dict[Path, torch.Tensor] = {}
     for pair in pairs:
         if pair.model not in models:

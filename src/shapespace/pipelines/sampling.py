@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from shapespace.errors import CheckpointError, ConfigError
-from shapespace.geometry.mesh import MESH_FORMATS, export_mesh, voxels_to_mesh
+from shapespace.geometry.mesh import voxels_to_mesh
 from shapespace.io.atomic import atomic_path
+from shapespace.io.meshes import MESH_FORMATS, write_mesh
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.pretrained import resolve_model_dir
 from shapespace.models.prior import latents_for_seeds, sample_latents
@@ -127,7 +128,7 @@ def write_shapes(
             written["png"] = [str(save_png(image, out_dir / f"{name}.png"))]
         else:
             written[fmt] = [
-                str(export_mesh(voxels_to_mesh(vol, threshold), out_dir / f"{name}_{i:03d}.{fmt}"))
+                str(write_mesh(voxels_to_mesh(vol, threshold), out_dir / f"{name}_{i:03d}.{fmt}"))
                 for i, vol in enumerate(array)
             ]
     return written
