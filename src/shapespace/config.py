@@ -37,7 +37,7 @@ class Check:
 
     def __call__(self, name: str, value: Any) -> None:
         if not self.accept(value):
-            raise ConfigError(f"{name} must be {self.expected}, got {value!r}", param=name)
+            raise ConfigError(f"`{name}` must be {self.expected}, got {value!r}")
 
 
 def at_least(minimum: int | float) -> Check:

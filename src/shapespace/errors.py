@@ -1,36 +1,37 @@
 """The project's error types. Every error a user can cause derives from :class:`ShapespaceError`.
 
-Library code names the *parameter* that is wrong (``param="steps"``), never a command-line
-flag: the CLI translates the parameter into its flag (:mod:`shapespace.cli.args`).
+Library code names the *parameters* at fault, never a command-line flag: a parameter is
+written in backticks inside the message (``"`steps` must be at least 1"``). ``str()`` shows
+the bare name (``steps must be at least 1``); the CLI shows its flag instead
+(``--steps must be at least 1``; :mod:`shapespace.cli.args`).
 """
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
+_PARAMETER = re.compile(r"`([a-z_][a-z0-9_]*)`")
+
 
 class ShapespaceError(Exception):
-    """Base class: a clear, user-facing error (bad file, bad flag, bad config).
+    """Base class: a clear, user-facing error (bad file, bad flag, bad config), in one line."""
 
-    Args:
-        message: what is wrong, in one line.
-        param: the name of the parameter or config field at fault, if one is; ``str()``
-            then reads ``"param: message"`` unless the message already starts with it.
-    """
-
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str) -> None:
         self.message = message
-        self.param = param
         super().__init__(message)
 
-    def __str__(self) -> str:
-        return self.describe(self.param)
+    @property
+    def parameters(self) -> list[str]:
+        """The parameters the message names, in order."""
+        return _PARAMETER.findall(self.message)
 
-    def describe(self, name: str | None) -> str:
-        """The message with the faulty parameter called ``name`` (e.g. its command-line flag)."""
-        if self.param is None or name is None:
-            return self.message
-        if self.message.startswith(self.param):
-            return name + self.message[len(self.param) :]
-        return f"{name}: {self.message}"
+    def describe(self, name_of: Callable[[str], str]) -> str:
+        """The message with each parameter called ``name_of(parameter)`` (e.g. its flag)."""
+        return _PARAMETER.sub(lambda match: name_of(match.group(1)), self.message)
+
+    def __str__(self) -> str:
+        return self.describe(lambda name: name)
 
 
 class ConfigError(ShapespaceError, ValueError):

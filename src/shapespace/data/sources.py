@@ -12,9 +12,10 @@ A specification is one of
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -67,6 +68,67 @@ class VoxelSet:
 
     def __len__(self) -> int:
         return len(self.voxels)
+
+
+@dataclass(frozen=True)
+class DataSelection:
+    """Which shapes of a source to use, and how shape files become voxel grids.
+
+    The same selection serves every command that reads data (training, ``data``
+    commands, evaluation); :func:`load_voxel_set` documents each field.
+
+    Attributes:
+        classes: keep only these classes (None: all).
+        split: "train", "test" or "all".
+        views: 3DShapeNets rotations to keep, "first" or "all".
+        holdout: fraction of training shapes moved to the test split.
+        read_options: the :class:`~shapespace.geometry.voxelize.VoxelizeOptions` fields
+            the user set, as ``(name, value)`` pairs (the rest stay per-format defaults).
+        skip_bad: skip unreadable files instead of failing.
+        workers: reader processes (None: every core).
+    """
+
+    classes: tuple[str, ...] | None = None
+    split: str = "all"
+    views: str = "first"
+    holdout: float = 0.0
+    read_options: tuple[tuple[str, Any], ...] = ()
+    skip_bad: bool = False
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.classes is not None:
+            object.__setattr__(self, "classes", tuple(self.classes))
+        if isinstance(self.read_options, Mapping):
+            object.__setattr__(self, "read_options", tuple(sorted(self.read_options.items())))
+
+    @property
+    def voxelize_overrides(self) -> dict[str, Any]:
+        return dict(self.read_options)
+
+    def replace(self, **changes: Any) -> "DataSelection":
+        return dataclasses.replace(self, **changes)
+
+    def load(
+        self, spec: str, resolution: int, count: int | None = None, seed: int = 0, progress: bool = False
+    ) -> "VoxelSet":
+        """:func:`load_voxel_set` of ``spec`` with this selection."""
+        return load_voxel_set(
+            spec, resolution, split=self.split, count=count, seed=seed, classes=self.classes,
+            read_options=self.voxelize_overrides, views=self.views, holdout=self.holdout,
+            skip_bad=self.skip_bad, workers=self.workers, progress=progress,
+        )  # fmt: skip
+
+    def load_many(
+        self, specs: Sequence[str], resolution: int, count: int | None = None, seed: int = 0, progress: bool = False
+    ) -> "VoxelSet":
+        """:func:`load_voxel_sets` of ``specs`` (each may carry ``#class,...``) with this selection."""
+        sets = []
+        for text in specs:
+            spec, own = split_source_spec(text)
+            chosen = self if own is None else self.replace(classes=own)
+            sets.append(chosen.load(spec, resolution, count=count, seed=seed, progress=progress))
+        return concat_voxel_sets(sets)
 
 
 def load_voxel_set(
@@ -212,7 +274,7 @@ def concat_voxel_sets(sets: Sequence[VoxelSet]) -> VoxelSet:
 
 
 def load_voxel_sets(specs: Sequence[str], resolution: int, classes: Sequence[str] | None = None, **options) -> VoxelSet:
-    """:func:`load_voxel_set` for each of several ``SOURCE[#classes]`` specifications, concatenated.
+    """One set from several specifications (see :meth:`DataSelection.load_many`).
 
     A ``#class,...`` suffix selects classes of that source only; ``classes`` applies to
     the sources without one.

@@ -51,11 +51,10 @@ class GANConfig(ConfigBase):
         for name in ("generator_channels", "discriminator_channels"):
             widths = getattr(self, name)
             if not widths or any(c < 1 for c in widths):
-                raise ConfigError(f"{name} must be a non-empty list of positive widths, got {list(widths)}", param=name)
+                raise ConfigError(f"`{name}` must be a non-empty list of positive widths, got {list(widths)}")
             expected = 4 * 2 ** len(widths)
             if expected != self.resolution:
                 raise ConfigError(
-                    f"{name} has {len(widths)} widths, which gives resolution {expected}, "
+                    f"`{name}` has {len(widths)} widths, which gives resolution {expected}, "
                     f"but resolution is {self.resolution} (resolution must be 4 * 2**len({name}))",
-                    param=name,
                 )

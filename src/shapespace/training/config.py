@@ -84,7 +84,7 @@ class GANTrainConfig(ConfigBase):
     def validate(self) -> None:
         if self.instance_noise > 0 and self.instance_noise_steps < 1:
             raise ConfigError(
-                "instance_noise needs instance_noise_steps >= 1 (the step at which it reaches 0)", param="instance_noise_steps"
+                "`instance_noise` needs `instance_noise_steps` >= 1 (the step at which it reaches 0)"
             )
 
 

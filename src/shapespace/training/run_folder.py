@@ -48,16 +48,16 @@ def check_resumable(saved: dict[str, Any], current: dict[str, Any], run_dir: Pat
     """
     for key in sorted((set(saved) | set(current)) - _BOOKKEEPING - {"training", "data"}):
         if saved.get(key) != current.get(key):
-            raise CheckpointError(f"the {key} config differs from the run in {run_dir}", param="resume")
+            raise CheckpointError(f"`resume`: the {key} config differs from the run in {run_dir}")
     if saved["data"]["source"] != current["data"]["source"]:
         raise CheckpointError(
-            f"the run in {run_dir} was trained on {saved['data']['source']!r}, not {current['data']['source']!r}", param="resume"
+            f"`resume`: the run in {run_dir} was trained on {saved['data']['source']!r}, not {current['data']['source']!r}"
         )
     changed = sorted(
         k for k in saved["training"] if k not in RESUMABLE_CHANGES and saved["training"][k] != current["training"].get(k)
     )
     if changed:
-        raise CheckpointError(f"training settings differ from the saved run: {', '.join(changed)}", param="resume")
+        raise CheckpointError(f"`resume`: training settings differ from the saved run: {', '.join(changed)}")
 
 
 def resolved_run_config(
@@ -108,10 +108,10 @@ class RunFolder:
         has_state = (self.state_dir / "state.json").is_file()
         if resume and not has_state:
             raise CheckpointError(
-                f"{self.path} holds no training state to resume (expected {self.state_dir}/state.json)", param="resume"
+                f"`resume`: {self.path} holds no training state to resume (expected {self.state_dir}/state.json)"
             )
         if not resume and (has_state or (self.path / RUN_CONFIG_NAME).is_file()):
-            raise CheckpointError(f"{self.path} already holds a run; resume it or choose another output folder", param="out")
+            raise CheckpointError(f"{self.path} already holds a run; pass `resume` to continue it or choose another `out`")
 
     def write_config(self, resolved: dict[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)

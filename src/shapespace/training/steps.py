@@ -26,7 +26,7 @@ from shapespace.training.run_folder import RunFolder
 def check_resolution(data: VoxelSet, config: GANConfig) -> None:
     if data.resolution != config.resolution:
         raise ConfigError(
-            f"data {data.source!r} has resolution {data.resolution} but the model expects {config.resolution}", param="data"
+            f"`data` {data.source!r} has resolution {data.resolution} but the model expects {config.resolution}"
         )
 
 

@@ -61,7 +61,7 @@ class VAEGANTrainConfig(GANTrainConfig):
         if self.generator_ema != 0:
             # E is trained against G's current weights; decoding its codes with an average
             # of past weights would mismatch them.
-            raise ConfigError("generator_ema must be 0 for a 3D-VAE-GAN", param="generator_ema")
+            raise ConfigError("`generator_ema` must be 0 for a 3D-VAE-GAN")
 
 
 # The CPU recipe (README "3D-VAE-GAN"), meant to start from a trained 3D-GAN run

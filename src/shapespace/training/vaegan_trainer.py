@@ -69,12 +69,11 @@ def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> None:
     source = (ShapeVAEGAN if with_encoder else ShapeGAN).from_pretrained(directory)
     checks = [("architecture", source.config, model.config, "")]
     if with_encoder:
-        checks.append(("encoder", source.encoder_config, model.encoder_config, "; pick the same encoder preset"))
+        checks.append(("encoder", source.encoder_config, model.encoder_config, "; pick the same `encoder`"))
     for part, theirs, ours, hint in checks:
         if theirs != ours:
             raise CheckpointError(
-                f"{path}: its {part} differs from the one being trained ({theirs.to_dict()} vs {ours.to_dict()}){hint}",
-                param="init_from",
+                f"`init_from` {path}: its {part} differs from the one being trained ({theirs.to_dict()} vs {ours.to_dict()}){hint}"
             )
     model.generator.load_state_dict(source.generator.state_dict())
     model.discriminator.load_state_dict(source.discriminator.state_dict())
