@@ -25,7 +25,7 @@ from shapespace.data.builtin import CLASSES
 from shapespace.data.sources import load_voxel_set
 from shapespace.errors import CheckpointError
 from shapespace.io.atomic import write_text_atomic
-from shapespace.metrics.sample_quality import sample_quality
+from shapespace.metrics.quick_quality import quick_quality
 from shapespace.models import get_preset
 from shapespace.models.prior import latents_for_seeds
 from shapespace.pipelines.sampling import interpolate_shapes, sample_shapes, write_shapes
@@ -85,7 +85,7 @@ def run_demo(
         "builtin:" + ",".join(others), config.resolution, split="test", count=HELDOUT_PER_CLASS // len(others)
     ).voxels
     samples = sample_shapes(model, QUALITY_SAMPLES, seed=seed + 1000)
-    quality = sample_quality(samples, train.voxels, heldout_chairs, heldout_other)
+    quality = quick_quality(samples, train.voxels, heldout_chairs, heldout_other)
     report = {
         "preset": DEMO_PRESET,
         "data": DEMO_DATA,
