@@ -18,8 +18,8 @@ from shapespace.metrics.generation import (
 
 
 def test_chamfer_matrix_equals_brute_force():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.rand(3, 64, 3, generator=g), torch.rand(4, 80, 3, generator=g)
+    rng = torch.Generator().manual_seed(0)
+    a, b = torch.rand(3, 64, 3, generator=rng), torch.rand(4, 80, 3, generator=rng)
     d = chamfer_distance_matrix(a, b)
     expected = torch.tensor([[chamfer_distance_brute_force(x, y) for y in b] for x in a])
     assert torch.allclose(d, expected, rtol=1e-5, atol=1e-7)
