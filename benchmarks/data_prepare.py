@@ -50,10 +50,10 @@ def time_prepare(source: Path, out: Path, views: str) -> dict:
 
 def cache_batches_per_second(cache_dir: Path, batches: int = 300) -> float:
     voxels = open_cache(cache_dir).voxels
-    g = torch.Generator().manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
     started = time.perf_counter()
     for _ in range(batches):
-        batch = voxels[torch.randint(0, len(voxels), (BATCH,), generator=g)]
+        batch = voxels[torch.randint(0, len(voxels), (BATCH,), generator=rng)]
         batch.to(torch.float32)
     return batches / (time.perf_counter() - started)
 

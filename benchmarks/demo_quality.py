@@ -2,7 +2,7 @@
 
 Runs ``shapespace demo`` end to end (train ``paper-32`` on ``builtin:chair`` with the
 ``fast`` recipe, sample, mesh, interpolate, measure) and prints one JSON object: wall time,
-training time, steps, and the sample-quality numbers of ``shapespace.metrics.sample_quality``
+training time, steps, and the numbers of the quick quality check (``shapespace.metrics.quick_quality``)
 next to their targets.
 
     python benchmarks/demo_quality.py [--out runs/bench-demo] [--steps N] [--device auto]

@@ -28,11 +28,11 @@ def box_voxels(n: int, resolution: int = 16, seed: int = 0) -> torch.Tensor:
     Widths/depths vary in [4, 10] voxels and heights in [6, 14]: a simple, fixed target
     distribution for learning tests. ByteTensor of shape (n, R, R, R).
     """
-    g = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     out = torch.zeros(n, resolution, resolution, resolution, dtype=torch.uint8)
     for i in range(n):
-        w, d = torch.randint(4, 11, (2,), generator=g).tolist()
-        h = int(torch.randint(6, 15, (1,), generator=g))
+        w, d = torch.randint(4, 11, (2,), generator=rng).tolist()
+        h = int(torch.randint(6, 15, (1,), generator=rng))
         a0, a1 = (resolution - w) // 2, (resolution - d) // 2
         out[i, a0 : a0 + w, a1 : a1 + d, 1 : 1 + h] = 1
     return out

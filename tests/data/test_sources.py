@@ -30,7 +30,9 @@ def test_folder_source_reads_every_format(shape_folder):
     assert data.voxels.shape == (8, 16, 16, 16)
     counts = [int(v.sum()) for v in data.voxels[:]]
     assert counts[1] == 6 * 6 * 12  # box.off: a solid 1 x 1 x 2 box, longest side 12 of 16 voxels
-    assert all(c > 0 for c in counts)
+    # Every box fills its bounding box, longest side 12: pcd 4 x 8 x 12, obj 12 x 6 x 6,
+    # npy 12^3, ply 12 x 4 x 4, xyz 12 x 12 x 6; the stools come from 32^3 (binvox) and 30^3 (mat).
+    assert counts == [452, 6 * 6 * 12, 4 * 8 * 12, 12 * 6 * 6, 12**3, 12 * 4 * 4, 12 * 12 * 6, 308]
 
 
 def test_unknown_source_names_the_choices(tmp_path):

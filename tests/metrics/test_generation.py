@@ -18,8 +18,8 @@ from shapespace.metrics.generation import (
 
 
 def test_chamfer_matrix_equals_brute_force():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.rand(3, 64, 3, generator=g), torch.rand(4, 80, 3, generator=g)
+    rng = torch.Generator().manual_seed(0)
+    a, b = torch.rand(3, 64, 3, generator=rng), torch.rand(4, 80, 3, generator=rng)
     d = chamfer_distance_matrix(a, b)
     expected = torch.tensor([[chamfer_distance_brute_force(x, y) for y in b] for x in a])
     assert torch.allclose(d, expected, rtol=1e-5, atol=1e-7)
@@ -72,6 +72,7 @@ def test_two_draws_of_one_distribution_are_near_half(chairs):
     out = generation_metrics(train, test, n_points=1024)
     for name in ("chamfer", "iou"):
         assert 0.4 <= out[name]["1nna"] <= 0.6, (name, out[name])
+    assert out["iou"]["1nna"] == 0.5  # 48 of the 96 shapes classified right: chance exactly
     assert out["jsd"] < 0.1
 
 
@@ -80,7 +81,7 @@ def test_chairs_against_noise_are_told_apart(chairs):
     noise = (torch.rand(48, 16, 16, 16, generator=torch.Generator().manual_seed(1)) < 0.1).float()
     out = generation_metrics(noise, test, n_points=256)
     for name in ("chamfer", "iou"):
-        assert out[name]["1nna"] >= 0.95, (name, out[name])
+        assert out[name]["1nna"] == 1.0, (name, out[name])
     assert out["jsd"] > 0.2
 
 
@@ -108,4 +109,8 @@ def test_memorisation_flags_copies(chairs):
     copies = memorisation(train[:8].float(), train)
     assert copies["copies"] == 1.0 and copies["sample_to_train_median"] == 0.0
     novel = memorisation(test[:8].float(), train)
-    assert novel["copies"] <= 0.25 and novel["sample_to_train_median"] > 0
+    assert novel["copies"] == 0.0
+    # Median nearest distances (1 - IoU, voxel counts over voxel counts): 17/43 to the training
+    # set for the held-out chairs, 13/38 among training chairs.
+    assert novel["sample_to_train_median"] == pytest.approx(17 / 43, rel=1e-6)
+    assert novel["train_to_train_median"] == pytest.approx(13 / 38, rel=1e-6)

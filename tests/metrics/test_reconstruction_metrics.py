@@ -8,11 +8,11 @@ from shapespace.metrics.reconstruction import (
     average_precision,
     best_rotations,
     from_evaluation_grid,
-    iou_at,
     reconstruction_scores,
     rotate_about_up,
     to_evaluation_grid,
 )
+from shapespace.metrics.voxel import iou
 
 N = 20
 
@@ -27,7 +27,7 @@ def _grid(*boxes: tuple[slice, slice, slice], size: int = N) -> torch.Tensor:
 def test_a_perfect_prediction_scores_100():
     target = _grid((slice(2, 9), slice(3, 7), slice(0, 12)))[None]
     assert average_precision(target.clone(), target) == 100.0
-    assert iou_at(target.clone(), target).tolist() == [1.0]
+    assert iou(target.clone(), target).tolist() == [1.0]
     # Probabilities that rank every occupied voxel above every empty one are perfect too.
     assert average_precision(0.2 + 0.5 * target, target) == 100.0
 
@@ -53,16 +53,6 @@ def test_ap_of_a_binary_prediction():
     assert average_precision(predicted, target) == pytest.approx(100 * (0.5 + 0.5 * 512 / 8000), abs=1e-9)
     with pytest.raises(ConfigError, match="at least one occupied ground-truth voxel"):
         average_precision(predicted, torch.zeros_like(target))
-
-
-def test_iou_of_overlapping_boxes():
-    a = _grid((slice(0, 4), slice(0, 4), slice(0, 4)))  # 64 voxels
-    b = _grid((slice(2, 6), slice(0, 4), slice(0, 4)))  # 64 voxels, 32 shared
-    empty = torch.zeros(N, N, N)
-    iou = iou_at(torch.stack([a, a, empty, a * 0.5]), torch.stack([b, a, empty, a]))
-    # 32 / 96; identical; two empty grids count as a perfect match; 0.5 is not above the threshold.
-    assert iou.tolist() == pytest.approx([1 / 3, 1.0, 1.0, 0.0])
-    assert iou_at(torch.stack([a * 0.5]), torch.stack([a]), threshold=0.4).tolist() == [1.0]
 
 
 def test_rotate_about_up_keeps_layers_and_composes():

@@ -135,8 +135,8 @@ def test_kl_matches_the_closed_form(mean, logvar, prior_std, per_dim):
 
 
 def test_kl_against_torch_distributions():
-    g = torch.Generator().manual_seed(1)
-    mean, logvar = torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g)
+    rng = torch.Generator().manual_seed(1)
+    mean, logvar = torch.randn(4, 6, generator=rng), torch.randn(4, 6, generator=rng)
     q = torch.distributions.Normal(mean, torch.exp(0.5 * logvar))
     p = torch.distributions.Normal(torch.zeros(4, 6), torch.full((4, 6), 0.33))
     expected = torch.distributions.kl_divergence(q, p).sum(1)

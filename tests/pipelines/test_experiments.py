@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from shapespace.cli.main import main
 from shapespace.io.binvox import write_binvox
 from shapespace.models import ShapeGAN
-from shapespace.pipelines.experiments import arithmetic, interpolation, invert_shapes, latents_for, nearest_neighbours
-from shapespace.pipelines.sampling import generate_from_latents
+from shapespace.pipelines.experiments import arithmetic, invert_shapes, latents_for, nearest_neighbours
+from shapespace.pipelines.sampling import generate_from_latents, interpolate_shapes
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_inversion_finds_a_code_that_reproduces_a_generated_shape(tiny_model):
 
 def test_interpolation_endpoints_and_arithmetic(tiny_model):
     z = latents_for(tiny_model, seeds=[1, 2, 3])
-    line = interpolation(tiny_model, z[0], z[1], steps=5)
+    line = interpolate_shapes(tiny_model, z[0], z[1], steps=5)
     assert line.shape == (5, 16, 16, 16)
     assert torch.allclose(line[0], generate_from_latents(tiny_model, z[:1])[0], atol=1e-6)
     shapes = arithmetic(tiny_model, z[0], z[1], z[2])

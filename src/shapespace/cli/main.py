@@ -291,13 +291,12 @@ def _latents_from_args(model, args: argparse.Namespace, count: int):
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.experiments import interpolation
-    from shapespace.pipelines.sampling import load_gan, parse_formats, write_shapes
+    from shapespace.pipelines.sampling import interpolate_shapes, load_gan, parse_formats, write_shapes
 
     formats = parse_formats(args.format)
     model = load_gan(args.checkpoint, device=args.device)
     z = _latents_from_args(model, args, 2)
-    shapes = interpolation(model, z[0], z[1], steps=args.steps)
+    shapes = interpolate_shapes(model, z[0], z[1], steps=args.steps)
     written = write_shapes(shapes, args.out, formats, name="interpolation", ncols=len(shapes))
     print(json.dumps({"out": str(args.out), "written": {k: len(v) for k, v in written.items()}}, indent=2))
     return 0

@@ -3,7 +3,8 @@
 * **Average precision** of voxel occupancy at 20^3 (Girdhar et al. 2016): scikit-learn's
   ``average_precision_score`` over all voxels of all test images of a class (predicted
   probability against binary ground truth), then the mean over classes.
-* **IoU** at a threshold (0.5 by default), averaged over the images of a class.
+* **IoU** at a threshold (0.5 by default), averaged over the images of a class
+  (:func:`shapespace.metrics.voxel.iou`; an empty prediction of an empty grid scores 1).
 * **Best of 4 rotations**: the IKEA models do not all face the same way
   (``../shared/data/README.md``), so each prediction is also scored after the quarter turn
   about the up axis that gives it the highest AP against its own ground truth. This uses
@@ -30,6 +31,7 @@ from sklearn.metrics import average_precision_score
 
 from shapespace.errors import ConfigError
 from shapespace.geometry.voxelize import DEFAULT_FILL
+from shapespace.metrics.voxel import iou
 
 IKEA_RESOLUTION = 20
 ROTATIONS = 4
@@ -95,15 +97,6 @@ def average_precision(predicted: torch.Tensor, target: torch.Tensor) -> float:
     return 100.0 * float(average_precision_score(truth, predicted.reshape(-1).double().numpy()))
 
 
-def iou_at(predicted: torch.Tensor, target: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
-    """IoU per grid of ``predicted > threshold`` against binary targets: FloatTensor (N,)."""
-    a = predicted.reshape(len(predicted), -1) > threshold
-    b = target.reshape(len(target), -1) > 0.5
-    inter = (a & b).sum(1).float()
-    union = (a | b).sum(1).float()
-    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
-
-
 def rotate_about_up(volumes: torch.Tensor, turns: torch.Tensor | int) -> torch.Tensor:
     """Quarter turns about the up axis (axis 2) of (N, R, R, R) grids, per grid or for all."""
     if isinstance(turns, int):
@@ -148,8 +141,8 @@ def reconstruction_scores(
             "images": len(idx),
             "ap": average_precision(predicted[idx], target[idx]),
             "ap_best_rotation": average_precision(rotated[idx], target[idx]),
-            "iou": 100.0 * float(iou_at(predicted[idx], target[idx], threshold).mean()),
-            "iou_best_rotation": 100.0 * float(iou_at(rotated[idx], target[idx], threshold).mean()),
+            "iou": 100.0 * float(iou(predicted[idx], target[idx], threshold).mean()),
+            "iou_best_rotation": 100.0 * float(iou(rotated[idx], target[idx], threshold).mean()),
         }
     keys = ("ap", "ap_best_rotation", "iou", "iou_best_rotation")
     mean = {k: float(np.mean([row[k] for row in per_class.values()])) for k in keys}

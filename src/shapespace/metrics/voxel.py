@@ -1,4 +1,16 @@
-"""Distances between voxel shapes: IoU, 1 - IoU matrices and nearest neighbours."""
+"""Distances between voxel shapes: IoU, 1 - IoU matrices and nearest neighbours.
+
+The one IoU of the project. Conventions, shared by every function here:
+
+* Volumes are batches of shape (N, R, R, R) or (N, 1, R, R, R).
+* Floating-point volumes are occupancy probabilities: a voxel is occupied when its value
+  is above ``threshold`` (strictly; 0.5 by default, :data:`~shapespace.geometry.frame.DEFAULT_THRESHOLD`).
+  Bool and integer volumes are occupancies as given: a voxel is occupied when it is not 0.
+  So probabilities compared with binary targets of any dtype -- {0, 1} floats, bytes or
+  bools -- threshold the probabilities only (floats in {0, 1} are unchanged by any
+  threshold in [0, 1)).
+* Two empty shapes have IoU 1 (distance 0): they agree everywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +20,26 @@ from shapespace.geometry.frame import DEFAULT_THRESHOLD
 
 
 def _binarise(volumes: torch.Tensor, threshold: float) -> torch.Tensor:
-    """(N, R, R, R) or (N, 1, R, R, R) -> float (N, R^3) of {0, 1}."""
+    """(N, R, R, R) or (N, 1, R, R, R) -> float (N, R^3) of {0, 1} (see the module docstring)."""
     volumes = torch.as_tensor(volumes)
-    if volumes.dim() == 5:
+    if volumes.dim() == 5 and volumes.shape[1] == 1:
         volumes = volumes[:, 0]
     if volumes.dim() != 4:
-        raise ValueError(f"expected volumes of shape (N, R, R, R), got {tuple(volumes.shape)}")
-    if volumes.dtype.is_floating_point:
-        volumes = volumes > threshold
-    return volumes.reshape(len(volumes), -1).float()
+        raise ValueError(f"expected volumes of shape (N, R, R, R) or (N, 1, R, R, R), got {tuple(volumes.shape)}")
+    occupied = volumes > threshold if volumes.dtype.is_floating_point else volumes != 0
+    return occupied.reshape(len(occupied), -1).float()
 
 
 def iou(a: torch.Tensor, b: torch.Tensor, threshold: float = DEFAULT_THRESHOLD) -> torch.Tensor:
-    """Pairwise-aligned IoU: FloatTensor of shape (N,) for two batches (N, R, R, R).
+    """IoU of ``a[i]`` and ``b[i]`` for every ``i``: FloatTensor of shape (N,) on their device.
 
-    Two empty shapes have IoU 1 (they agree everywhere).
+    Args:
+        a: (N, R, R, R) or (N, 1, R, R, R) occupancies, e.g. a generator's probabilities.
+        b: the same shape, e.g. binary targets.
+        threshold: floating-point volumes are occupied above it.
+
+    Two empty shapes have IoU 1 (they agree everywhere); the mean over a batch is the
+    batch's mean IoU.
     """
     x, y = _binarise(a, threshold), _binarise(b, threshold)
     inter = (x * y).sum(1)

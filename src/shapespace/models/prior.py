@@ -1,9 +1,13 @@
-"""The latent prior p(z) of the 3D-GAN, a named config field (PAPER.md section 1)."""
+"""The latent prior p(z) of the 3D-GAN, a named config field (PAPER.md section 1): draws
+from it, the latent of a seed, and lines between latents."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 
+from shapespace.errors import ConfigError
 from shapespace.models.config import GANConfig
 
 
@@ -26,12 +30,26 @@ def sample_latents(
     return z.to(device)
 
 
-def latents_for_seeds(config: GANConfig, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
-    """One latent vector per seed: FloatTensor of shape (len(seeds), latent_dim).
+def latents_for_seeds(config: GANConfig, seeds: Sequence[int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """One latent vector per seed, so a shape can be named by its seed: FloatTensor of
+    shape (len(seeds), latent_dim) on ``device``.
 
-    ``latents_for_seeds(cfg, [s])`` equals the first row of
-    ``sample_latents(cfg, n, torch.Generator().manual_seed(s))``, so a shape can be named
-    by its seed.
+    Row ``i`` is ``sample_latents(config, 1, torch.Generator().manual_seed(seeds[i]))``. With
+    the uniform prior that is also the first row of ``sample_latents(config, n, ...)`` for
+    any ``n``; with the normal prior it is not for ``n > 1``, because torch's CPU normal
+    sampler draws 16 or more values at once in a different (vectorised) order.
     """
     rows = [sample_latents(config, 1, torch.Generator().manual_seed(int(s))) for s in seeds]
     return torch.cat(rows).to(device)
+
+
+def interpolate_latents(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
+    """Points on the line from ``z_a`` to ``z_b`` (each of shape (latent_dim,)), equally
+    spaced, endpoints included: FloatTensor of shape (steps, latent_dim) on ``z_a``'s device.
+
+    Linear (not spherical) because the paper's uniform prior has no norm shell to stay on.
+    """
+    if steps < 2:
+        raise ConfigError(f"interpolation steps must be at least 2 (the two endpoints), got {steps}")
+    t = torch.linspace(0.0, 1.0, steps, device=z_a.device)[:, None]
+    return (1 - t) * z_a[None, :] + t * z_b[None, :]

@@ -25,8 +25,9 @@ from shapespace.data.builtin import CLASSES
 from shapespace.data.sources import load_voxel_set
 from shapespace.errors import CheckpointError
 from shapespace.io.atomic import write_text_atomic
-from shapespace.metrics.sample_quality import sample_quality
+from shapespace.metrics.quick_quality import quick_quality
 from shapespace.models import get_preset
+from shapespace.models.prior import latents_for_seeds
 from shapespace.pipelines.sampling import interpolate_shapes, sample_shapes, write_shapes
 from shapespace.training.config import GAN_RECIPES
 from shapespace.training.gan_trainer import GANTrainer
@@ -75,7 +76,8 @@ def run_demo(
 
     model = trainer.inference_model()  # the averaged generator when the recipe keeps one
     written = write_shapes(sample_shapes(model, 16, seed=seed), out, ("npy", "png", "obj"), name="samples", ncols=4)
-    write_shapes(interpolate_shapes(model, seed, seed + 1, steps=8), out, ("png",), name="interpolation", ncols=8)
+    z = latents_for_seeds(model.config, [seed, seed + 1])
+    write_shapes(interpolate_shapes(model, z[0], z[1], steps=8), out, ("png",), name="interpolation", ncols=8)
 
     heldout_chairs = load_voxel_set(DEMO_DATA, config.resolution, split="test", count=HELDOUT_PER_CLASS).voxels
     others = [c for c in CLASSES if c != "chair"]
@@ -83,7 +85,7 @@ def run_demo(
         "builtin:" + ",".join(others), config.resolution, split="test", count=HELDOUT_PER_CLASS // len(others)
     ).voxels
     samples = sample_shapes(model, QUALITY_SAMPLES, seed=seed + 1000)
-    quality = sample_quality(samples, train.voxels, heldout_chairs, heldout_other)
+    quality = quick_quality(samples, train.voxels, heldout_chairs, heldout_other)
     report = {
         "preset": DEMO_PRESET,
         "data": DEMO_DATA,

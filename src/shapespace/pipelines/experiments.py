@@ -1,7 +1,8 @@
 """The paper's latent-space experiments (PAPER.md section 3), each writing a figure.
 
-* :func:`interpolation` -- shapes along the line between two latent codes, given as seeds
-  or as two shapes (their codes are found by :func:`invert_shapes`);
+* interpolation -- shapes along the line between two latent codes
+  (:func:`~shapespace.pipelines.sampling.interpolate_shapes`), given as seeds or as two
+  shapes (:func:`latents_for`; a shape's code is found by :func:`invert_shapes`);
 * :func:`arithmetic` -- ``z_a - z_b + z_c`` ("a chair with arms minus one without, plus a
   sofa");
 * :func:`nearest_neighbours` -- samples beside their nearest training shapes (1 - IoU),
@@ -24,8 +25,8 @@ import torch.nn.functional as F
 from shapespace.errors import ConfigError
 from shapespace.metrics.voxel import iou_distance_matrix
 from shapespace.models.gan import ShapeGAN
-from shapespace.models.prior import sample_latents
-from shapespace.pipelines.sampling import generate_from_latents, interpolate_latents
+from shapespace.models.prior import latents_for_seeds, sample_latents
+from shapespace.pipelines.sampling import generate_from_latents
 
 
 def invert_shapes(model: ShapeGAN, voxels: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0) -> torch.Tensor:
@@ -66,14 +67,8 @@ def latents_for(model: ShapeGAN, seeds: Sequence[int] | None = None, shapes: tor
     if (seeds is None) == (shapes is None):
         raise ConfigError("give seeds or shapes, not both")
     if seeds is not None:
-        device = next(model.parameters()).device
-        return torch.cat([sample_latents(model.config, 1, torch.Generator().manual_seed(int(s)), device) for s in seeds])
+        return latents_for_seeds(model.config, seeds, next(model.parameters()).device)
     return invert_shapes(model, shapes, steps=steps)
-
-
-def interpolation(model: ShapeGAN, z_a: torch.Tensor, z_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
-    """Shapes along the line from ``z_a`` to ``z_b`` (endpoints included): (steps, R, R, R)."""
-    return generate_from_latents(model, interpolate_latents(z_a, z_b, steps))
 
 
 def arithmetic(model: ShapeGAN, z_a: torch.Tensor, z_b: torch.Tensor, z_c: torch.Tensor) -> torch.Tensor:

@@ -78,8 +78,8 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     Raises:
         CheckpointError: when ``run_dir`` is not a run folder.
     """
-    from shapespace.pipelines.experiments import interpolation, latents_for
-    from shapespace.pipelines.sampling import load_gan
+    from shapespace.pipelines.experiments import latents_for
+    from shapespace.pipelines.sampling import interpolate_shapes, load_gan
     from shapespace.rendering.figures import render_mosaic
 
     run_dir = Path(run_dir)
@@ -120,7 +120,7 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     if (run_dir / "model").is_dir():
         model = load_gan(run_dir, device=device)
         z = latents_for(model, seeds=[0, 1])
-        strip = interpolation(model, z[0], z[1], steps=8)
+        strip = interpolate_shapes(model, z[0], z[1], steps=8)
         parts.append("<h2>Interpolation (seeds 0 to 1)</h2>" + _png_tag(_image_bytes(render_mosaic(strip, ncols=8, size=112)), "interpolation"))
     evaluations = sorted((run_dir / "eval").glob("*.json")) if (run_dir / "eval").is_dir() else []
     if evaluations:

@@ -23,7 +23,7 @@ from shapespace.io.atomic import atomic_path
 from shapespace.io.meshes import MESH_FORMATS, write_mesh
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.pretrained import resolve_model_dir
-from shapespace.models.prior import latents_for_seeds, sample_latents
+from shapespace.models.prior import interpolate_latents, latents_for_seeds, sample_latents
 from shapespace.training.runtime import autocast, resolve_device, resolve_memory_format, resolve_precision, to_memory_format
 
 OUTPUT_FORMATS = ("npy", "png") + MESH_FORMATS
@@ -68,24 +68,14 @@ def sample_shapes(model: ShapeGAN, n: int, seed: int = 0, precision: str = "auto
     return generate_from_latents(model, z, precision=precision)
 
 
-def interpolate_latents(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
-    """Linear interpolation, endpoints included: (steps, latent_dim).
+def interpolate_shapes(model: ShapeGAN, z_a: torch.Tensor, z_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
+    """Shapes along the line from latent ``z_a`` to ``z_b`` (each (latent_dim,)), endpoints
+    included: FloatTensor of shape (steps, R, R, R).
 
-    Linear (not spherical) because the paper's uniform prior has no norm shell to stay on.
+    Latents come from seeds (:func:`~shapespace.models.prior.latents_for_seeds`) or from
+    shapes (:func:`~shapespace.pipelines.experiments.latents_for`).
     """
-    if steps < 2:
-        raise ConfigError(f"--steps must be at least 2, got {steps}")
-    t = torch.linspace(0.0, 1.0, steps)[:, None]
-    return (1 - t) * z_a[None, :] + t * z_b[None, :]
-
-
-def interpolate_shapes(model: ShapeGAN, seed_a: int, seed_b: int, steps: int = 8) -> torch.Tensor:
-    """Shapes along the line between the latents of two seeds: (steps, R, R, R).
-
-    The latent of seed ``s`` is the first sample of ``sample_shapes(model, n, seed=s)``.
-    """
-    z = latents_for_seeds(model.config, [seed_a, seed_b])
-    return generate_from_latents(model, interpolate_latents(z[0], z[1], steps))
+    return generate_from_latents(model, interpolate_latents(z_a, z_b, steps))
 
 
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:

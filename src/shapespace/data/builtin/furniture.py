@@ -1,8 +1,7 @@
-"""Built-in procedural furniture: the six IKEA classes as parametric voxel shapes.
+"""The procedural generators of the six built-in classes: random parts for one shape.
 
-The project's embedded default training set (``--data builtin:chair``), a test fixture and
-a source of shapes without downloads. Each class is a small generator of parts -- axis-aligned
-boxes and vertical cylinders in metres -- whose sizes, counts and styles are drawn at random:
+Each class draws its parts (:class:`~shapespace.data.builtin.parts.Parts`, in metres) with
+sizes, counts and styles taken from the random generator it is given:
 
 * **chair**: four square or round legs (optional H stretcher), a pedestal on a disc or a
   cross with castors, solid side panels, or sled runners; a seat of varied width, depth,
@@ -20,93 +19,22 @@ boxes and vertical cylinders in metres -- whose sizes, counts and styles are dra
 * **bookcase**: two sides, top and bottom boards, 2-6 shelves, optional plinth, back
   panel, middle divider and doors over the lowest compartment.
 
-Frame (see :mod:`shapespace.geometry.frame`): axis 2 is up with the floor at low indices;
-the front faces -axis 0, so backrests, headboards and back panels sit at high axis-0
-indices; every shape is exactly mirror-symmetric about the mid plane of axis 1 (parts come
-in mirrored pairs, computed so that the voxel grid equals its flip along axis 1 bit for bit).
-A desk's drawers therefore sit under both ends or under the middle, never under one end.
+Frame (see :mod:`shapespace.geometry.frame`): ``z`` is up with the floor at ``z = 0``; the
+front faces ``-x``, so backrests, headboards and back panels sit at high ``x``; every part
+off the mid plane ``y = 0`` comes in a mirrored pair, so every shape is exactly
+mirror-symmetric about it (see :mod:`shapespace.data.builtin.parts`). A desk's drawers
+therefore sit under both ends or under the middle, never under one end.
 
-Normalisation: the union of a shape's parts has a bounding box that is centred in the
-grid on all three axes and scaled, keeping the aspect ratio, so that its longest side spans
-``fill`` of the grid. The default ``fill = 0.75`` is 24 of 32 voxels, the extent of
-ModelNet's 30^3 grids padded to 32^3 (3DShapeNets), so built-in and real data look alike.
-Voxel ``(i, j, k)`` is occupied when its centre ``((i + 0.5) / R, (j + 0.5) / R, (k + 0.5) / R)``
-lies inside (or on the surface of) a part. A part thinner than one voxel along an axis at
-the target resolution is thickened to exactly one voxel along that axis, keeping its face
-farther from the grid centre and growing inwards (a thin round leg becomes a square post).
-So legs, slats, boards and back panels never vanish at low resolution, parts that touch
-stay face-connected (every built-in shape is one 6-connected piece down to 8^3), and the
-bounding box never grows; an inner face can move inwards by less than one voxel.
-
-Determinism and splits: shape number ``index`` of a class depends only on
-``(seed, class, index)`` -- its random generator is seeded with
-``np.random.SeedSequence([seed, class_id, index])`` -- and not on how many shapes are
-requested at once. Disjoint index ranges give disjoint sets: training uses ``start=0`` and
-a held-out set starts far beyond, e.g. ``start=1_000_000`` (see
-:mod:`shapespace.data.sources`).
+The order of the draws is part of the data set: changing it changes every shape of a seed.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from shapespace.errors import DataError
-from shapespace.geometry.voxelize import DEFAULT_FILL
-
-CLASSES: tuple[str, ...] = ("bed", "bookcase", "chair", "desk", "sofa", "table")
-SPEC_PREFIX = "builtin:"
-MIN_RESOLUTION = 8
-
-# A disk of this radius (in voxels) contains at least one voxel centre wherever its centre
-# lies: no point of the plane is farther than sqrt(0.5) from a lattice point.
-_MIN_DISK_RADIUS = math.sqrt(0.5)
-
-
-@dataclass
-class _Parts:
-    """Solid parts of one piece of furniture, in metres.
-
-    ``x`` runs along axis 0 (the front faces -x), ``y`` along axis 1 (left/right, the
-    mid plane is ``y = 0``) and ``z`` along axis 2 (up, the floor is ``z = 0``).
-
-    Attributes:
-        boxes: ``(x0, x1, y0, y1, z0, z1)`` per axis-aligned box.
-        cylinders: ``(x, y, radius, z0, z1)`` per vertical cylinder.
-    """
-
-    boxes: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
-    cylinders: list[tuple[float, float, float, float, float]] = field(default_factory=list)
-
-    def centred_box(self, x0: float, x1: float, half_width: float, z0: float, z1: float) -> None:
-        """A box spanning ``y`` in ``[-half_width, half_width]``."""
-        self.boxes.append((x0, x1, -half_width, half_width, z0, z1))
-
-    def box_pair(self, x0: float, x1: float, y0: float, y1: float, z0: float, z1: float) -> None:
-        """A box and its mirror image across ``y = 0``.
-
-        The mirror's bounds are exact negations, which keeps the voxel grid exactly symmetric.
-        """
-        self.boxes.append((x0, x1, y0, y1, z0, z1))
-        self.boxes.append((x0, x1, -y1, -y0, z0, z1))
-
-    def cylinder(self, x: float, y: float, radius: float, z0: float, z1: float) -> None:
-        self.cylinders.append((x, y, radius, z0, z1))
-
-    def cylinder_pair(self, x: float, y: float, radius: float, z0: float, z1: float) -> None:
-        """A vertical cylinder and its mirror image across ``y = 0``."""
-        self.cylinders.append((x, y, radius, z0, z1))
-        self.cylinders.append((x, -y, radius, z0, z1))
-
-    def row(self, x0: float, x1: float, count: int, pitch: float, half_width: float, z0: float, z1: float) -> None:
-        """``count`` equal boxes side by side along ``y``, centred on ``y = 0``, ``pitch`` apart."""
-        for i in range(count):
-            # (i - (count - 1) / 2) is exact in floating point, so slot i mirrors slot count-1-i exactly.
-            centre = (i - (count - 1) / 2) * pitch
-            self.boxes.append((x0, x1, centre - half_width, centre + half_width, z0, z1))
+from shapespace.data.builtin.parts import Parts
 
 
 def _choose(rng: np.random.Generator, options: Sequence[str], weights: Sequence[float]) -> str:
@@ -125,13 +53,13 @@ def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------
-# Class generators. Sizes are in metres and follow common furniture dimensions (e.g. seat
+# The classes. Sizes are in metres and follow common furniture dimensions (e.g. seat
 # heights 0.38-0.52 m, dining tables 0.68-0.78 m high, desks 0.72-0.78 m high).
 # ---------------------------------------------------------------------------------------
 
 
-def _chair(rng: np.random.Generator) -> _Parts:
-    parts = _Parts()
+def chair_parts(rng: np.random.Generator) -> Parts:
+    parts = Parts()
     seat_width = _uniform(rng, 0.38, 0.60)
     seat_depth = _uniform(rng, 0.36, 0.55)
     seat_top = _uniform(rng, 0.38, 0.52)
@@ -226,7 +154,7 @@ def _chair(rng: np.random.Generator) -> _Parts:
 
 
 def _four_legs(
-    rng: np.random.Generator, parts: _Parts, x_out: float, y_out: float, thickness: float, top: float
+    rng: np.random.Generator, parts: Parts, x_out: float, y_out: float, thickness: float, top: float
 ) -> None:
     """Four square or round legs whose outer faces touch ``x = +-x_out``, ``y = +-y_out``."""
     if rng.random() < 0.35:
@@ -238,7 +166,7 @@ def _four_legs(
             parts.box_pair(x0, x0 + thickness, y_out - thickness, y_out, 0.0, top)
 
 
-def _h_stretcher(parts: _Parts, x_out: float, y_out: float, rail: float, z: float) -> None:
+def _h_stretcher(parts: Parts, x_out: float, y_out: float, rail: float, z: float) -> None:
     """An H stretcher between four legs: a rail along each side and a cross rail between them.
 
     The side rails are flush with the legs' outer faces and the cross rail spans the full
@@ -248,8 +176,8 @@ def _h_stretcher(parts: _Parts, x_out: float, y_out: float, rail: float, z: floa
     parts.centred_box(-rail / 2, rail / 2, y_out, z, z + rail)
 
 
-def _table(rng: np.random.Generator) -> _Parts:
-    parts = _Parts()
+def table_parts(rng: np.random.Generator) -> Parts:
+    parts = Parts()
     top_shape = _choose(rng, ("rect", "square", "round"), (0.55, 0.2, 0.25))
     if top_shape == "rect":
         width = _uniform(rng, 0.9, 2.0)
@@ -319,8 +247,8 @@ def _table(rng: np.random.Generator) -> _Parts:
     return parts
 
 
-def _desk(rng: np.random.Generator) -> _Parts:
-    parts = _Parts()
+def desk_parts(rng: np.random.Generator) -> Parts:
+    parts = Parts()
     support = _choose(rng, ("pedestals", "legs", "panels"), (0.35, 0.35, 0.3))
     # Two drawer pedestals need a wider top to leave a knee hole of at least 0.55 m.
     width = _uniform(rng, 1.3, 1.8) if support == "pedestals" else _uniform(rng, 1.0, 1.8)
@@ -378,8 +306,8 @@ def _desk(rng: np.random.Generator) -> _Parts:
     return parts
 
 
-def _bed(rng: np.random.Generator) -> _Parts:
-    parts = _Parts()
+def bed_parts(rng: np.random.Generator) -> Parts:
+    parts = Parts()
     # Single (0.9 m) to king size (1.85 m), always longer than wide.
     length = _uniform(rng, 1.9, 2.2)
     width = _uniform(rng, 0.9, 1.85)
@@ -431,8 +359,8 @@ def _bed(rng: np.random.Generator) -> _Parts:
     return parts
 
 
-def _sofa(rng: np.random.Generator) -> _Parts:
-    parts = _Parts()
+def sofa_parts(rng: np.random.Generator) -> Parts:
+    parts = Parts()
     seats = int(rng.choice(3, p=(0.25, 0.35, 0.4))) + 1
     seat_width = _uniform(rng, 0.5, 0.7)
     inner = seats * seat_width / 2
@@ -465,8 +393,8 @@ def _sofa(rng: np.random.Generator) -> _Parts:
     return parts
 
 
-def _bookcase(rng: np.random.Generator) -> _Parts:
-    parts = _Parts()
+def bookcase_parts(rng: np.random.Generator) -> Parts:
+    parts = Parts()
     height = _uniform(rng, 0.9, 2.1)
     # Bookcases stand taller than they are wide.
     width = _uniform(rng, 0.4, min(1.2, height / 1.15))
@@ -506,224 +434,13 @@ def _bookcase(rng: np.random.Generator) -> _Parts:
     return parts
 
 
-_GENERATORS = {
-    "bed": _bed,
-    "bookcase": _bookcase,
-    "chair": _chair,
-    "desk": _desk,
-    "sofa": _sofa,
-    "table": _table,
+# The class names of :data:`shapespace.data.builtin.CLASSES`, each with the function that
+# draws one shape's parts.
+CLASS_PARTS: dict[str, Callable[[np.random.Generator], Parts]] = {
+    "bed": bed_parts,
+    "bookcase": bookcase_parts,
+    "chair": chair_parts,
+    "desk": desk_parts,
+    "sofa": sofa_parts,
+    "table": table_parts,
 }
-
-
-# ---------------------------------------------------------------------------------------
-# Rasterisation
-# ---------------------------------------------------------------------------------------
-
-
-def _thicken(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Widen intervals shorter than one voxel to exactly one voxel, towards the grid centre.
-
-    Bounds are in voxel units from the grid centre. Keeping the outer end fixed and growing
-    inwards keeps a thin part that is flush with the outer face of a thicker one (a back
-    post at the rear edge of a seat, a leg at a table corner) inside that part's voxels, so
-    the two stay connected; growing about the middle could put it one voxel outside. It also
-    never grows the bounding box. Intervals centred on the grid centre grow symmetrically.
-    Mirrored intervals stay exact mirrors (only negation-symmetric operations are used).
-    """
-    thin = hi - lo < 1.0
-    middle = (lo + hi) / 2
-    new_lo = np.where(middle > 0, hi - 1.0, np.where(middle < 0, lo, middle - 0.5))
-    new_hi = np.where(middle > 0, hi, np.where(middle < 0, lo + 1.0, middle + 0.5))
-    return np.where(thin, new_lo, lo), np.where(thin, new_hi, hi)
-
-
-def _rasterise(parts: _Parts, resolution: int, fill: float, out: np.ndarray) -> None:
-    """Set to 1 the voxels of ``out`` whose centres lie in a part (see the module docstring).
-
-    Args:
-        parts: the shape's parts in metres.
-        resolution: grid size R.
-        fill: fraction of the grid spanned by the longest side of the bounding box.
-        out: bool or uint8 array of shape (R, R, R), written in place.
-    """
-    boxes = np.asarray(parts.boxes, dtype=np.float64).reshape(-1, 3, 2)  # (B, axis, lo/hi)
-    cylinders = np.asarray(parts.cylinders, dtype=np.float64).reshape(-1, 5)  # (C, x/y/r/z0/z1)
-    x, y, radius = cylinders[:, 0], cylinders[:, 1], cylinders[:, 2]
-    cylinder_boxes = np.stack(
-        [np.stack([x - radius, x + radius], 1), np.stack([y - radius, y + radius], 1), cylinders[:, 3:5]], 1
-    )  # (C, 3, 2)
-    extents = np.concatenate([boxes, cylinder_boxes])
-    lower, upper = extents[:, :, 0].min(0), extents[:, :, 1].max(0)
-    # The mid point of mirrored bounds is exactly 0 on axis 1, which keeps the grid symmetric.
-    centre = (lower + upper) / 2
-    scale = fill * resolution / float((upper - lower).max())
-
-    # Voxel centres measured from the grid centre in voxel units: -(R-1)/2 ... (R-1)/2,
-    # exact and symmetric, so comparisons with mirrored bounds give mirrored answers.
-    centres = np.arange(resolution) - (resolution - 1) / 2
-
-    voxel_boxes = (boxes - centre[:, None]) * scale  # (B, 3, 2)
-    cx = (x - centre[0]) * scale
-    cy = (y - centre[1]) * scale
-    radius_voxels = radius * scale
-    cz = (cylinders[:, 3:5] - centre[2]) * scale  # (C, 2)
-    # A cylinder too thin to be sure of holding a voxel centre is drawn as a square post.
-    thin = radius_voxels < _MIN_DISK_RADIUS
-    posts = np.stack(
-        [
-            np.stack([cx[thin] - radius_voxels[thin], cx[thin] + radius_voxels[thin]], 1),
-            np.stack([cy[thin] - radius_voxels[thin], cy[thin] + radius_voxels[thin]], 1),
-            cz[thin],
-        ],
-        1,
-    )
-    voxel_boxes = np.concatenate([voxel_boxes, posts])
-    lo, hi = _thicken(voxel_boxes[..., 0], voxel_boxes[..., 1])
-    starts = np.searchsorted(centres, lo, side="left").tolist()
-    stops = np.searchsorted(centres, hi, side="right").tolist()
-    for (i0, j0, k0), (i1, j1, k1) in zip(starts, stops):
-        out[i0:i1, j0:j1, k0:k1] = 1
-
-    disks = ~thin
-    if disks.any():
-        z_lo, z_hi = _thicken(cz[disks, 0], cz[disks, 1])
-        dx, dy, dr = cx[disks], cy[disks], radius_voxels[disks]
-        i_starts = np.searchsorted(centres, dx - dr, side="left").tolist()
-        i_stops = np.searchsorted(centres, dx + dr, side="right").tolist()
-        j_starts = np.searchsorted(centres, dy - dr, side="left").tolist()
-        j_stops = np.searchsorted(centres, dy + dr, side="right").tolist()
-        k_starts = np.searchsorted(centres, z_lo, side="left").tolist()
-        k_stops = np.searchsorted(centres, z_hi, side="right").tolist()
-        for n in range(len(dx)):
-            i0, i1, j0, j1 = i_starts[n], i_stops[n], j_starts[n], j_stops[n]
-            disk = (centres[i0:i1, None] - dx[n]) ** 2 + (centres[None, j0:j1] - dy[n]) ** 2 <= dr[n] ** 2
-            block = out[i0:i1, j0:j1, k_starts[n] : k_stops[n]]
-            block |= disk[:, :, None]
-
-
-# ---------------------------------------------------------------------------------------
-# Public API
-# ---------------------------------------------------------------------------------------
-
-
-def _check_category(category: str) -> int:
-    if category not in _GENERATORS:
-        raise DataError(f"unknown built-in class {category!r}; valid classes: {', '.join(CLASSES)}")
-    return CLASSES.index(category)
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise DataError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise DataError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_fill(fill: float) -> float:
-    if not 0.0 < fill <= 1.0:
-        raise DataError(f"fill must be in (0, 1], got {fill!r}")
-    return float(fill)
-
-
-def parse_builtin_spec(spec: str) -> tuple[str, ...]:
-    """Class names of a built-in data specification.
-
-    ``"builtin:chair"`` -> ``("chair",)``; ``"builtin:all"`` -> :data:`CLASSES`;
-    ``"builtin:chair,table"`` -> ``("chair", "table")`` (order kept).
-
-    Raises:
-        DataError: naming the spec, for a missing ``builtin:`` prefix, an unknown, empty or
-            repeated class name, or ``all`` mixed with other names.
-    """
-    valid = f"valid classes: {', '.join(CLASSES)} (or 'all')"
-    if not isinstance(spec, str) or not spec.startswith(SPEC_PREFIX):
-        raise DataError(f"{spec!r} is not a built-in data spec; expected 'builtin:<class>[,<class>...]'; {valid}")
-    names = [name.strip() for name in spec[len(SPEC_PREFIX) :].split(",")]
-    if names == ["all"]:
-        return CLASSES
-    for name in names:
-        if name not in _GENERATORS:
-            problem = "an empty class name" if not name else f"unknown class {name!r}"
-            raise DataError(f"{spec!r}: {problem}; {valid}")
-    if len(set(names)) != len(names):
-        raise DataError(f"{spec!r}: a class is named twice")
-    return tuple(names)
-
-
-def furniture_shape(
-    category: str, index: int, resolution: int, seed: int = 0, fill: float = DEFAULT_FILL
-) -> np.ndarray:
-    """Shape number ``index`` of a built-in class, rasterised in the canonical frame.
-
-    Args:
-        category: one of :data:`CLASSES`.
-        index: shape number (>= 0); the shape depends only on ``(seed, category, index)``.
-        resolution: grid size R (>= 8).
-        seed: data set seed (>= 0).
-        fill: fraction of the grid spanned by the longest side of the bounding box.
-
-    Returns:
-        BoolArray of shape (R, R, R).
-    """
-    class_id = _check_category(category)
-    index = _check_int("index", index, 0)
-    resolution = _check_int("resolution", resolution, MIN_RESOLUTION)
-    seed = _check_int("seed", seed, 0)
-    fill = _check_fill(fill)
-    out = np.zeros((resolution,) * 3, dtype=bool)
-    _rasterise(_shape_parts(class_id, index, seed), resolution, fill, out)
-    return out
-
-
-def _shape_parts(class_id: int, index: int, seed: int) -> _Parts:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, class_id, index]))
-    return _GENERATORS[CLASSES[class_id]](rng)
-
-
-def builtin_voxels(
-    categories: str | Sequence[str],
-    count: int,
-    resolution: int,
-    seed: int = 0,
-    start: int = 0,
-    fill: float = DEFAULT_FILL,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` shapes of each requested class: shape numbers ``start .. start + count - 1``.
-
-    Held-out sets use a disjoint index range (e.g. ``start=1_000_000``); shape ``n`` is the
-    same whatever ``start`` and ``count`` it is requested with.
-
-    Args:
-        categories: a class name or a sequence of distinct class names from :data:`CLASSES`.
-        count: shapes per class (>= 1).
-        resolution: grid size R (>= 8).
-        seed: data set seed (>= 0).
-        start: first shape number (>= 0).
-        fill: fraction of the grid spanned by the longest side of each bounding box.
-
-    Returns:
-        voxels: UInt8Array of shape (N, R, R, R) with N = count * len(categories), values
-            {0, 1}, canonical frame; class by class in the order given, shape number rising.
-        labels: Int64Array of shape (N,), the position of each shape's class in
-            ``categories`` as given (not in :data:`CLASSES`).
-    """
-    names = (categories,) if isinstance(categories, str) else tuple(categories)
-    if not names:
-        raise DataError(f"no built-in classes requested; valid classes: {', '.join(CLASSES)}")
-    class_ids = [_check_category(name) for name in names]
-    if len(set(names)) != len(names):
-        raise DataError(f"built-in classes {names} name a class twice")
-    count = _check_int("count", count, 1)
-    resolution = _check_int("resolution", resolution, MIN_RESOLUTION)
-    seed = _check_int("seed", seed, 0)
-    start = _check_int("start", start, 0)
-    fill = _check_fill(fill)
-
-    voxels = np.zeros((len(names) * count, resolution, resolution, resolution), dtype=np.uint8)
-    labels = np.repeat(np.arange(len(names), dtype=np.int64), count)
-    for label, class_id in enumerate(class_ids):
-        for n in range(count):
-            _rasterise(_shape_parts(class_id, start + n, seed), resolution, fill, voxels[label * count + n])
-    return voxels, labels

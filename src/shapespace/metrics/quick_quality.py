@@ -1,6 +1,10 @@
-"""A quick, interpretable check of generated samples against real shapes.
+"""The demo's quick, interpretable check of generated samples against real shapes.
 
-Used by the demo and the quality benchmark. With ``d`` = ``1 - IoU`` on voxels:
+Used by ``shapespace demo`` and the quality benchmark (``benchmarks/demo_quality.py``): a
+few voxel distances to held-out shapes that a reader can judge at a glance, in seconds. The
+full generation protocol of the literature (MMD, COV, 1-NNA on Chamfer and IoU distances,
+JSD) is :mod:`shapespace.metrics.generation`. With ``d`` = ``1 - IoU`` on voxels
+(:mod:`shapespace.metrics.voxel`):
 
 * ``nn_class_accuracy``: fraction of samples whose nearest held-out shape (among held-out
   shapes of the target class and of other classes, equally many per class) belongs to the
@@ -28,7 +32,7 @@ def _mean_pairwise(d: torch.Tensor) -> float:
     return float((d.sum() - d.diagonal().sum()) / (n * (n - 1)))
 
 
-def sample_quality(
+def quick_quality(
     samples: torch.Tensor,
     train: torch.Tensor,
     heldout_target: torch.Tensor,
