@@ -1,6 +1,5 @@
 """Generation metrics on sets with known answers, and Chamfer against brute force."""
 
-import numpy as np
 import pytest
 import torch
 

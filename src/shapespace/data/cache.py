@@ -125,7 +125,7 @@ def voxelize_entries(
     if workers is None:
         workers = os.cpu_count() or 1
     if int(workers) != workers or workers < 1:
-        raise DataError(f"--workers must be a positive integer, got {workers!r}")
+        raise DataError(f"`workers` must be a positive integer, got {workers!r}")
     jobs = [(str(entry.path), options) for entry in entries]
     kept: list[int] = []
     skipped: list[dict[str, str]] = []
@@ -139,7 +139,7 @@ def voxelize_entries(
             bar.update(1)
             if error is not None:
                 if not skip_bad:
-                    raise DataError(f"{error} (use --skip-bad to skip bad files)")
+                    raise DataError(f"{error} (use `skip_bad` to skip bad files)")
                 skipped.append({"path": jobs[index][0], "error": error})
                 continue
             sink.write(row)
@@ -191,9 +191,9 @@ def prepare_cache(
 
     out = Path(out)
     if out.exists() and not overwrite:
-        raise DataError(f"--out {out}: already exists; pass --overwrite to replace it")
+        raise DataError(f"`out` {out}: already exists; pass `overwrite` to replace it")
     if out.exists() and not is_cache(out):
-        raise DataError(f"--out {out}: exists and is not a shapespace cache; refusing to replace it")
+        raise DataError(f"`out` {out}: exists and is not a shapespace cache; refusing to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -281,7 +281,7 @@ def open_cache(path: str | os.PathLike, resolution: int | None = None, requested
     if resolution is not None and cached_res != resolution:
         raise DataError(
             f"{path}: the cache holds {cached_res}^3 grids but {resolution}^3 are needed; "
-            f"prepare a cache with --res {resolution}"
+            f"prepare a cache with `resolution` {resolution}"
         )
     if requested:
         have = recorded.to_dict()

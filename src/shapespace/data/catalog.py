@@ -81,12 +81,12 @@ def check_classes(classes: Sequence[str] | None, present: Sequence[str], where: 
     unknown = sorted(set(classes or ()) - set(present))
     if unknown:
         place = f" in {where}" if where else ""
-        raise DataError(f"--classes: unknown class {', '.join(unknown)}{place}; classes: {', '.join(sorted(present))}")
+        raise DataError(f"`classes`: unknown class {', '.join(unknown)}{place}; classes: {', '.join(sorted(present))}")
 
 
 def check_split(split: str) -> str:
     if split not in SPLITS:
-        raise DataError(f"--split {split!r}: expected one of {', '.join(SPLITS)}")
+        raise DataError(f"`split` {split!r}: expected one of {', '.join(SPLITS)}")
     return split
 
 
@@ -169,12 +169,12 @@ def scan_source(
 
     check_split(split)
     if not 0 <= holdout < 1:
-        raise DataError(f"--holdout must be in [0, 1), got {holdout}")
+        raise DataError(f"`holdout` must be in [0, 1), got {holdout}")
     if views not in VIEWS:
-        raise DataError(f"--views {views!r}: expected one of {', '.join(VIEWS)}")
+        raise DataError(f"`views` {views!r}: expected one of {', '.join(VIEWS)}")
     root = Path(source)
     if not root.exists():
-        raise DataError(f"--data {source}: no such file or folder")
+        raise DataError(f"`data` {source}: no such file or folder")
     if root.is_file():
         from shapespace.io.registry import format_for
 
@@ -187,7 +187,7 @@ def scan_source(
     else:
         scanned = [_entry(root, path) for path in _shape_files(root)]
         if not scanned:
-            raise DataError(f"--data {source}: the folder holds no shape files")
+            raise DataError(f"`data` {source}: the folder holds no shape files")
         entries = [entry for entry, _ in scanned]
         layouts = {layout for _, layout in scanned}
         layout = layouts.pop() if len(layouts) == 1 else "folder"
@@ -204,8 +204,8 @@ def scan_source(
         entries = [entry for entry in entries if entry.split == split]
         if not entries:
             raise DataError(
-                f"--data {source}: no shapes in split {split!r}" + (f" for classes {list(classes)}" if classes else "")
-                + f"; it has split {' and '.join(repr(a) for a in available)} (use --split {available[0]} or --split all)"
+                f"`data` {source}: no shapes in split {split!r}" + (f" for classes {list(classes)}" if classes else "")
+                + f"; it has split {' and '.join(repr(a) for a in available)} (use `split` {available[0]} or `split` all)"
             )  # fmt: skip
     entries.sort(key=lambda e: (e.category, e.split, str(e.path)))
     return Catalog(root, layout, tuple(entries), tuple(sorted({e.category for e in entries})))

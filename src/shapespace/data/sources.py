@@ -173,7 +173,7 @@ def load_voxel_set(
     check_split(split)
     if spec.startswith(builtin.SPEC_PREFIX):
         if holdout:
-            raise DataError("--holdout: built-in shapes have a test split of their own (--split test)")
+            raise DataError("`holdout`: built-in shapes have a test split of their own (`split` test)")
         categories = builtin.parse_builtin_spec(spec)
         if classes:
             check_classes(classes, categories)
@@ -188,14 +188,14 @@ def load_voxel_set(
         cache = open_cache(spec, resolution, read_options)
         recorded = cache.meta.get("filters", {}).get("holdout", 0.0)
         if holdout and holdout != recorded:
-            raise DataError(f"{spec}: the cache was prepared with --holdout {recorded}, not {holdout}; its splits are fixed when prepared")
+            raise DataError(f"{spec}: the cache was prepared with `holdout` {recorded}, not {holdout}; its splits are fixed when prepared")
         shapes = cache.meta["shapes"]
         keep = [
             i for i, shape in enumerate(shapes) if (split == "all" or shape["split"] == split) and (not classes or shape["class"] in classes)
         ]
         check_classes(classes, {shape["class"] for shape in shapes}, f"cache {spec}")
         if not keep:
-            raise DataError(f"--data {spec}: the cache holds no shapes of split {split!r}" + (f" and classes {list(classes)}" if classes else ""))
+            raise DataError(f"`data` {spec}: the cache holds no shapes of split {split!r}" + (f" and classes {list(classes)}" if classes else ""))
         names = tuple(sorted({shapes[i]["class"] for i in keep}))
         voxels = cache.voxels if len(keep) == len(shapes) else PackedVoxels(cache.voxels.bits[keep], resolution)
         return VoxelSet(
@@ -208,7 +208,7 @@ def load_voxel_set(
         )
     if not Path(spec).exists():
         raise DataError(
-            f"--data {spec!r}: no such file, folder or cache; or use builtin:<class> "
+            f"`data` {spec!r}: no such file, folder or cache; or use builtin:<class> "
             f"(classes: {', '.join(builtin.CLASSES)}) or builtin:all"
         )
     catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
@@ -237,7 +237,7 @@ def split_source_spec(text: str) -> tuple[str, tuple[str, ...] | None]:
         return text, None
     classes = tuple(n.strip() for n in names.split(",") if n.strip())
     if not spec or not classes:
-        raise DataError(f"--data {text!r}: expected SOURCE or SOURCE#class[,class...]")
+        raise DataError(f"`data` {text!r}: expected SOURCE or SOURCE#class[,class...]")
     return spec, classes
 
 

@@ -41,7 +41,7 @@ class ShapeVAEGAN(ShapeGAN):
         if gan_config.latent_prior != "normal":
             raise ConfigError(
                 "a 3D-VAE-GAN needs a normal latent prior (KL(q || p) of a Gaussian posterior against the "
-                "uniform prior is infinite); train or start from a GAN with --latent-prior normal"
+                "uniform prior is infinite); train or start from a GAN with `latent_prior` normal"
             )
         super().__init__(gan_config)
         self.encoder_config = encoder_config

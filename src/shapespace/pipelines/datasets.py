@@ -146,7 +146,7 @@ def pick_shapes(
         ``(voxels, labels)``: ByteTensor of shape (n', R, R, R) with n' <= n, and a caption per shape.
     """
     if n < 1:
-        raise DataError(f"--n must be at least 1, got {n}")
+        raise DataError(f"`n` must be at least 1, got {n}")
     if spec.startswith(builtin.SPEC_PREFIX) or is_cache(spec):
         data = load_voxel_set(spec, resolution, split=split, count=max(1, n), classes=classes, read_options=read_options, holdout=holdout)
         chosen = _spread(data.labels.tolist(), n)
@@ -193,7 +193,7 @@ def export(
     """Write a source as ``.npz``: ``voxels`` (N, R, R, R) uint8 canonical frame, ``labels``
     (N,) int64, ``classes`` (C,) str, ``paths`` (N,) str (empty strings for built-in shapes)."""
     if Path(out).suffix.lower() != ".npz":
-        raise DataError(f"--out {out}: the export file must end in .npz")
+        raise DataError(f"`out` {out}: the export file must end in .npz")
     data: VoxelSet = load_voxel_set(spec, resolution, **selection)
     voxels = data.voxels
     if not isinstance(voxels, torch.Tensor):

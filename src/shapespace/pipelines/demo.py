@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
 
 from shapespace.data.builtin import CLASSES
 from shapespace.data.sources import load_voxel_set
@@ -56,7 +55,7 @@ def run_demo(
     run_dir = out / "run"
     if run_dir.exists():
         if not overwrite:
-            raise CheckpointError(f"{out} already holds a demo; pass --overwrite to replace it or choose another --out")
+            raise CheckpointError(f"{out} already holds a demo; pass `overwrite` to replace it or choose another `out`")
         shutil.rmtree(run_dir)
     config = get_preset(DEMO_PRESET).replace(latent_prior=DEMO_LATENT_PRIOR)
     recipe = GAN_RECIPES.get(DEMO_RECIPE).replace(seed=seed)

@@ -29,14 +29,14 @@ def load_samples_file(path: str | os.PathLike) -> torch.Tensor:
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
-        raise DataError(f"--samples {path}: not a readable .npy array ({error})") from None
+        raise DataError(f"`samples_file` {path}: not a readable .npy array ({error})") from None
     if array.ndim != 4 or len(set(array.shape[1:])) != 1:
-        raise DataError(f"--samples {path}: expected an array of shape (N, R, R, R), got {array.shape}")
+        raise DataError(f"`samples_file` {path}: expected an array of shape (N, R, R, R), got {array.shape}")
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        raise DataError(f"--samples {path}: array type {array.dtype} is not real-valued")
+        raise DataError(f"`samples_file` {path}: array type {array.dtype} is not real-valued")
     array = array.astype(np.float32)
     if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
-        raise DataError(f"--samples {path}: values must be finite occupancies in [0, 1]")
+        raise DataError(f"`samples_file` {path}: values must be finite occupancies in [0, 1]")
     return torch.from_numpy(array)
 
 
@@ -86,20 +86,20 @@ def evaluate_generation(
     from shapespace.pipelines.sampling import load_gan, sample_shapes
 
     if (checkpoint is None) == (samples_file is None):
-        raise DataError("give a checkpoint or --samples FILE.npy, not both")
+        raise DataError("give a `checkpoint` or a `samples_file`, not both")
     model = load_gan(checkpoint, device=device) if checkpoint is not None else None
     file_samples = load_samples_file(samples_file) if samples_file is not None else None
     resolution = model.config.resolution if model is not None else int(file_samples.shape[-1])
     ref_set = load_voxel_set(reference, resolution, split=reference_split, classes=classes, **source)
     n = n or len(ref_set)
     if n < 1:
-        raise DataError(f"--n must be at least 1, got {n}")
+        raise DataError(f"`n` must be at least 1, got {n}")
     reference_voxels = _subset(ref_set.voxels, n, seed)
     if model is not None:
         samples = sample_shapes(model, len(reference_voxels), seed=seed)
     else:
         if len(file_samples) < len(reference_voxels):
-            raise DataError(f"--samples {samples_file}: {len(file_samples)} shapes, {len(reference_voxels)} needed (--n)")
+            raise DataError(f"`samples_file` {samples_file}: {len(file_samples)} shapes, {len(reference_voxels)} needed (`n`)")
         samples = file_samples[: len(reference_voxels)]
     train = None
     if train_split is not None:

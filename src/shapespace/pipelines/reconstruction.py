@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 
 from shapespace.data.ikea import IkeaPair
 from shapespace.errors import ConfigError, DataError
-from shapespace.io.atomic import atomic_path, write_text_atomic
+from shapespace.io.atomic import write_text_atomic
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.training.runtime import resolve_device
 

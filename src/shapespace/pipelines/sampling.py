@@ -17,13 +17,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from shapespace.errors import CheckpointError, ConfigError
+from shapespace.errors import ConfigError
 from shapespace.geometry.mesh import voxels_to_mesh
 from shapespace.io.atomic import atomic_path
 from shapespace.io.meshes import MESH_FORMATS, write_mesh
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.pretrained import resolve_model_dir
-from shapespace.models.prior import interpolate_latents, latents_for_seeds, sample_latents
+from shapespace.models.prior import interpolate_latents, sample_latents
 from shapespace.training.runtime import autocast, resolve_device, resolve_memory_format, resolve_precision, to_memory_format
 
 OUTPUT_FORMATS = ("npy", "png") + MESH_FORMATS
@@ -63,7 +63,7 @@ def sample_shapes(model: ShapeGAN, n: int, seed: int = 0, precision: str = "auto
         FloatTensor of shape (n, R, R, R): occupancy probabilities, canonical frame.
     """
     if n < 1:
-        raise ConfigError(f"--n must be at least 1, got {n}")
+        raise ConfigError(f"`n` must be at least 1, got {n}")
     z = sample_latents(model.config, n, torch.Generator().manual_seed(seed))
     return generate_from_latents(model, z, precision=precision)
 
@@ -83,7 +83,7 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     items = [f.strip().lower() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()]
     unknown = [f for f in items if f not in OUTPUT_FORMATS]
     if unknown or not items:
-        raise ConfigError(f"--format {text!r}: unknown or empty format list; choose from {', '.join(OUTPUT_FORMATS)}")
+        raise ConfigError(f"`format` {text!r}: unknown or empty format list; choose from {', '.join(OUTPUT_FORMATS)}")
     return tuple(dict.fromkeys(items))
 
 

@@ -31,11 +31,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"--device {name!r}: not a device; use auto, cpu, cuda or cuda:N") from None
+        raise ConfigError(f"`device` {name!r}: not a device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name!r}: CUDA is not available on this machine; use --device cpu or auto")
+        raise ConfigError(f"`device` {name!r}: CUDA is not available on this machine; use `device` cpu or auto")
     if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"--device {name!r}: only cpu and cuda are supported")
+        raise ConfigError(f"`device` {name!r}: only cpu and cuda are supported")
     return device
 
 
@@ -56,13 +56,13 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     others, where emulated bf16 is slower) and on GPUs that support it, else fp16.
     """
     if precision not in PRECISIONS:
-        raise ConfigError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        raise ConfigError(f"`precision` {precision!r}: expected one of {', '.join(PRECISIONS)}")
     if precision == "auto":
         if device.type == "cuda":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "bf16" if cpu_has_native_bf16() else "fp32"
     if precision == "fp16" and device.type == "cpu":
-        raise ConfigError("--precision fp16 needs a CUDA device; use bf16 on the CPU")
+        raise ConfigError("`precision` fp16 needs a CUDA device; use bf16 on the CPU")
     return precision
 
 

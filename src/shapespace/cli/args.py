@@ -1,0 +1,183 @@
+"""What the commands share: argument types, flag groups declared once, flags generated
+from config metadata, and the translation of library errors into flag names.
+
+A config field becomes a flag through :func:`add_config_flags`: its type, range (the
+field's ``check``), choices and help text (with the paper's value) all come from the
+config class (:mod:`shapespace.config`), so nothing here restates them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from shapespace.config import Check, ConfigBase
+
+# -- argument types ---------------------------------------------------------------------
+
+
+def checked(convert: Callable[[str], Any], check: Check | None, what: str) -> Callable[[str], Any]:
+    """An argparse ``type`` that converts, then checks the value; argparse names the flag."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if check is not None and not check.accept(value):
+            raise argparse.ArgumentTypeError(f"expected {what} {check.expected}, got {value}")
+        return value
+
+    return parse
+
+
+def _at_least(minimum: int) -> Check:
+    return Check(lambda v: v >= minimum, f"at least {minimum}")
+
+
+positive_int = checked(int, _at_least(1), "an integer")
+non_negative_int = checked(int, _at_least(0), "an integer")
+positive_float = checked(float, Check(lambda v: v > 0, "above 0"), "a number")
+fraction = checked(float, Check(lambda v: 0 <= v <= 1, "in [0, 1]"), "a number")
+holdout_fraction = checked(float, Check(lambda v: 0 <= v < 1, "in [0, 1)"), "a number")
+fill_fraction = checked(float, Check(lambda v: 0 < v <= 1, "in (0, 1]"), "a number")
+
+
+def name_list(text: str) -> list[str]:
+    """A comma-separated list of names, e.g. ``chair,table``."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of names, got {text!r}")
+    return names
+
+
+def signed_axis(text: str) -> str:
+    from shapespace.errors import DataError
+    from shapespace.geometry.frame import parse_axis
+
+    try:
+        parse_axis(text)
+    except DataError:
+        raise argparse.ArgumentTypeError(f"expected a signed axis such as +z, -y or +x, got {text!r}") from None
+    return text
+
+
+# -- flags generated from a config ------------------------------------------------------
+
+
+def add_config_flags(parser: argparse.ArgumentParser | Any, config_cls: type[ConfigBase], flags: Mapping[str, str]) -> None:
+    """Declare one flag per config field (``{field: flag}``); each defaults to None, meaning
+    "keep the recipe's value". Types, ranges, choices and help come from the field."""
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    for name, flag in flags.items():
+        field = fields[name]
+        check = field.metadata.get("check")
+        kind = str(field.type)
+        help_text = config_cls.field_help(name)
+        if kind == "bool":
+            parser.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
+            continue
+        options: dict[str, Any] = {"dest": name, "default": None, "help": help_text}
+        if kind.startswith("tuple[str"):
+            options["type"] = name_list
+        elif check is not None and check.expected.startswith("one of "):
+            options["choices"] = check.expected[len("one of ") :].split(", ")
+        elif kind == "int":
+            options["type"] = checked(int, check, "an integer")
+        elif kind == "float":
+            options["type"] = checked(float, check, "a number")
+        parser.add_argument(flag, **options)
+
+
+def config_overrides(args: argparse.Namespace, flags: Mapping[str, str]) -> dict[str, Any]:
+    """The config fields the user set on the command line."""
+    values = {name: getattr(args, name) for name in flags}
+    return {name: tuple(v) if isinstance(v, list) else v for name, v in values.items() if v is not None}
+
+
+# -- flag groups declared once ----------------------------------------------------------
+
+
+def add_device_flag(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    parser.add_argument("--device", default=default, help=f"auto (CUDA if present), cpu, cuda, cuda:N (default {default})")
+
+
+def add_progress_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_format_flag(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--format", default=default, help=f"comma-separated: npy, png, obj, stl, ply, glb (default {default})")
+
+
+def add_source_flags(parser: argparse.ArgumentParser, split_default: str | None) -> None:
+    """The flags of a :class:`~shapespace.data.sources.DataSelection`, for every command
+    that reads a data source; no ``--split`` when ``split_default`` is None."""
+    group = parser.add_argument_group("data source")
+    group.add_argument("--classes", type=name_list, help="comma-separated classes to keep (default: all)")
+    if split_default is not None:
+        group.add_argument("--split", choices=("train", "test", "all"), default=split_default, help=f"split to use (default {split_default})")
+    group.add_argument("--views", choices=("first", "all"), default="first",
+                       help="3DShapeNets .mat rotations _1.._12: first keeps _1 (canonical), all keeps the 12 (default first)")  # fmt: skip
+    group.add_argument("--holdout", type=holdout_fraction, default=0.0,
+                       help="move this fraction of training shapes (chosen by name, all views together) to the test split (default 0)")  # fmt: skip
+    group.add_argument("--fill", type=fill_fraction, help="longest side of each shape as a fraction of the grid (default 0.75, ModelNet's 24/32)")
+    solid = group.add_mutually_exclusive_group()
+    solid.add_argument("--solid", dest="solid", action="store_true", default=None, help="fill enclosed interiors (meshes: default)")
+    solid.add_argument("--surface", dest="solid", action="store_false", help="keep surfaces only (point clouds: default)")
+    group.add_argument("--close", type=non_negative_int, help="closing iterations that bridge gaps in point clouds (default 1)")
+    group.add_argument("--up", type=signed_axis, help="the source's up axis, e.g. +z (default: each format's documented frame)")
+    group.add_argument("--front", type=signed_axis,
+                       help="the direction the source's objects face, e.g. --front=-y (write a leading minus with '='; give with --up)")  # fmt: skip
+    group.add_argument("--align", action="store_true", default=None, help="turn each shape so its back (e.g. a backrest) is at the back")
+    group.add_argument("--skip-bad", action="store_true", help="skip unreadable files (listed) instead of stopping at the first")
+    group.add_argument("--workers", type=positive_int, help="reader processes (default: every core)")
+
+
+_VOXELIZE_FLAGS = ("fill", "solid", "close", "up", "front", "align")
+
+
+def selection_from(args: argparse.Namespace, split: str | None = None):
+    """The :class:`~shapespace.data.sources.DataSelection` the source flags describe."""
+    from shapespace.data.sources import DataSelection
+
+    return DataSelection(
+        classes=args.classes,
+        split=split or getattr(args, "split", None) or "all",
+        views=args.views,
+        holdout=args.holdout,
+        read_options={name: getattr(args, name) for name in _VOXELIZE_FLAGS if getattr(args, name) is not None},
+        skip_bad=args.skip_bad,
+        workers=args.workers,
+    )
+
+
+# -- library errors in the words of the command line --------------------------------------
+
+
+def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """How a command calls each parameter: its longest flag, or a positional's metavar."""
+    names = {}
+    for action in parser._actions:  # argparse has no public accessor for a parser's actions
+        if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
+            continue
+        if action.option_strings:
+            names.setdefault(action.dest, max(action.option_strings, key=len))
+        else:
+            names[action.dest] = str(action.metavar or action.dest.upper())
+    return names
+
+
+def parameter_namer(names: Mapping[str, str]) -> Callable[[str], str]:
+    """``name_of(parameter)``: the command's flag for it, else the flag it would have."""
+    return lambda parameter: names.get(parameter, "--" + parameter.replace("_", "-"))
+
+
+def output_path(text: str) -> Path:
+    return Path(text)
