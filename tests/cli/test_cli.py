@@ -9,7 +9,7 @@ from shapespace.cli.main import build_parser, main
 
 COMMANDS = [
     ["eval"], ["eval", "gen"], ["eval", "classify"], ["eval", "recon"], ["arithmetic"], ["neighbours"], ["report"],
-    [], ["presets"], ["train"], ["train", "gan"], ["train", "vae-gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
+    [], ["presets"], ["recipes"], ["train"], ["train", "gan"], ["train", "vae-gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
     ["data", "export"], ["sample"], ["interpolate"], ["demo"], ["reconstruct"],
 ]  # fmt: skip
 

@@ -46,7 +46,7 @@ def test_cache_holds_exactly_what_the_readers_return(shape_folder, tmp_path):
 
 def test_cache_refuses_mismatched_loads(shape_folder, tmp_path):
     _prepare(shape_folder, tmp_path / "cache")
-    with pytest.raises(DataError, match="holds 16\\^3 grids but 32\\^3 are needed; prepare a cache with --res 32"):
+    with pytest.raises(DataError, match="holds 16\\^3 grids but 32\\^3 are needed; prepare a cache with resolution 32"):
         load_voxel_set(str(tmp_path / "cache"), 32)
     with pytest.raises(DataError, match="prepared with other settings: fill=0.5 \\(cache: 0.75\\)"):
         load_voxel_set(str(tmp_path / "cache"), 16, read_options={"fill": 0.5})
@@ -80,7 +80,7 @@ def test_bad_files_stop_prepare_or_are_skipped_and_listed(shape_folder, tmp_path
 
 def test_prepare_will_not_overwrite_by_accident(shape_folder, tmp_path):
     _prepare(shape_folder, tmp_path / "cache")
-    with pytest.raises(DataError, match="already exists; pass --overwrite"):
+    with pytest.raises(DataError, match="already exists; pass overwrite"):
         _prepare(shape_folder, tmp_path / "cache")
     _prepare(shape_folder, tmp_path / "cache", overwrite=True)
     (tmp_path / "precious").mkdir()
@@ -101,7 +101,7 @@ def test_cache_keeps_the_holdout_it_was_prepared_with(shape_folder, tmp_path):
     prepare_cache(catalog, tmp_path / "cache", VoxelizeOptions(resolution=16), {"holdout": 0.5}, workers=1, progress=False)
     splits = [s["split"] for s in json.loads((tmp_path / "cache" / META_NAME).read_text())["shapes"]]
     assert splits == [e.split for e in catalog.entries]
-    with pytest.raises(DataError, match="prepared with --holdout 0.5, not 0.2"):
+    with pytest.raises(DataError, match="prepared with holdout 0.5, not 0.2"):
         load_voxel_set(str(tmp_path / "cache"), 16, holdout=0.2)
     with pytest.raises(DataError, match="built-in shapes have a test split"):
         load_voxel_set("builtin:chair", 16, holdout=0.2)

@@ -27,7 +27,7 @@ def test_split_and_class_filters(shape_folder):
     assert [(e.category, e.split, e.path.name) for e in train.entries] == [("table", "train", "cloud.xyz"), ("table", "train", "stool.mat")]
     with pytest.raises(DataError, match="unknown class sofa.*classes: chair, table"):
         scan_source(shape_folder, classes=["sofa"])
-    with pytest.raises(DataError, match="--split 'val'"):
+    with pytest.raises(DataError, match="split 'val'"):
         scan_source(shape_folder, split="val")
 
 
@@ -99,5 +99,5 @@ def test_holdout_moves_whole_shapes_to_test_reproducibly(tmp_path):
     again = scan_source(root, views="first", holdout=0.3)
     assert {e.path.stem[:-2] for e in again.entries if e.split == "test"} == held
     assert not any(e.split == "test" for e in scan_source(root, holdout=0.0).entries)
-    with pytest.raises(DataError, match="--holdout must be in"):
+    with pytest.raises(DataError, match="holdout must be in"):
         scan_source(root, holdout=1.0)

@@ -25,7 +25,7 @@ def test_split_source_spec(text, expected):
 
 @pytest.mark.parametrize("text", ["a#", "#b", "a#,", "#"])
 def test_malformed_source_spec_names_the_flag(text):
-    with pytest.raises(DataError, match=r"--data .*: expected SOURCE or SOURCE#class\[,class...\]"):
+    with pytest.raises(DataError, match=r"data .*: expected SOURCE or SOURCE#class\[,class...\]"):
         split_source_spec(text)
 
 
@@ -81,5 +81,5 @@ def test_load_voxel_sets_applies_classes_per_source():
     # ``classes`` applies to sources without their own selection.
     only_bed = load_voxel_sets(["builtin:all#table", "builtin:chair,bed"], 16, classes=["bed"], count=2)
     assert only_bed.classes == ("bed", "table") and len(only_bed) == 4
-    with pytest.raises(DataError, match="--data 'builtin:all#'"):
+    with pytest.raises(DataError, match="data 'builtin:all#'"):
         load_voxel_sets(["builtin:all#"], 16, count=2)

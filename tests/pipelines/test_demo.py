@@ -30,5 +30,5 @@ def test_demo_writes_pictures_meshes_and_a_quality_report(tmp_path):
     assert report["deviations_from_paper"]["joint_d_batch"] == {"value": True, "paper": False}
     run_config = json.loads((out / "run" / "config.json").read_text())
     assert run_config["training"]["instance_noise_steps"] == 2  # the noise schedule follows --steps
-    with pytest.raises(CheckpointError, match="--overwrite"):
+    with pytest.raises(CheckpointError, match="overwrite"):
         run_demo(out, steps=1, device="cpu", progress=False)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from shapespace.cli.main import main
-from shapespace.data.sources import load_voxel_set
+from shapespace.data.sources import DataSelection, load_voxel_set
 from shapespace.errors import DataError
 from shapespace.models import ShapeGAN
 from shapespace.pipelines.evaluation import evaluate_classification, evaluate_generation, load_samples_file
@@ -59,7 +59,7 @@ def test_bad_sample_files_are_named(tmp_path, capsys):
 
 
 def test_eval_classify_on_two_classes(tiny_model_dir, shape_folder):
-    result = evaluate_classification(tiny_model_dir, str(shape_folder), device="cpu", workers=1)
+    result = evaluate_classification(tiny_model_dir, str(shape_folder), selection=DataSelection(workers=1), device="cpu")
     assert result["n_train"] == 5 and result["n_test"] == 3
     assert set(result["per_class_accuracy"]) == {"chair", "table"}
     assert result["features"] == (8 + 16) * 2**3  # both tiny-16 blocks, max-pooled to 2^3

@@ -13,13 +13,24 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from shapespace.config import Check, ConfigBase
+from shapespace.config import Check, ConfigBase, at_least, in_range, non_negative, positive
 
 # -- argument types ---------------------------------------------------------------------
 
 
-def checked(convert: Callable[[str], Any], check: Check | None, what: str) -> Callable[[str], Any]:
-    """An argparse ``type`` that converts, then checks the value; argparse names the flag."""
+_WORDS = {
+    (int, "at least 1"): "a positive integer",
+    (int, "0 or more"): "an integer >= 0",
+    (float, "positive"): "a positive number",
+    (float, "0 or more"): "a number >= 0",
+}
+
+
+def checked(convert: type, check: Check | None = None) -> Callable[[str], Any]:
+    """An argparse ``type`` that converts (``int`` or ``float``), then checks the value
+    against a config check; argparse names the flag in its message."""
+    noun = "an integer" if convert is int else "a number"
+    what = noun if check is None else _WORDS.get((convert, check.expected), f"{noun} {check.expected}")
 
     def parse(text: str) -> Any:
         try:
@@ -27,22 +38,18 @@ def checked(convert: Callable[[str], Any], check: Check | None, what: str) -> Ca
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if check is not None and not check.accept(value):
-            raise argparse.ArgumentTypeError(f"expected {what} {check.expected}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
         return value
 
     return parse
 
 
-def _at_least(minimum: int) -> Check:
-    return Check(lambda v: v >= minimum, f"at least {minimum}")
-
-
-positive_int = checked(int, _at_least(1), "an integer")
-non_negative_int = checked(int, _at_least(0), "an integer")
-positive_float = checked(float, Check(lambda v: v > 0, "above 0"), "a number")
-fraction = checked(float, Check(lambda v: 0 <= v <= 1, "in [0, 1]"), "a number")
-holdout_fraction = checked(float, Check(lambda v: 0 <= v < 1, "in [0, 1)"), "a number")
-fill_fraction = checked(float, Check(lambda v: 0 < v <= 1, "in (0, 1]"), "a number")
+positive_int = checked(int, at_least(1))
+non_negative_int = checked(int, non_negative())
+positive_float = checked(float, positive())
+fraction = checked(float, in_range(0, 1))
+holdout_fraction = checked(float, in_range(0, 1, high_open=True))
+fill_fraction = checked(float, in_range(0, 1, low_open=True))
 
 
 def name_list(text: str) -> list[str]:
@@ -79,15 +86,15 @@ def add_config_flags(parser: argparse.ArgumentParser | Any, config_cls: type[Con
         if kind == "bool":
             parser.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
             continue
-        options: dict[str, Any] = {"dest": name, "default": None, "help": help_text}
+        options: dict[str, Any] = {"dest": name, "default": None, "help": help_text, "metavar": flag[2:].upper().replace("-", "_")}
         if kind.startswith("tuple[str"):
             options["type"] = name_list
         elif check is not None and check.expected.startswith("one of "):
             options["choices"] = check.expected[len("one of ") :].split(", ")
         elif kind == "int":
-            options["type"] = checked(int, check, "an integer")
+            options["type"] = checked(int, check)
         elif kind == "float":
-            options["type"] = checked(float, check, "a number")
+            options["type"] = checked(float, check)
         parser.add_argument(flag, **options)
 
 
@@ -162,7 +169,7 @@ def selection_from(args: argparse.Namespace, split: str | None = None):
 
 
 def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """How a command calls each parameter: its longest flag, or a positional's metavar."""
+    """How a command calls each parameter: its longest flag, or a positional's metavar (else its name)."""
     names = {}
     for action in parser._actions:  # argparse has no public accessor for a parser's actions
         if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
@@ -170,7 +177,7 @@ def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
         if action.option_strings:
             names.setdefault(action.dest, max(action.option_strings, key=len))
         else:
-            names[action.dest] = str(action.metavar or action.dest.upper())
+            names[action.dest] = str(action.metavar or action.dest)
     return names
 
 

@@ -19,7 +19,7 @@ import torch
 from shapespace.data import builtin
 from shapespace.data.cache import is_cache, load_entries, open_cache, prepare_cache
 from shapespace.data.catalog import check_classes, check_split, scan_source
-from shapespace.data.sources import BUILTIN_TRAIN_COUNT, VoxelSet, load_voxel_set
+from shapespace.data.sources import BUILTIN_TRAIN_COUNT, DataSelection, VoxelSet
 from shapespace.errors import DataError
 from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.atomic import write_with_atomic
@@ -29,27 +29,24 @@ def prepare(
     source: str,
     out: str | os.PathLike,
     resolution: int = 32,
-    classes: Sequence[str] | None = None,
-    split: str = "all",
-    views: str = "first",
-    holdout: float = 0.0,
-    read_options: dict | None = None,
-    skip_bad: bool = False,
-    workers: int | None = None,
+    selection: DataSelection = DataSelection(),
     progress: bool = True,
     overwrite: bool = False,
 ) -> dict:
-    """Voxelise the shape files of ``source`` once into a cache folder at ``out``.
+    """Voxelise the shape files of ``source`` (those ``selection`` keeps) once into a cache folder at ``out``.
 
     Returns:
         A summary: cache path, resolution, shapes per class and split, files skipped.
     """
     if source.startswith(builtin.SPEC_PREFIX) or is_cache(source):
-        raise DataError(f"data prepare {source}: give a shape file or a folder of shape files (built-in shapes and caches need no preparing)")
-    catalog = scan_source(source, classes=classes, split=split, views=views, holdout=holdout)
-    options = VoxelizeOptions(resolution=resolution, **(read_options or {}))
-    filters = {"classes": list(classes or []), "split": split, "views": views, "holdout": holdout}
-    meta = prepare_cache(catalog, out, options, filters, skip_bad=skip_bad, workers=workers, progress=progress, overwrite=overwrite)
+        raise DataError(f"`data` {source}: give a shape file or a folder of shape files (built-in shapes and caches need no preparing)")
+    sel = selection
+    catalog = scan_source(source, classes=sel.classes, split=sel.split, views=sel.views, holdout=sel.holdout)
+    options = VoxelizeOptions(resolution=resolution, **sel.voxelize_overrides)
+    filters = {"classes": list(sel.classes or []), "split": sel.split, "views": sel.views, "holdout": sel.holdout}
+    meta = prepare_cache(
+        catalog, out, options, filters, skip_bad=sel.skip_bad, workers=sel.workers, progress=progress, overwrite=overwrite
+    )
     return {
         "cache": str(out),
         "resolution": resolution,
@@ -68,8 +65,9 @@ def _count_table(pairs) -> dict[str, dict[str, int]]:
     return table
 
 
-def describe(spec: str, classes: Sequence[str] | None = None, split: str = "all", views: str = "first", holdout: float = 0.0) -> dict:
+def describe(spec: str, selection: DataSelection = DataSelection()) -> dict:
     """Counts per class and split of a source, without voxelising anything."""
+    classes, split, views, holdout = selection.classes, selection.split, selection.views, selection.holdout
     check_split(split)
     if spec.startswith(builtin.SPEC_PREFIX):
         categories = builtin.parse_builtin_spec(spec)
@@ -133,12 +131,7 @@ def pick_shapes(
     spec: str,
     n: int,
     resolution: int,
-    classes: Sequence[str] | None = None,
-    split: str = "all",
-    views: str = "first",
-    holdout: float = 0.0,
-    read_options: dict | None = None,
-    skip_bad: bool = False,
+    selection: DataSelection = DataSelection(),
 ) -> tuple[torch.Tensor, list[str]]:
     """``n`` shapes of a source spread over its classes, reading only those files.
 
@@ -148,16 +141,17 @@ def pick_shapes(
     if n < 1:
         raise DataError(f"`n` must be at least 1, got {n}")
     if spec.startswith(builtin.SPEC_PREFIX) or is_cache(spec):
-        data = load_voxel_set(spec, resolution, split=split, count=max(1, n), classes=classes, read_options=read_options, holdout=holdout)
+        data = selection.load(spec, resolution, count=max(1, n))
         chosen = _spread(data.labels.tolist(), n)
         names = [data.classes[int(data.labels[i])] for i in chosen]
         captions = [_caption(name, data.paths[i]) if data.paths else name for name, i in zip(names, chosen)]
         return data.voxels[torch.tensor(chosen)], captions
-    catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
+    sel = selection
+    catalog = scan_source(spec, classes=sel.classes, split=sel.split, views=sel.views, holdout=sel.holdout)
     chosen = _spread([catalog.classes.index(e.category) for e in catalog.entries], n)
     entries = [catalog.entries[i] for i in chosen]
-    options = VoxelizeOptions(resolution=resolution, **(read_options or {}))
-    voxels, kept, _ = load_entries(entries, options, skip_bad=skip_bad, workers=1)
+    options = VoxelizeOptions(resolution=resolution, **sel.voxelize_overrides)
+    voxels, kept, _ = load_entries(entries, options, skip_bad=sel.skip_bad, workers=1)
     return voxels[:], [_caption(entries[i].category, entries[i].path) for i in kept]
 
 
@@ -173,12 +167,12 @@ def show(
     resolution: int = 32,
     ncols: int | None = None,
     size: int = 160,
-    **selection,
+    selection: DataSelection = DataSelection(),
 ) -> dict:
     """Render ``n`` shapes of a source into one PNG picture (see :func:`pick_shapes`)."""
     from shapespace.rendering.figures import render_mosaic, save_png
 
-    voxels, captions = pick_shapes(spec, n, resolution, **selection)
+    voxels, captions = pick_shapes(spec, n, resolution, selection)
     ncols = ncols or int(np.ceil(np.sqrt(len(voxels))))
     save_png(render_mosaic(voxels.float(), ncols=ncols, size=size, labels=captions), out)
     return {"out": str(out), "shapes": len(voxels), "captions": captions}
@@ -188,13 +182,14 @@ def export(
     spec: str,
     out: str | os.PathLike,
     resolution: int = 32,
-    **selection,
+    selection: DataSelection = DataSelection(),
+    progress: bool = False,
 ) -> dict:
     """Write a source as ``.npz``: ``voxels`` (N, R, R, R) uint8 canonical frame, ``labels``
     (N,) int64, ``classes`` (C,) str, ``paths`` (N,) str (empty strings for built-in shapes)."""
     if Path(out).suffix.lower() != ".npz":
         raise DataError(f"`out` {out}: the export file must end in .npz")
-    data: VoxelSet = load_voxel_set(spec, resolution, **selection)
+    data: VoxelSet = selection.load(spec, resolution, progress=progress)
     voxels = data.voxels
     if not isinstance(voxels, torch.Tensor):
         voxels = torch.cat(list(voxels.chunks()))

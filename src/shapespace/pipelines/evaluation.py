@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from shapespace.data.sources import VoxelSet, load_voxel_set
+from shapespace.data.sources import DataSelection, VoxelSet
 from shapespace.errors import DataError
 from shapespace.io.atomic import write_text_atomic
 from shapespace.metrics.generation import POINTS_PER_SHAPE, generation_metrics
@@ -53,14 +52,12 @@ def evaluate_generation(
     checkpoint: str | os.PathLike | None = None,
     samples_file: str | os.PathLike | None = None,
     n: int | None = None,
-    reference_split: str = "test",
+    selection: DataSelection = DataSelection(split="test"),
     train_split: str | None = "train",
-    classes: Sequence[str] | None = None,
     seed: int = 0,
     n_points: int = POINTS_PER_SHAPE,
     device: str = "auto",
     out: str | os.PathLike | None = None,
-    **source,
 ) -> dict:
     """Measure samples of a checkpoint (or from a file) against a reference set.
 
@@ -70,15 +67,13 @@ def evaluate_generation(
         samples_file: an ``.npy`` array (N, R, R, R) of occupancies, canonical frame.
         n: shapes per set; default: the reference set's size (equal set sizes). With a
             file, its first ``n`` shapes are used.
-        reference_split: split of ``reference`` to compare with (default ``test``: shapes
-            training never saw).
+        selection: which shapes of ``reference`` to compare with; its split defaults to
+            ``test`` (shapes training never saw).
         train_split: split of ``reference`` holding the training shapes, for the
             memorisation check (``None`` skips it).
-        classes: keep only these classes of the reference.
         seed: latent seed for sampling, subset choice and surface sampling.
         n_points: surface points per shape for Chamfer and JSD.
         out: also write the result as JSON here.
-        source: further options of :func:`load_voxel_set` for the reference.
 
     Returns:
         The measures of :func:`shapespace.metrics.generation.generation_metrics` with the set-up.
@@ -86,11 +81,11 @@ def evaluate_generation(
     from shapespace.pipelines.sampling import load_gan, sample_shapes
 
     if (checkpoint is None) == (samples_file is None):
-        raise DataError("give a `checkpoint` or a `samples_file`, not both")
+        raise DataError("give a `checkpoint` or `samples_file`, not both")
     model = load_gan(checkpoint, device=device) if checkpoint is not None else None
     file_samples = load_samples_file(samples_file) if samples_file is not None else None
     resolution = model.config.resolution if model is not None else int(file_samples.shape[-1])
-    ref_set = load_voxel_set(reference, resolution, split=reference_split, classes=classes, **source)
+    ref_set = selection.load(reference, resolution)
     n = n or len(ref_set)
     if n < 1:
         raise DataError(f"`n` must be at least 1, got {n}")
@@ -104,14 +99,14 @@ def evaluate_generation(
     train = None
     if train_split is not None:
         try:
-            train = load_voxel_set(reference, resolution, split=train_split, classes=classes, **source).voxels
+            train = selection.replace(split=train_split).load(reference, resolution).voxels
         except DataError:
             train = None  # the reference source has no training split: no memorisation check
     result = generation_metrics(samples, reference_voxels, train=_subset(train, 2000, seed) if train is not None else None, n_points=n_points, seed=seed)
     result["setup"] = {
         "reference": reference,
-        "reference_split": reference_split,
-        "classes": list(classes or ref_set.classes),
+        "reference_split": selection.split,
+        "classes": list(selection.classes or ref_set.classes),
         "samples": str(checkpoint if checkpoint is not None else samples_file),
         "seed": seed,
         "points_per_shape": n_points,
@@ -153,11 +148,10 @@ def discriminator_features(discriminator, voxels, batch_size: int = 64, device: 
 def evaluate_classification(
     checkpoint: str | os.PathLike,
     data: str,
-    classes: Sequence[str] | None = None,
+    selection: DataSelection = DataSelection(),
     c: float = 0.01,
     device: str = "auto",
     out: str | os.PathLike | None = None,
-    **source,
 ) -> dict:
     """Fit a linear SVM on D's features of the train split and score it on the test split.
 
@@ -165,6 +159,7 @@ def evaluate_classification(
         checkpoint: a run folder (its training state holds D) or a folder saved by
             :meth:`ShapeGAN.save_pretrained` with D weights.
         data: a data specification with train and test splits (e.g. ModelNet10).
+        selection: which shapes of ``data`` to use (its split is ignored: train, then test).
         c: the SVM's regularisation strength (``LinearSVC(C=c)``) on standardised features.
 
     Returns:
@@ -179,8 +174,8 @@ def evaluate_classification(
 
     model = load_gan(checkpoint, device=device)
     resolution = model.config.resolution
-    train: VoxelSet = load_voxel_set(data, resolution, split="train", classes=classes, **source)
-    test: VoxelSet = load_voxel_set(data, resolution, split="test", classes=classes, **source)
+    train: VoxelSet = selection.replace(split="train").load(data, resolution)
+    test: VoxelSet = selection.replace(split="test").load(data, resolution)
     if train.classes != test.classes:
         raise DataError(f"{data}: train classes {train.classes} differ from test classes {test.classes}")
     dev = str(resolve_device(device))

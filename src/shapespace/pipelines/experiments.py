@@ -62,12 +62,27 @@ def invert_shapes(model: ShapeGAN, voxels: torch.Tensor, steps: int = 300, lr: f
     return z.detach()
 
 
-def latents_for(model: ShapeGAN, seeds: Sequence[int] | None = None, shapes: torch.Tensor | None = None, steps: int = 300) -> torch.Tensor:
-    """Latent codes from seeds (one prior draw each) or from shapes (by inversion): (N, latent_dim)."""
+def latents_for(
+    model: ShapeGAN,
+    seeds: Sequence[int] | None = None,
+    shapes: torch.Tensor | Sequence[str | os.PathLike] | None = None,
+    steps: int = 300,
+) -> torch.Tensor:
+    """Latent codes from seeds (one prior draw each) or from shapes (by inversion): (N, latent_dim).
+
+    ``shapes`` is a (N, R, R, R) tensor, or shape files in any readable format (voxelised at
+    the model's resolution).
+    """
     if (seeds is None) == (shapes is None):
-        raise ConfigError("give seeds or shapes, not both")
+        raise ConfigError("give `seeds` or `shapes`, not both")
     if seeds is not None:
         return latents_for_seeds(model.config, seeds, next(model.parameters()).device)
+    if not isinstance(shapes, torch.Tensor):
+        from shapespace.geometry.voxelize import VoxelizeOptions
+        from shapespace.io.registry import read_shape
+
+        options = VoxelizeOptions(resolution=model.config.resolution)
+        shapes = torch.stack([torch.from_numpy(read_shape(path, options)) for path in shapes])
     return invert_shapes(model, shapes, steps=steps)
 
 

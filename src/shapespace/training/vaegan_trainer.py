@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from shapespace.data.sources import VoxelSet
-from shapespace.errors import CheckpointError
+from shapespace.errors import CheckpointError, ConfigError
 from shapespace.metrics.voxel import iou
 from shapespace.models.config import GANConfig
 from shapespace.models.encoder import EncoderConfig
@@ -59,6 +59,30 @@ def mean_occupancy(data: VoxelSet, chunk: int = 512) -> torch.Tensor:
         rows = data.voxels[torch.arange(start, min(len(data), start + chunk))]
         total += rows.to(torch.float64).sum(0)
     return (total / len(data)).float()
+
+
+def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None = None) -> GANConfig:
+    """The G and D architecture of a new 3D-VAE-GAN.
+
+    From ``init_from`` (a 3D-GAN or 3D-VAE-GAN run or model folder) when given: it must use
+    the normal prior (the encoder's Gaussian posterior needs a Gaussian prior for its KL
+    term), and ``preset``, if also given, must name the same architecture. Otherwise the
+    ``preset`` (default ``paper-32``) with the normal prior.
+    """
+    from shapespace.models.gan import read_model_config
+    from shapespace.models.presets import get_preset
+
+    if init_from is None:
+        return get_preset(preset or "paper-32").replace(latent_prior="normal")
+    config = read_model_config(resolve_model_dir(init_from))
+    if preset is not None and get_preset(preset).replace(latent_prior="normal") != config.replace(latent_prior="normal"):
+        raise ConfigError(f"`preset` {preset} differs from the architecture of `init_from` {init_from}; leave `preset` out")
+    if config.latent_prior != "normal":
+        raise ConfigError(
+            f"`init_from` {init_from}: that GAN uses the {config.latent_prior} prior; a 3D-VAE-GAN needs "
+            "one trained with the normal `latent_prior`"
+        )
+    return config
 
 
 def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> None:

@@ -1,0 +1,96 @@
+"""``shapespace data prepare | info | show | export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from shapespace.cli.args import add_json_flag, add_progress_flag, add_source_flags, positive_int, selection_from
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import prepare
+
+    summary = prepare(
+        args.data, args.out, resolution=args.resolution, selection=selection_from(args),
+        progress=not args.no_progress, overwrite=args.overwrite,
+    )  # fmt: skip
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import describe
+
+    info = describe(args.data, selection_from(args))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['source']}: {info['kind']}" + (f", layout {info['layout']}" if "layout" in info else "")
+          + (f", {info['resolution']}^3" if "resolution" in info else ""))  # fmt: skip
+    print(f"{'class':<16} {'train':>7} {'test':>7}")
+    for category, row in info["counts"].items():
+        print(f"{category:<16} {row['train']:>7} {row['test']:>7}")
+    print(f"{'total':<16} {sum(r['train'] for r in info['counts'].values()):>7} {sum(r['test'] for r in info['counts'].values()):>7}")
+    if info.get("skipped"):
+        print(f"skipped as bad when prepared: {info['skipped']} files (see cache.json)")
+    return 0
+
+
+def cmd_data_show(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import show
+
+    summary = show(args.data, args.out, n=args.n, resolution=args.resolution, ncols=args.ncols, selection=selection_from(args))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.datasets import export
+
+    summary = export(args.data, args.out, resolution=args.resolution, selection=selection_from(args), progress=not args.no_progress)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _add_resolution_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--res", dest="resolution", type=positive_int, default=32, help="grid size R (default 32)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="prepare, inspect, picture and export shape data")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    source_help = "builtin:<class>, a cache, a shape file or folder"
+
+    p = data_sub.add_parser("prepare", help="voxelise a folder of shape files once into a memory-mapped cache")
+    p.add_argument("data", metavar="SOURCE", help="a shape file or folder (ModelNet, 3DShapeNets, ShapeNet, IKEA layouts or any folder)")
+    _add_resolution_flag(p)
+    p.add_argument("--out", type=Path, required=True, help="cache folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing cache in --out")
+    add_progress_flag(p)
+    add_source_flags(p, split_default="all")
+    p.set_defaults(func=cmd_data_prepare)
+
+    p = data_sub.add_parser("info", help="shapes per class and split")
+    p.add_argument("data", metavar="SOURCE", help=source_help)
+    add_json_flag(p)
+    add_source_flags(p, split_default="all")
+    p.set_defaults(func=cmd_data_info)
+
+    p = data_sub.add_parser("show", help="a picture of shapes from a source")
+    p.add_argument("data", metavar="SOURCE", help=source_help)
+    p.add_argument("--n", type=positive_int, default=16, help="shapes to show, spread over the classes (default 16)")
+    _add_resolution_flag(p)
+    p.add_argument("--ncols", type=positive_int, help="pictures per row (default: a square)")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    add_source_flags(p, split_default="all")
+    p.set_defaults(func=cmd_data_show)
+
+    p = data_sub.add_parser("export", help="write shapes as .npz arrays (voxels, labels, classes, paths)")
+    p.add_argument("data", metavar="SOURCE", help=source_help)
+    _add_resolution_flag(p)
+    p.add_argument("--out", type=Path, required=True, help=".npz file to write")
+    add_progress_flag(p)
+    add_source_flags(p, split_default="all")
+    p.set_defaults(func=cmd_data_export)

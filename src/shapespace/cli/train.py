@@ -1,0 +1,218 @@
+"""``shapespace presets``, ``recipes``, ``train gan``, ``train vae-gan`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from shapespace.cli.args import (
+    add_config_flags,
+    add_device_flag,
+    add_json_flag,
+    add_progress_flag,
+    add_source_flags,
+    config_overrides,
+    non_negative_int,
+    positive_int,
+    selection_from,
+)
+from shapespace.training.config import GANTrainConfig
+from shapespace.training.vaegan_config import VAEGANTrainConfig
+
+# Flags of the recipe fields a user may override; names kept short where the field name is long.
+GAN_FLAGS = {
+    "steps": "--steps",
+    "batch_size": "--batch-size",
+    "seed": "--seed",
+    "lr_generator": "--lr-g",
+    "lr_discriminator": "--lr-d",
+    "d_accuracy_threshold": "--d-threshold",
+    "real_label": "--real-label",
+    "joint_d_batch": "--joint-d-batch",
+    "instance_noise": "--instance-noise",
+    "instance_noise_steps": "--instance-noise-steps",
+    "generator_ema": "--generator-ema",
+    "augment": "--augment",
+    "precision": "--precision",
+    "sample_every": "--sample-every",
+    "checkpoint_every": "--checkpoint-every",
+    "log_every": "--log-every",
+}
+VAE_FLAGS = {
+    "lr_encoder": "--lr-e",
+    "kl_weight": "--kl-weight",
+    "recon_weight": "--recon-weight",
+    "recon_loss": "--recon-loss",
+    "recon_positive_weight": "--recon-positive-weight",
+    "gan_weight": "--gan-weight",
+    "photo_clutter": "--clutter",
+    "photo_occluders": "--occluders",
+    "photo_texture": "--texture",
+    "photo_blur": "--blur",
+}
+
+# Every 3D-GAN flag but the weight average (a 3D-VAE-GAN must not use one), plus the encoder's.
+VAE_GAN_FLAGS = {**{k: v for k, v in GAN_FLAGS.items() if k != "generator_ema"}, **VAE_FLAGS}
+
+
+def recipe_with_overrides(recipe, overrides: dict):
+    """The recipe with the user's values; changing a recipe field makes it ``<name>+custom``."""
+    if any(getattr(recipe, k) != v for k, v in overrides.items() if k in recipe.recipe_fields()):
+        overrides = {**overrides, "recipe": f"{recipe.recipe}+custom"}
+    return recipe.replace(**overrides)
+
+
+def _print_deviations(config) -> None:
+    deviations = config.deviations()
+    if deviations:
+        named = ", ".join(f"{k}={v['value']} (paper {v['paper']})" for k, v in deviations.items())
+        print(f"deviations from the paper: {named}", file=sys.stderr)
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from shapespace.models import MODEL_PRESETS, ShapeGAN, count_parameters
+
+    rows = []
+    for entry in MODEL_PRESETS.entries():
+        model = ShapeGAN(entry.item)
+        rows.append(
+            {
+                "name": entry.name,
+                "resolution": entry.item.resolution,
+                "generator_parameters": count_parameters(model.generator),
+                "discriminator_parameters": count_parameters(model.discriminator),
+                "description": entry.description,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'preset':<10} {'res':>4} {'G params':>12} {'D params':>12}  description")
+    for r in rows:
+        print(f"{r['name']:<10} {r['resolution']:>4} {r['generator_parameters']:>12,} {r['discriminator_parameters']:>12,}  {r['description']}")
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from shapespace.training.config import GAN_RECIPES
+    from shapespace.training.vaegan_config import VAE_RECIPES
+
+    rows = []
+    for model, registry in (("gan", GAN_RECIPES), ("vae-gan", VAE_RECIPES)):
+        for entry in registry.entries():
+            rows.append({"model": model, "name": entry.name, "description": entry.description,
+                         "values": entry.item.to_dict(), "deviations_from_paper": entry.item.deviations()})  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        print(f"train {r['model']} --recipe {r['name']}: {r['description']}")
+        deviations = r["deviations_from_paper"]
+        if not deviations:
+            print("  the paper's values")
+        for name, d in deviations.items():
+            print(f"  {name:<24} {d['value']!s:<12} (paper {d['paper']})")
+    return 0
+
+
+def cmd_train_gan(args: argparse.Namespace) -> int:
+    from shapespace.models import get_preset
+    from shapespace.training.config import GAN_RECIPES
+    from shapespace.training.gan_trainer import GANTrainer
+
+    model_config = get_preset(args.preset)
+    if args.latent_prior:
+        model_config = model_config.replace(latent_prior=args.latent_prior)
+    train_config = recipe_with_overrides(GAN_RECIPES.get(args.recipe), config_overrides(args, GAN_FLAGS))
+    data = selection_from(args).load(args.data, model_config.resolution, seed=args.data_seed, progress=not args.no_progress)
+    trainer = GANTrainer(model_config, train_config, data, args.out, device=args.device, resume=args.resume, progress=not args.no_progress)
+    print(f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
+    _print_deviations(train_config)
+    print(json.dumps(trainer.train(), indent=2))
+    return 0
+
+
+def cmd_train_vae_gan(args: argparse.Namespace) -> int:
+    from shapespace.models.encoder import get_encoder_preset
+    from shapespace.training.vaegan_config import VAE_RECIPES
+    from shapespace.training.vaegan_trainer import VAEGANTrainer, vae_gan_architecture
+
+    model_config = vae_gan_architecture(args.preset, args.init_from)
+    encoder_config = get_encoder_preset(args.encoder, model_config.latent_dim)
+    overrides = config_overrides(args, VAE_GAN_FLAGS)
+    train_config = recipe_with_overrides(VAE_RECIPES.get(args.recipe), overrides)
+    data = selection_from(args).load_many(
+        args.data, model_config.resolution, count=args.count, seed=args.data_seed, progress=not args.no_progress
+    )
+    trainer = VAEGANTrainer(
+        model_config, encoder_config, train_config, data, args.out, init_from=args.init_from,
+        device=args.device, resume=args.resume, progress=not args.no_progress,
+    )  # fmt: skip
+    print(f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
+    _print_deviations(train_config)
+    print(json.dumps(trainer.train(), indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from shapespace.pipelines.demo import run_demo
+
+    report = run_demo(out=args.out, steps=args.steps, seed=args.seed, device=args.device, progress=not args.no_progress, overwrite=args.overwrite)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")
+    add_device_flag(p)
+    add_progress_flag(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("presets", help="list the model presets with their parameter counts")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("recipes", help="list the training recipes with their deviations from the paper")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_recipes)
+
+    train = sub.add_parser("train", help="train a model")
+    train_sub = train.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
+    p = train_sub.add_parser("gan", help="train a 3D-GAN (the paper's recipe by default)")
+    p.add_argument("--data", required=True, help="training shapes: builtin:<class>, builtin:all, a cache from `data prepare`, a shape file or folder")
+    p.add_argument("--preset", default="paper-32", help="model preset (see `shapespace presets`; default paper-32)")
+    p.add_argument("--recipe", default="paper", help="training recipe to start from (see `shapespace recipes`; default paper)")
+    p.add_argument("--latent-prior", choices=("uniform", "normal"), help="override the preset's prior p(z)")
+    add_config_flags(p.add_argument_group("recipe overrides (default: the recipe's values)"), GANTrainConfig, GAN_FLAGS)
+    _add_run_flags(p)
+    add_source_flags(p, split_default="train")
+    p.set_defaults(func=cmd_train_gan)
+
+    p = train_sub.add_parser("vae-gan", help="train a 3D-VAE-GAN: image encoder + 3D-GAN, on photos rendered from the shapes")
+    p.add_argument("--data", required=True, action="append",
+                   help="training shapes (as for `train gan`); repeat for several sources; SOURCE#class,class keeps those classes of SOURCE")  # fmt: skip
+    p.add_argument("--preset", help="G/D preset when not starting from a GAN (default paper-32, with the normal prior)")
+    p.add_argument("--encoder", default="cpu-64", help="encoder preset: cpu-64 (default) or paper-256")
+    p.add_argument("--init-from", type=Path,
+                   help="a 3D-GAN run (trained with --latent-prior normal) whose G and D start the training; a 3D-VAE-GAN run also gives its encoder")  # fmt: skip
+    p.add_argument("--recipe", default="paper", help="training recipe (see `shapespace recipes`; default paper)")
+    p.add_argument("--count", type=positive_int, help="built-in shapes per class (default 1000)")
+    recipe = p.add_argument_group("recipe overrides (default: the recipe's values)")
+    add_config_flags(recipe, VAEGANTrainConfig, VAE_GAN_FLAGS)
+    _add_run_flags(p)
+    add_source_flags(p, split_default="train")
+    p.set_defaults(func=cmd_train_vae_gan)
+
+    p = sub.add_parser("demo", help="train paper-32 on builtin:chair and write samples, meshes and an interpolation")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    p.add_argument("--steps", type=positive_int, default=None, help="override the demo's number of steps")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing demo run in --out")
+    add_device_flag(p)
+    add_progress_flag(p)
+    p.set_defaults(func=cmd_demo)
