@@ -8,9 +8,7 @@ from shapespace.errors import CheckpointError, ConfigError
 from shapespace.metrics.voxel import nearest_neighbour_distances
 from shapespace.models import GANConfig, ShapeGAN
 from shapespace.training.config import GAN_RECIPES, GANTrainConfig
-from shapespace.training.ema import recalibrate_batchnorm
 from shapespace.training.gan_trainer import GANTrainer
-from shapespace.training.steps import score
 from shapespace.training.state import load_training_state
 
 
@@ -144,15 +142,6 @@ def test_generator_average_is_what_gets_saved(tiny_config, box_set, tmp_path):
     assert trainer.inference_model() is trainer.inference_model()
 
 
-def test_recalibrate_batchnorm_uses_exact_batch_statistics():
-    norm = torch.nn.BatchNorm1d(3, momentum=0.1)
-    batches = [torch.arange(12.0).reshape(4, 3), torch.arange(12.0, 24.0).reshape(4, 3)]
-    recalibrate_batchnorm(norm, batches)
-    assert not norm.training and norm.momentum == 0.1
-    assert torch.allclose(norm.running_mean, torch.stack([b.mean(0) for b in batches]).mean(0))
-    assert torch.allclose(norm.running_var, torch.stack([b.var(0) for b in batches]).mean(0))
-
-
 def test_truncated_state_is_rejected(tiny_config, box_set, tmp_path):
     GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", progress=False).train()
     tensors = tmp_path / "run" / "state" / "state.safetensors"
@@ -192,16 +181,3 @@ def test_tiny_gan_learns_the_target_distribution(box_set, tmp_path):
     after = distance()
     assert before > 0.7, before
     assert after < 0.6 * before, (before, after)
-
-
-def test_joint_d_batch_scores_real_and_generated_shapes_together(tiny_config, box_set, tmp_path):
-    trainer = GANTrainer(tiny_config, _recipe(joint_d_batch=True), box_set, tmp_path / "j", device="cpu", progress=False)
-    real = box_set.voxels[:4].float().unsqueeze(1)  # (4, 1, 16, 16, 16)
-    fake = torch.rand(4, 1, 16, 16, 16, generator=torch.Generator().manual_seed(0))
-    discriminator = trainer.model.discriminator.train()
-    logit_real, logit_fake = score(trainer.model.discriminator, real, fake, joint=True)
-    both = discriminator(torch.cat([real, fake]))
-    assert torch.equal(logit_real, both[:4]) and torch.equal(logit_fake, both[4:])
-    # Separate batches normalise with other statistics, so D's logits differ.
-    assert not torch.allclose(logit_fake, discriminator(fake))
-    assert trainer.train_config.deviations()["joint_d_batch"] == {"value": True, "paper": False}

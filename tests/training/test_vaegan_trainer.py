@@ -15,7 +15,6 @@ from shapespace.rendering.photos import PhotoSettings, Views, render_photos, ren
 from shapespace.training import losses, vaegan_trainer
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.gan_trainer import GANTrainer
-from shapespace.training.losses import reconstruction_loss
 from shapespace.training.rng import Stream, stream_seed
 from shapespace.training.vaegan_config import VAE_RECIPES, VAEGANTrainConfig
 from shapespace.training.vaegan_trainer import VAEGANTrainer, batch_iou, mean_occupancy
@@ -95,49 +94,11 @@ def test_unknown_recipe():
         VAE_RECIPES.get("quick")
 
 
-# -- loss terms -------------------------------------------------------------------------
+# -- logged values -----------------------------------------------------------------------
 
-def _pair() -> tuple[torch.Tensor, torch.Tensor]:
-    """Two 2^3 grids: one predicted 0.5 everywhere; one 0.9 on its 4 occupied voxels and 0.1 elsewhere."""
-    target = torch.zeros(2, 1, 2, 2, 2)
-    target[0, 0, 0, 0, :] = 1  # 2 voxels
-    target[0, 0, 1, 1, 1] = 1  # 3 in all
-    target[1, 0, :, :, 0] = 1  # 4 voxels
-    predicted = torch.full((2, 1, 2, 2, 2), 0.5)
-    predicted[1] = torch.where(target[1] > 0, 0.9, 0.1)
-    return predicted, target
+def test_batch_iou_and_mean_occupancy():
+    from test_losses import _pair
 
-
-def test_l2_reconstruction_loss_sums_over_voxels_and_averages_over_shapes():
-    predicted, target = _pair()
-    # shape 0: 8 voxels * 0.25; shape 1: 8 voxels * 0.01; mean of the two.
-    assert reconstruction_loss("l2", predicted, target).item() == pytest.approx((8 * 0.25 + 8 * 0.01) / 2, rel=1e-6)
-    assert reconstruction_loss("l2", target, target).item() == 0.0
-
-
-def test_bce_reconstruction_loss_sums_over_voxels_and_averages_over_shapes():
-    predicted, target = _pair()
-    expected = (8 * torch.log(torch.tensor(2.0)) - 8 * torch.log(torch.tensor(0.9))) / 2
-    assert reconstruction_loss("bce", predicted, target).item() == pytest.approx(expected.item(), rel=1e-6)
-    # Certain and wrong everywhere: probabilities clamped to [1e-6, 1 - 1e-6], so about
-    # -log(1e-6) = 13.8 per voxel instead of infinity (float32 rounding of 1 - 1e-6: 0.1%).
-    wrong = reconstruction_loss("bce", 1.0 - target, target)
-    assert wrong.item() == pytest.approx(8 * 13.8155, rel=2e-3)
-
-
-def test_positive_weight_shares_the_loss_between_occupied_and_empty_voxels():
-    predicted, target = _pair()
-    # gamma 0.75: occupied voxels weigh 1.5, empty ones 0.5.
-    # l2, shape 0: 0.25 * (3 * 1.5 + 5 * 0.5) = 1.75; shape 1: 0.01 * (4 * 1.5 + 4 * 0.5) = 0.08.
-    assert reconstruction_loss("l2", predicted, target, 0.75).item() == pytest.approx((1.75 + 0.08) / 2, rel=1e-6)
-    # bce, shape 0: log 2 * (3 * 1.5 + 5 * 0.5); shape 1: -log 0.9 * (4 * 1.5 + 4 * 0.5).
-    log2, log09 = torch.log(torch.tensor(2.0)).item(), torch.log(torch.tensor(0.9)).item()
-    assert reconstruction_loss("bce", predicted, target, 0.75).item() == pytest.approx((7 * log2 - 8 * log09) / 2, rel=1e-6)
-    # 0.5 is the unweighted loss.
-    assert reconstruction_loss("bce", predicted, target, 0.5).item() == reconstruction_loss("bce", predicted, target).item()
-
-
-def test_batch_iou_and_mean_shape():
     predicted, target = _pair()
     # shape 0: nothing above 0.5 against 3 voxels (IoU 0); shape 1: exact (IoU 1).
     assert batch_iou(predicted, target) == pytest.approx(0.5)

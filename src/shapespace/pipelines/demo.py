@@ -16,9 +16,9 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
 
 from shapespace.data.builtin import CLASSES
 from shapespace.data.sources import load_voxel_set
@@ -31,14 +31,31 @@ from shapespace.pipelines.sampling import interpolate_shapes, sample_shapes, wri
 from shapespace.training.config import GAN_RECIPES
 from shapespace.training.gan_trainer import GANTrainer
 
-DEMO_PRESET = "paper-32"
-DEMO_DATA = "builtin:chair"
-DEMO_RECIPE = "fast"
-# N(0, 0.33) latents: with the release's U[0, 1) all latents share a large common
-# component and short runs produce nearly one shape (PAPER.md section 1 allows either).
-DEMO_LATENT_PRIOR = "normal"
-QUALITY_SAMPLES = 200
-HELDOUT_PER_CLASS = 200
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What the demo trains and how much it measures; the defaults are ``make demo``'s.
+
+    Attributes:
+        preset: the model preset.
+        data: the built-in class to train on.
+        recipe: the training recipe.
+        latent_prior: N(0, 0.33) latents ("normal"): with the release's U[0, 1) all latents
+            share a large common component and short runs produce nearly one shape (the
+            paper's prior is a named choice, docs/paper.md section 1).
+        train_count: built-in training shapes (None: the built-in default, 1000).
+        quality_samples: samples measured for ``quality.json``.
+        heldout_per_class: held-out chairs, and held-out shapes of the other classes together.
+    """
+
+    preset: str = "paper-32"
+    data: str = "builtin:chair"
+    recipe: str = "fast"
+    latent_prior: str = "normal"
+    train_count: int | None = None
+    quality_samples: int = 200
+    heldout_per_class: int = 200
 
 
 def run_demo(
@@ -48,8 +65,10 @@ def run_demo(
     device: str = "auto",
     progress: bool = True,
     overwrite: bool = False,
+    settings: DemoSettings = DemoSettings(),
 ) -> dict[str, Any]:
     """Train, sample, mesh, interpolate and measure; returns the report (also in quality.json)."""
+    demo = settings
     demo_started = time.perf_counter()
     out = Path(out)
     run_dir = out / "run"
@@ -57,14 +76,14 @@ def run_demo(
         if not overwrite:
             raise CheckpointError(f"{out} already holds a demo; pass `overwrite` to replace it or choose another `out`")
         shutil.rmtree(run_dir)
-    config = get_preset(DEMO_PRESET).replace(latent_prior=DEMO_LATENT_PRIOR)
-    recipe = GAN_RECIPES.get(DEMO_RECIPE).replace(seed=seed)
+    config = get_preset(demo.preset).replace(latent_prior=demo.latent_prior)
+    recipe = GAN_RECIPES.get(demo.recipe).replace(seed=seed)
     if steps:  # the instance noise keeps its schedule relative to the run's length
         recipe = recipe.replace(steps=steps, instance_noise_steps=2 * steps)
-    train = load_voxel_set(DEMO_DATA, config.resolution)
+    train = load_voxel_set(demo.data, config.resolution, count=demo.train_count)
     print(
-        f"demo: training {DEMO_PRESET} on {DEMO_DATA} ({len(train)} shapes) for {recipe.steps} steps "
-        f"with the '{DEMO_RECIPE}' recipe and the {DEMO_LATENT_PRIOR} latent prior "
+        f"demo: training {demo.preset} on {demo.data} ({len(train)} shapes) for {recipe.steps} steps "
+        f"with the '{demo.recipe}' recipe and the {demo.latent_prior} latent prior "
         f"(deviations from the paper: {', '.join(recipe.deviations())})",
         file=sys.stderr,
     )
@@ -78,18 +97,18 @@ def run_demo(
     z = latents_for_seeds(model.config, [seed, seed + 1])
     write_shapes(interpolate_shapes(model, z[0], z[1], steps=8), out, ("png",), name="interpolation", ncols=8)
 
-    heldout_chairs = load_voxel_set(DEMO_DATA, config.resolution, split="test", count=HELDOUT_PER_CLASS).voxels
-    others = [c for c in CLASSES if c != "chair"]
+    heldout_chairs = load_voxel_set(demo.data, config.resolution, split="test", count=demo.heldout_per_class).voxels
+    others = [c for c in CLASSES if c not in demo.data.removeprefix("builtin:").split(",")]
     heldout_other = load_voxel_set(
-        "builtin:" + ",".join(others), config.resolution, split="test", count=HELDOUT_PER_CLASS // len(others)
+        "builtin:" + ",".join(others), config.resolution, split="test", count=demo.heldout_per_class // len(others)
     ).voxels
-    samples = sample_shapes(model, QUALITY_SAMPLES, seed=seed + 1000)
+    samples = sample_shapes(model, demo.quality_samples, seed=seed + 1000)
     quality = quick_quality(samples, train.voxels, heldout_chairs, heldout_other)
     report = {
-        "preset": DEMO_PRESET,
-        "data": DEMO_DATA,
-        "recipe": DEMO_RECIPE,
-        "latent_prior": DEMO_LATENT_PRIOR,
+        "preset": demo.preset,
+        "data": demo.data,
+        "recipe": demo.recipe,
+        "latent_prior": demo.latent_prior,
         "deviations_from_paper": recipe.deviations(),
         "steps": trainer.step,
         "device": str(trainer.device),
