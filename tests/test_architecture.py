@@ -1,7 +1,7 @@
 """The package's layering: imports only point down, and no module imports itself back.
 
 geometry -> io -> data / models / rendering / metrics -> training -> pipelines -> cli, with
-``errors`` and ``config`` below everything (STYLE.md: "Imports only point down").
+``errors`` and ``config`` below everything (README, "Architecture").
 Imports inside functions count too: a lazy import is still a dependency.
 """
 

@@ -1,4 +1,4 @@
-"""The canonical voxel frame, stated once for the whole project (PAPER.md section 5).
+"""The canonical voxel frame, stated once for the whole project (docs/paper.md section 5).
 
 Every occupancy grid in shapespace is an array ``v[i, j, k]`` of shape ``(R, R, R)``
 (or ``(B, 1, R, R, R)`` inside networks) with

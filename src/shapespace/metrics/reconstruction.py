@@ -1,4 +1,4 @@
-"""Single-image reconstruction metrics of the paper's IKEA protocol (PAPER.md section 3).
+"""Single-image reconstruction metrics of the paper's IKEA protocol (docs/paper.md section 3).
 
 * **Average precision** of voxel occupancy at 20^3 (Girdhar et al. 2016): scikit-learn's
   ``average_precision_score`` over all voxels of all test images of a class (predicted

@@ -1,4 +1,4 @@
-"""Frozen, typed configuration of the 3D-GAN networks (PAPER.md section 1).
+"""Frozen, typed configuration of the 3D-GAN networks (docs/paper.md section 1).
 
 A config fully determines the architecture; it is saved as ``config.json`` beside the
 weights so that :func:`shapespace.models.gan.ShapeGAN.from_pretrained` rebuilds the model

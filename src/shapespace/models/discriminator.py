@@ -1,4 +1,4 @@
-"""The 3D-GAN discriminator (Wu et al., NeurIPS 2016; PAPER.md section 1).
+"""The 3D-GAN discriminator (Wu et al., NeurIPS 2016; docs/paper.md section 1).
 
 The mirror of the generator: 3D convolutions (kernel 4, stride 2, padding 1) with
 BatchNorm + LeakyReLU(0.2) between, then a kernel-4 convolution from 4^3 to one output.
@@ -13,7 +13,7 @@ For the ``paper-64`` preset the shapes are::
       -> (B, 512, 4^3) -> logit (B,)
 
 The first block has no BatchNorm in many DCGAN variants; the paper's text puts BatchNorm
-between all layers and the parameter count of PAPER.md (11,048,832) includes it, so it is
+between all layers and the parameter count of docs/paper.md (11,048,832) includes it, so it is
 kept.
 """
 
@@ -66,7 +66,7 @@ class VoxelDiscriminator(nn.Module):
 
         Returns:
             One FloatTensor per block, of shape (B, C_i, R / 2^(i+1), ...); used for the
-            paper's representation-learning experiment (PAPER.md section 3).
+            paper's representation-learning experiment (docs/paper.md section 3).
         """
         self._check(x)
         responses = []

@@ -1,4 +1,4 @@
-"""The image encoder E of the 3D-VAE-GAN (Wu et al., NeurIPS 2016; PAPER.md section 2).
+"""The image encoder E of the 3D-VAE-GAN (Wu et al., NeurIPS 2016; docs/paper.md section 2).
 
 E maps an RGB image y to q(z|y), a diagonal Gaussian over G's latent space: five 2D
 convolutions with BatchNorm + ReLU between them; the last one reduces the map to 1x1 and
@@ -195,7 +195,7 @@ ENCODER_PRESETS: Registry[EncoderConfig] = Registry("encoder preset")
 ENCODER_PRESETS.register(
     "paper-256",
     EncoderConfig(),
-    "the paper's encoder: 256x256 input, kernels {11,5,5,5,8}, strides {4,2,2,2,1} (PAPER.md section 2)",
+    "the paper's encoder: 256x256 input, kernels {11,5,5,5,8}, strides {4,2,2,2,1} (docs/paper.md section 2)",
 )
 ENCODER_PRESETS.register(
     "cpu-64",

@@ -1,4 +1,4 @@
-"""The 3D-GAN generator (Wu et al., NeurIPS 2016; PAPER.md section 1).
+"""The 3D-GAN generator (Wu et al., NeurIPS 2016; docs/paper.md section 1).
 
 A stack of 3D transposed convolutions (kernel 4): the first maps the latent vector, seen
 as a 1^3 grid, to 4^3 (stride 1, padding 0); each further one doubles the resolution

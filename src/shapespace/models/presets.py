@@ -1,8 +1,8 @@
 """Named model presets, each with its provenance.
 
-``paper-64`` is the architecture of PAPER.md section 1 and reproduces its parameter counts
+``paper-64`` is the architecture of docs/paper.md section 1 and reproduces its parameter counts
 exactly (G 17,569,664; D 11,048,832). ``paper-32`` is the same design with one stage fewer
-(PAPER.md asks for it: CPU-friendly, fits 30^3 ModelNet data padded to 32^3): the finest
+(docs/paper.md asks for it: CPU-friendly, fits 30^3 ModelNet data padded to 32^3): the finest
 stage of each network is dropped, so G goes 512@4^3 -> 256@8^3 -> 128@16^3 -> 1@32^3 and D
 goes 1@32^3 -> 128@16^3 -> 256@8^3 -> 512@4^3 -> 1; the coarse layers keep the paper's
 widths. ``tiny-16`` exists for tests only.
@@ -17,7 +17,7 @@ MODEL_PRESETS: Registry[GANConfig] = Registry("preset")
 MODEL_PRESETS.register(
     "paper-64",
     GANConfig(resolution=64, generator_channels=(512, 256, 128, 64), discriminator_channels=(64, 128, 256, 512)),
-    "3D-GAN of Wu et al. 2016 at 64^3, exactly as specified (PAPER.md section 1)",
+    "3D-GAN of Wu et al. 2016 at 64^3, exactly as specified (docs/paper.md section 1)",
 )
 MODEL_PRESETS.register(
     "paper-32",

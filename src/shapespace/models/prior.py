@@ -1,4 +1,4 @@
-"""The latent prior p(z) of the 3D-GAN, a named config field (PAPER.md section 1): draws
+"""The latent prior p(z) of the 3D-GAN, a named config field (docs/paper.md section 1): draws
 from it, the latent of a seed, and lines between latents."""
 
 from __future__ import annotations

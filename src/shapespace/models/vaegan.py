@@ -21,7 +21,7 @@ from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE
 
 
 class ShapeVAEGAN(ShapeGAN):
-    """E, G and D of the 3D-VAE-GAN (PAPER.md section 2): a :class:`ShapeGAN` plus an encoder.
+    """E, G and D of the 3D-VAE-GAN (docs/paper.md section 2): a :class:`ShapeGAN` plus an encoder.
 
     Args:
         gan_config: architecture of G and D.

@@ -17,7 +17,7 @@ from shapespace.errors import DataError
 from shapespace.io.atomic import write_text_atomic
 from shapespace.metrics.generation import POINTS_PER_SHAPE, generation_metrics
 
-# The paper's feature recipe (PAPER.md section 3): the 2nd, 3rd and 4th conv responses of the
+# The paper's feature recipe (docs/paper.md section 3): the 2nd, 3rd and 4th conv responses of the
 # 64^3 D (16^3, 8^3, 4^3) max-pooled with kernels 8, 4, 2, i.e. each to 2^3.
 FEATURE_GRID = 2
 
@@ -118,7 +118,7 @@ def evaluate_generation(
     return result
 
 
-# -- representation: D features + linear SVM (PAPER.md section 3) ---------------------------
+# -- representation: D features + linear SVM (docs/paper.md section 3) ---------------------------
 @torch.no_grad()
 def discriminator_features(discriminator, voxels, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
     """The paper's D features: the last three conv responses, max-pooled to 2^3, concatenated.

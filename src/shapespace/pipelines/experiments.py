@@ -1,4 +1,4 @@
-"""The paper's latent-space experiments (PAPER.md section 3), each writing a figure.
+"""The paper's latent-space experiments (docs/paper.md section 3), each writing a figure.
 
 * interpolation -- shapes along the line between two latent codes
   (:func:`~shapespace.pipelines.sampling.interpolate_shapes`), given as seeds or as two

@@ -30,7 +30,7 @@ from shapespace.io.atomic import write_text_atomic
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.training.runtime import resolve_device
 
-# Reference rows of PAPER.md section 3 (AP at 20^3 on the full 937-photo IKEA test set).
+# Reference rows of docs/paper.md section 3 (AP at 20^3 on the full 937-photo IKEA test set).
 PAPER_IKEA_AP = {
     "3D-VAE-GAN, jointly": {"bed": 49.1, "bookcase": 31.9, "chair": 42.6, "desk": 34.8, "sofa": 79.8, "table": 33.1, "mean": 45.2},
     "3D-VAE-GAN, separately": {"bed": 63.2, "bookcase": 46.3, "chair": 47.2, "desk": 40.7, "sofa": 78.8, "table": 42.3, "mean": 53.1},

@@ -1,6 +1,6 @@
 """Photo-like training images of voxel shapes, rendered on the fly in torch, batched.
 
-The 3D-VAE-GAN needs (image, shape) pairs (PAPER.md section 2); the paper rendered
+The 3D-VAE-GAN needs (image, shape) pairs (docs/paper.md section 2); the paper rendered
 ShapeNet models. Here every training step renders its own shapes with random viewpoint,
 light, material and background, so the encoder sees each shape under ever new conditions
 and learns what transfers to real photos (domain randomisation, Tobin et al. 2017).

@@ -1,7 +1,7 @@
 """Training recipes for the 3D-GAN: the paper's, and named faster ones.
 
 Every field that the paper specifies defaults to the paper's value and records it as field
-metadata (PAPER.md section 1; Wu et al. 2016, section 3.1 and supplementary): Adam with
+metadata (docs/paper.md section 1; Wu et al. 2016, section 3.1 and supplementary): Adam with
 beta1 = 0.5, learning rates G 0.0025 and D 1e-5, batch size 100, and D updated only while
 its accuracy on the current batch is at most 80%. :meth:`GANTrainConfig.deviations` lists
 every field that differs from the paper, and the list is saved with each run. Fields that
@@ -120,5 +120,5 @@ FAST_RECIPE = GANTrainConfig(
 )
 
 GAN_RECIPES: Registry[GANTrainConfig] = Registry("recipe")
-GAN_RECIPES.register("paper", GANTrainConfig(), "exactly the paper's values (PAPER.md section 1)")
+GAN_RECIPES.register("paper", GANTrainConfig(), "exactly the paper's values (docs/paper.md section 1)")
 GAN_RECIPES.register("fast", FAST_RECIPE, "the demo's CPU recipe: a few hundred steps at batch 8 (README, Training recipes)")

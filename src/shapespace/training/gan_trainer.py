@@ -1,4 +1,4 @@
-"""Training loop of the 3D-GAN (Wu et al. 2016, PAPER.md section 1).
+"""Training loop of the 3D-GAN (Wu et al. 2016, docs/paper.md section 1).
 
 Per step (:meth:`GANTrainer.train_step`, top to bottom): draw a batch of real shapes and
 latents, score both with D, update D only while its batch accuracy is at most

@@ -14,7 +14,7 @@ from shapespace.training.rng import Stream, stream_rng
 
 
 def discriminator_bce(logit_real: torch.Tensor, logit_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
-    """The paper's D loss, ``-log D(x) - log(1 - D(G(z)))`` (PAPER.md section 1), as binary
+    """The paper's D loss, ``-log D(x) - log(1 - D(G(z)))`` (docs/paper.md section 1), as binary
     cross-entropy on logits of shape (B,); ``real_label`` < 1 is one-sided label smoothing."""
     real_targets = torch.full((len(logit_real),), real_label, device=logit_real.device)
     zeros = torch.zeros(len(logit_fake), device=logit_fake.device)

@@ -56,7 +56,7 @@ def adaptive_discriminator_update(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
 ) -> bool:
-    """The paper's adaptive D update (PAPER.md section 1): step D only while its accuracy on
+    """The paper's adaptive D update (docs/paper.md section 1): step D only while its accuracy on
     this batch (``correct`` of ``2 * batch_size`` calls) is at most ``threshold``.
 
     Returns whether D was updated. Deciding reads the accuracy on the host, which waits

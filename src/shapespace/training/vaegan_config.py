@@ -1,7 +1,7 @@
-"""Training recipes for the 3D-VAE-GAN (PAPER.md section 2).
+"""Training recipes for the 3D-VAE-GAN (docs/paper.md section 2).
 
 The loss is the paper's ``L = L_GAN + a1 * L_KL + a2 * L_recon`` with ``a1 = kl_weight``
-(paper: 5) and ``a2 = recon_weight`` (paper: 1e-4), both recalled values (PAPER.md tags
+(paper: 5) and ``a2 = recon_weight`` (paper: 1e-4), both recalled values (docs/paper.md tags
 them [recalled]). ``L_KL`` is KL(q(z|y) || p(z)) summed over the latent dimensions and
 ``L_recon`` is the squared L2 distance ``||G(E(y)) - x||^2`` summed over the voxels, each
 averaged over the batch. Every GAN field keeps its meaning and paper default from
@@ -96,5 +96,5 @@ FAST_VAE_RECIPE = VAEGANTrainConfig(
 )
 
 VAE_RECIPES: Registry[VAEGANTrainConfig] = Registry("3D-VAE-GAN recipe")
-VAE_RECIPES.register("paper", VAEGANTrainConfig(), "the paper's values (PAPER.md section 2; a1 and a2 are recalled values)")
+VAE_RECIPES.register("paper", VAEGANTrainConfig(), "the paper's values (docs/paper.md section 2; a1 and a2 are recalled values)")
 VAE_RECIPES.register("fast", FAST_VAE_RECIPE, "the CPU recipe, meant to start from a trained 3D-GAN (README, 3D-VAE-GAN)")

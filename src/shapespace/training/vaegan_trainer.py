@@ -1,4 +1,4 @@
-"""Training loop of the 3D-VAE-GAN (Wu et al. 2016, PAPER.md section 2).
+"""Training loop of the 3D-VAE-GAN (Wu et al. 2016, docs/paper.md section 2).
 
 Per step (:meth:`VAEGANTrainer.train_step`, top to bottom), for a batch of real shapes x:
 
