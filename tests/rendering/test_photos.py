@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from shapespace.errors import ConfigError
-from shapespace.rendering.photos import PhotoSettings, Views, _add_blur, random_views, render_photos, render_views
+from shapespace.rendering.photos import PhotoSettings, PhotoParameters, _add_blur, random_photo_parameters, render_photos, render_with_parameters
 
 R = 16
 
@@ -34,8 +34,8 @@ def _expected_front_silhouette(volume: torch.Tensor, size: int) -> torch.Tensor:
     return occupied[j[None, :], k[:, None]]  # (rows, columns)
 
 
-def _front(count: int, size: int) -> Views:
-    return Views.fixed(count, size, azimuth=0.0, elevation=0.0)
+def _front(count: int, size: int) -> PhotoParameters:
+    return PhotoParameters.fixed(count, size, azimuth=0.0, elevation=0.0)
 
 
 BOX = (slice(3, 9), slice(5, 12), slice(2, 7))
@@ -46,7 +46,7 @@ L_BAR, L_FOOT = (slice(4, 10), slice(10, 14), slice(2, 12)), (slice(4, 10), slic
 @pytest.mark.parametrize("size", [R, 2 * R])
 def test_a_box_renders_to_its_exact_silhouette(size):
     volume = _volume(BOX)
-    images, silhouettes = render_views(volume, _front(1, size), size, framing="cube")
+    images, silhouettes = render_with_parameters(volume, _front(1, size), size, framing="cube")
     assert images.shape == (1, 3, size, size) and silhouettes.shape == (1, size, size)
     assert silhouettes.dtype == torch.bool
     expected = _expected_front_silhouette(volume[0], size)
@@ -62,7 +62,7 @@ def test_a_box_renders_to_its_exact_silhouette(size):
 def test_an_asymmetric_shape_keeps_left_right_and_up_down():
     volume = _volume(L_BAR, L_FOOT)
     size = 2 * R
-    _, silhouettes = render_views(volume, _front(1, size), size, framing="cube")
+    _, silhouettes = render_with_parameters(volume, _front(1, size), size, framing="cube")
     silhouette = silhouettes[0]
     assert torch.equal(silhouette, _expected_front_silhouette(volume[0], size))
     # The bar (high axis 1 = world +y) is on the image's left, rising from the foot at the bottom.
@@ -76,7 +76,7 @@ def test_an_asymmetric_shape_keeps_left_right_and_up_down():
 
 def test_a_plain_view_shows_white_background_and_grey_shape():
     volume = _volume(BOX)
-    images, silhouettes = render_views(volume, _front(1, 2 * R), 2 * R, framing="cube")
+    images, silhouettes = render_with_parameters(volume, _front(1, 2 * R), 2 * R, framing="cube")
     background = ~silhouettes[0]
     assert torch.equal(images[0][:, background], torch.ones(3, int(background.sum())))
     # Grey material 0.7 lit by ambient 0.35 + diffuse 0.7: at most 0.7 * 1.05, grey (R = G = B).
@@ -87,11 +87,11 @@ def test_a_plain_view_shows_white_background_and_grey_shape():
 
 def test_an_empty_volume_shows_only_the_background():
     empty = torch.zeros(2, R, R, R)
-    images, silhouettes = render_views(empty, _front(2, 24), 24, framing="object")
+    images, silhouettes = render_with_parameters(empty, _front(2, 24), 24, framing="object")
     assert not silhouettes.any()
     assert torch.equal(images, torch.ones(2, 3, 24, 24))
-    views = random_views(2, 24, torch.Generator().manual_seed(3))
-    images, silhouettes = render_views(empty, views, 24)
+    views = random_photo_parameters(2, 24, torch.Generator().manual_seed(3))
+    images, silhouettes = render_with_parameters(empty, views, 24)
     assert not silhouettes.any()
     expected = (views.background * views.gain[:, None, None, None] + views.noise_std[:, None, None, None] * views.noise).clamp(0, 1)
     assert torch.equal(images, expected)
@@ -101,7 +101,7 @@ def test_an_empty_volume_shows_only_the_background():
 def test_object_framing_without_margin_touches_all_four_borders(azimuth):
     volume = _volume(BOX)
     size = 32
-    _, silhouettes = render_views(volume, Views.fixed(1, size, azimuth=azimuth, elevation=0.0), size, framing="object")
+    _, silhouettes = render_with_parameters(volume, PhotoParameters.fixed(1, size, azimuth=azimuth, elevation=0.0), size, framing="object")
     silhouette = silhouettes[0]
     # The crop is the box's face stretched to the square: the middle row and column are
     # covered from border to border; only the corner pixels fall outside the iso-surface,
@@ -114,7 +114,7 @@ def test_object_framing_without_margin_touches_all_four_borders(azimuth):
 def test_object_framing_of_an_oblique_view_leaves_at_most_a_few_empty_pixels():
     volume = _volume(BOX)
     size = 64
-    _, silhouettes = render_views(volume, Views.fixed(1, size, azimuth=35.0, elevation=20.0), size, framing="object")
+    _, silhouettes = render_with_parameters(volume, PhotoParameters.fixed(1, size, azimuth=35.0, elevation=20.0), size, framing="object")
     rows = silhouettes[0].any(1).nonzero().flatten()
     cols = silhouettes[0].any(0).nonzero().flatten()
     # The crop bounds the voxel cubes; the rendered iso-surface rounds their outer edges by
@@ -128,12 +128,12 @@ def test_object_framing_of_an_oblique_view_leaves_at_most_a_few_empty_pixels():
 def test_object_and_cube_framing_differ_by_a_stretch():
     # Cube framing at S = 2R vs the object crop: the box fills the object-framed image.
     volume = _volume(BOX)
-    _, cube = render_views(volume, _front(1, 32), 32, framing="cube")
-    _, crop = render_views(volume, _front(1, 32), 32, framing="object")
+    _, cube = render_with_parameters(volume, _front(1, 32), 32, framing="cube")
+    _, crop = render_with_parameters(volume, _front(1, 32), 32, framing="object")
     assert int(cube.sum()) == 10 * 14
     assert int(crop.sum()) > 32 * 32 - 4 * 4  # all but a few pixels in each corner
     with pytest.raises(ConfigError, match="framing must be one of object, cube, got 'sphere'"):
-        render_views(volume, _front(1, 32), 32, framing="sphere")
+        render_with_parameters(volume, _front(1, 32), 32, framing="sphere")
 
 
 def test_random_photos_are_deterministic_for_a_seed_and_in_range():
@@ -145,9 +145,9 @@ def test_random_photos_are_deterministic_for_a_seed_and_in_range():
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
-    # Views drawn from one generator: the same parameters twice, and within the settings' ranges.
-    v1 = random_views(50, 8, torch.Generator().manual_seed(5))
-    v2 = random_views(50, 8, torch.Generator().manual_seed(5))
+    # PhotoParameters drawn from one generator: the same parameters twice, and within the settings' ranges.
+    v1 = random_photo_parameters(50, 8, torch.Generator().manual_seed(5))
+    v2 = random_photo_parameters(50, 8, torch.Generator().manual_seed(5))
     assert all(torch.equal(getattr(v1, f), getattr(v2, f)) for f in ("azimuth", "elevation", "margin", "light", "albedo", "background", "noise"))
     assert float(v1.azimuth.min()) >= 0.0 and float(v1.azimuth.max()) < 360.0
     assert float(v1.elevation.min()) >= 0.0 and float(v1.elevation.max()) < 40.0
@@ -162,8 +162,8 @@ def _three_shapes() -> torch.Tensor:
 def test_clutter_replaces_only_the_background_by_another_shapes_photo():
     shapes = _three_shapes()
     plain = render_photos(shapes, 32, torch.Generator().manual_seed(11))
-    # Views are drawn first, so the objects are the same as without clutter.
-    _, hit = render_views(shapes, random_views(3, 32, torch.Generator().manual_seed(11)), 32)
+    # PhotoParameters are drawn first, so the objects are the same as without clutter.
+    _, hit = render_with_parameters(shapes, random_photo_parameters(3, 32, torch.Generator().manual_seed(11)), 32)
     cluttered = render_photos(shapes, 32, torch.Generator().manual_seed(11), PhotoSettings(clutter=1.0))
     again = render_photos(shapes, 32, torch.Generator().manual_seed(11), PhotoSettings(clutter=1.0))
     assert torch.equal(cluttered, again)
@@ -200,7 +200,7 @@ def test_occluders_are_plain_bands_entering_from_an_edge():
 def test_texture_changes_only_the_object_by_a_bounded_factor():
     shapes = _three_shapes()
     plain = render_photos(shapes, 32, torch.Generator().manual_seed(6))
-    _, hit = render_views(shapes, random_views(3, 32, torch.Generator().manual_seed(6)), 32)
+    _, hit = render_with_parameters(shapes, random_photo_parameters(3, 32, torch.Generator().manual_seed(6)), 32)
     textured = render_photos(shapes, 32, torch.Generator().manual_seed(6), PhotoSettings(texture=1.0))
     assert torch.equal(textured, render_photos(shapes, 32, torch.Generator().manual_seed(6), PhotoSettings(texture=1.0)))
     background = ~hit[:, None].expand_as(plain)
@@ -239,10 +239,10 @@ def test_batched_rendering_equals_one_by_one():
     # More shapes than one chunk (8): chunking must not change any image.
     rng = torch.Generator().manual_seed(0)
     shapes = (torch.rand(10, R, R, R, generator=rng) > 0.6).float()
-    views = random_views(10, 16, torch.Generator().manual_seed(1))
-    images, silhouettes = render_views(shapes, views, 16)
+    views = random_photo_parameters(10, 16, torch.Generator().manual_seed(1))
+    images, silhouettes = render_with_parameters(shapes, views, 16)
     for i in (0, 9):
-        one, hit = render_views(shapes[i : i + 1], views.select(slice(i, i + 1)), 16)
+        one, hit = render_with_parameters(shapes[i : i + 1], views.select(slice(i, i + 1)), 16)
         assert torch.allclose(one[0], images[i], atol=1e-5) and torch.equal(hit[0], silhouettes[i])
 
 
@@ -263,7 +263,7 @@ def test_bad_settings_and_inputs():
         PhotoSettings(texture=2.0)
     with pytest.raises(ConfigError, match="photo setting blur is a chance"):
         PhotoSettings(blur=-1.0)
-    with pytest.raises(ValueError, match="3 volumes need 3 views of size 16, got 2 of size 16"):
-        render_views(torch.zeros(3, R, R, R), _front(2, 16), 16)
+    with pytest.raises(ValueError, match="3 volumes need 3 parameter sets of size 16, got 2 of size 16"):
+        render_with_parameters(torch.zeros(3, R, R, R), _front(2, 16), 16)
     with pytest.raises(ValueError, match="volumes must have shape"):
-        render_views(torch.zeros(1, R, R, 8), _front(1, 16), 16)
+        render_with_parameters(torch.zeros(1, R, R, 8), _front(1, 16), 16)

@@ -11,7 +11,7 @@ from shapespace.errors import CheckpointError, ConfigError
 from shapespace.models import GANConfig, ShapeGAN
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.vaegan import ShapeVAEGAN
-from shapespace.rendering.photos import PhotoSettings, Views, render_photos, render_views
+from shapespace.rendering.photos import PhotoSettings, PhotoParameters, render_photos, render_with_parameters
 from shapespace.training import losses, vaegan_trainer
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.gan_trainer import GANTrainer
@@ -208,7 +208,7 @@ def test_training_photos_take_clutter_occluders_texture_and_blur_from_the_recipe
 # -- learning ---------------------------------------------------------------------------
 
 class FixedViewTrainer(VAEGANTrainer):
-    """Renders every shape from one plain view (Views.fixed) instead of random photos.
+    """Renders every shape from one plain view (PhotoParameters.fixed) instead of random photos.
 
     With the random views, backgrounds and lights of the real trainer, a 16-pixel encoder
     needs far more steps than a test has to become view-invariant (on these four boxes it is
@@ -218,7 +218,7 @@ class FixedViewTrainer(VAEGANTrainer):
 
     def render(self, shapes, step, stream=0):
         size = self.encoder_config.image_size
-        return render_views(shapes.to(self.device), Views.fixed(len(shapes), size), size)[0]
+        return render_with_parameters(shapes.to(self.device), PhotoParameters.fixed(len(shapes), size), size)[0]
 
 
 def _four_boxes() -> VoxelSet:

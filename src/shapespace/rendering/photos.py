@@ -36,7 +36,7 @@ How an image is made (all shapes of a batch at once):
    grain, fabric prints and books on its shelves; with chance ``blur`` the finished image
    gets a Gaussian blur of 0.4 to 1.2 pixels, as small photo crops have.
 
-All randomness is drawn from one explicit ``torch.Generator``, ``rng`` (:func:`random_views`,
+All randomness is drawn from one explicit ``torch.Generator``, ``rng`` (:func:`random_photo_parameters`,
 then texture, clutter, occluders and blur, each only when it is on), so a seed gives the
 same images on every run.
 """
@@ -80,7 +80,7 @@ _PALETTE = (
 
 @dataclass(frozen=True)
 class PhotoSettings:
-    """Ranges the random views are drawn from (uniformly unless stated).
+    """Ranges the random photo parameters are drawn from (uniformly unless stated).
 
     Attributes:
         azimuth: degrees about the up axis; the issue asks for the full circle.
@@ -139,7 +139,7 @@ class PhotoSettings:
 
 
 @dataclass
-class Views:
+class PhotoParameters:
     """Per-image rendering parameters of a batch of B images of size S.
 
     Attributes:
@@ -168,14 +168,14 @@ class Views:
     def __len__(self) -> int:
         return len(self.azimuth)
 
-    def select(self, index: slice) -> "Views":
-        return Views(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+    def select(self, index: slice) -> "PhotoParameters":
+        return PhotoParameters(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    def to(self, device: torch.device) -> "Views":
-        return Views(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+    def to(self, device: torch.device) -> "PhotoParameters":
+        return PhotoParameters(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
 
     @classmethod
-    def fixed(cls, count: int, size: int, azimuth: float = 35.0, elevation: float = 20.0) -> "Views":
+    def fixed(cls, count: int, size: int, azimuth: float = 35.0, elevation: float = 20.0) -> "PhotoParameters":
         """The same plain view for every image: grey material on white, no margin, no noise."""
         light = view_direction(torch.tensor([azimuth - 40.0]), torch.tensor([50.0]))
         return cls(
@@ -229,7 +229,7 @@ def _backgrounds(kinds: torch.Tensor, size: int, rng: torch.Generator) -> torch.
     return stack[torch.arange(count), kinds].clamp(0.0, 1.0)
 
 
-def random_views(count: int, size: int, rng: torch.Generator, settings: PhotoSettings = PhotoSettings()) -> Views:
+def random_photo_parameters(count: int, size: int, rng: torch.Generator, settings: PhotoSettings = PhotoSettings()) -> PhotoParameters:
     """Draw rendering parameters for ``count`` images of ``size`` pixels from ``rng``."""
     azimuth = _uniform(rng, count, settings.azimuth)
     elevation = _uniform(rng, count, settings.elevation)
@@ -249,7 +249,7 @@ def random_views(count: int, size: int, rng: torch.Generator, settings: PhotoSet
     gain = _uniform(rng, count, settings.gain)
     noise_std = _uniform(rng, count, settings.noise)
     noise = torch.randn(count, 3, size, size, generator=rng)
-    return Views(azimuth, elevation, margin, light, ambient, diffuse, specular, albedo, background, gain, noise_std, noise)
+    return PhotoParameters(azimuth, elevation, margin, light, ambient, diffuse, specular, albedo, background, gain, noise_std, noise)
 
 
 def _chunks(count: int) -> Iterator[slice]:
@@ -258,9 +258,9 @@ def _chunks(count: int) -> Iterator[slice]:
 
 
 @torch.no_grad()
-def render_views(
+def render_with_parameters(
     volumes: torch.Tensor,
-    views: Views,
+    params: PhotoParameters,
     size: int,
     threshold: float = DEFAULT_THRESHOLD,
     framing: str = "object",
@@ -270,7 +270,7 @@ def render_views(
     Args:
         volumes: FloatTensor (or bool/uint8) of shape (B, R, R, R) or (B, 1, R, R, R),
             occupancy in the canonical frame (:mod:`shapespace.geometry.frame`).
-        views: B sets of parameters (:func:`random_views` or :meth:`Views.fixed`).
+        params: B sets of parameters (:func:`random_photo_parameters` or :meth:`PhotoParameters.fixed`).
         size: image side S in pixels.
         threshold: iso-level of the surface.
         framing: "object" (crop around the shape plus margin, stretched to a square) or
@@ -284,25 +284,25 @@ def render_views(
         volumes = volumes[:, 0]
     if volumes.dim() != 4 or volumes.shape[1] != volumes.shape[2] or volumes.shape[2] != volumes.shape[3]:
         raise ValueError(f"volumes must have shape (B, R, R, R), got {tuple(volumes.shape)}")
-    if len(views) != len(volumes) or views.background.shape[-1] != size:
-        raise ValueError(f"{len(volumes)} volumes need {len(volumes)} views of size {size}, got {len(views)} of size {views.background.shape[-1]}")
+    if len(params) != len(volumes) or params.background.shape[-1] != size:
+        raise ValueError(f"{len(volumes)} volumes need {len(volumes)} parameter sets of size {size}, got {len(params)} of size {params.background.shape[-1]}")
     if framing not in FRAMINGS:
         raise ConfigError(f"framing must be one of {', '.join(FRAMINGS)}, got {framing!r}")
     device = volumes.device
-    views = views.to(device)
+    params = params.to(device)
     images, silhouettes = [], []
     for part in _chunks(len(volumes)):
-        image, hit = _render_chunk(volumes[part].float()[:, None], views.select(part), size, threshold, framing)
+        image, hit = _render_chunk(volumes[part].float()[:, None], params.select(part), size, threshold, framing)
         images.append(image)
         silhouettes.append(hit)
     return torch.cat(images), torch.cat(silhouettes)
 
 
-def _render_chunk(volumes: torch.Tensor, views: Views, size: int, threshold: float, framing: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (B, 3, S, S) and silhouettes (B, S, S) of volumes (B, 1, R, R, R), see :func:`render_views`."""
+def _render_chunk(volumes: torch.Tensor, params: PhotoParameters, size: int, threshold: float, framing: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (B, 3, S, S) and silhouettes (B, S, S) of volumes (B, 1, R, R, R), see :func:`render_with_parameters`."""
     r = volumes.shape[-1]
     device = volumes.device
-    forward = -view_direction(views.azimuth, views.elevation)  # (B, 3), camera axes
+    forward = -view_direction(params.azimuth, params.elevation)  # (B, 3), camera axes
     right, up = screen_axes(forward)
     if framing == "cube":
         window = cube_bounds(forward, right, up)  # (B, 6)
@@ -311,8 +311,8 @@ def _render_chunk(volumes: torch.Tensor, views: Views, size: int, threshold: flo
     x0, x1, y0, y1, d0, d1 = window.unbind(-1)
     if framing == "object":
         width, height = x1 - x0, y1 - y0
-        x0, x1 = x0 - views.margin[:, 0] * width, x1 + views.margin[:, 1] * width
-        y1, y0 = y1 + views.margin[:, 2] * height, y0 - views.margin[:, 3] * height
+        x0, x1 = x0 - params.margin[:, 0] * width, x1 + params.margin[:, 1] * width
+        y1, y0 = y1 + params.margin[:, 2] * height, y0 - params.margin[:, 3] * height
     else:  # the same scale on both screen axes, so the cube is undistorted
         half = torch.maximum(x1, y1)
         x0, x1, y0, y1 = -half, half, -half, half
@@ -333,14 +333,14 @@ def _render_chunk(volumes: torch.Tensor, views: Views, size: int, threshold: flo
     # Normals facing away from the camera (noise at thin parts) are flipped towards it.
     normal = facing_camera(surface_normals(gradient), forward[:, None, None, :])
 
-    lambert, highlight = blinn_phong(normal, views.light[:, None, None, :], forward[:, None, None, :])  # (B, S, S) each
+    lambert, highlight = blinn_phong(normal, params.light[:, None, None, :], forward[:, None, None, :])  # (B, S, S) each
     crowding = sample_trilinear(smooth, surface + normal * (PHOTO_AO_DISTANCE / r))
     occlusion = occlusion_factor(crowding, PHOTO_AO_STRENGTH)
-    shade = (views.ambient[:, None, None] + views.diffuse[:, None, None] * lambert) * occlusion  # (B, S, S)
-    colour = views.albedo[:, :, None, None] * shade[:, None] + views.specular[:, None, None, None] * highlight[:, None]
+    shade = (params.ambient[:, None, None] + params.diffuse[:, None, None] * lambert) * occlusion  # (B, S, S)
+    colour = params.albedo[:, :, None, None] * shade[:, None] + params.specular[:, None, None, None] * highlight[:, None]
 
-    image = torch.where(hit[:, None], colour, views.background)
-    image = image * views.gain[:, None, None, None] + views.noise_std[:, None, None, None] * views.noise
+    image = torch.where(hit[:, None], colour, params.background)
+    image = image * params.gain[:, None, None, None] + params.noise_std[:, None, None, None] * params.noise
     return image.clamp(0.0, 1.0), hit
 
 
@@ -349,11 +349,11 @@ def render_photos(
 ) -> torch.Tensor:
     """Random photo-like images of shapes: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
 
-    Deterministic for a given ``rng`` state (see :func:`random_views`).
+    Deterministic for a given ``rng`` state (see :func:`random_photo_parameters`).
     """
     count = len(volumes)
-    views = random_views(count, size, rng, settings)
-    images, hit = render_views(volumes, views, size)
+    params = random_photo_parameters(count, size, rng, settings)
+    images, hit = render_with_parameters(volumes, params, size)
     # Each extra draws from the generator only when it is on, so photos rendered without
     # it are exactly those of earlier versions.
     if settings.texture > 0:
@@ -403,12 +403,12 @@ def _add_clutter(
     # A window of 35-75% of the neighbour's photo (zoomed 1.3-2.9x), anywhere inside it.
     scale = 0.35 + 0.4 * torch.rand(count, generator=rng)
     shift = (2.0 * torch.rand(count, 2, generator=rng) - 1.0) * (1.0 - scale)[:, None]
-    back_views = random_views(count, size, rng, settings)
+    back_views = random_photo_parameters(count, size, rng, settings)
     if not chosen.any():
         return images
     index = chosen.nonzero()[:, 0]
     neighbours = volumes[(index + 1) % count]
-    back, _ = render_views(neighbours, back_views.select(index), size)
+    back, _ = render_with_parameters(neighbours, back_views.select(index), size)
     theta = torch.zeros(len(index), 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = scale[index]
     theta[:, :, 2] = shift[index]
