@@ -48,7 +48,7 @@ def _check_resolution(resolution: int) -> int:
     return int(resolution)
 
 
-def _check_fill(fill: float) -> float:
+def check_fill(fill: float) -> float:
     if not 0.0 < fill <= 1.0:
         raise DataError(f"fill must be in (0, 1], got {fill!r}")
     return float(fill)
@@ -152,7 +152,7 @@ def normalizing_transform(points: np.ndarray, resolution: int, fill: float = DEF
     extent = float((high - low).max())
     if not extent > 0:
         raise DataError("all points coincide: the shape has no extent")
-    scale = _check_fill(fill) * resolution / extent
+    scale = check_fill(fill) * resolution / extent
     offset = resolution / 2 - (low + high) / 2 * scale
     return offset, scale
 
@@ -325,7 +325,7 @@ def fit_grid(grid: np.ndarray, resolution: int, fill: float = DEFAULT_FILL) -> n
     low, high = occupied.min(axis=0), occupied.max(axis=0) + 1
     cropped = np.asarray(grid)[low[0] : high[0], low[1] : high[1], low[2] : high[2]] != 0
     sizes = np.asarray(cropped.shape, dtype=np.float64)
-    scale = _check_fill(fill) * resolution / sizes.max()
+    scale = check_fill(fill) * resolution / sizes.max()
     offsets = resolution / 2 - sizes * scale / 2
     return _map_grid(cropped, resolution, np.full(3, scale), offsets)
 

@@ -25,14 +25,7 @@ from shapespace.training.config import GANTrainConfig
 from shapespace.training.ema import GeneratorAverage
 from shapespace.training.rng import DataOrder
 from shapespace.training.run_folder import RunFolder, resolved_run_config
-from shapespace.training.runtime import (
-    autocast,
-    compile_module,
-    resolve_device,
-    resolve_memory_format,
-    resolve_precision,
-    to_memory_format,
-)
+from shapespace.training.runtime import autocast, compile_module, resolve_runtime, to_memory_format
 from shapespace.training.steps import StepResult, check_resolution, preview_picture, prior_latents, real_shapes, run_steps, score
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
 
@@ -67,13 +60,8 @@ class GANTrainer:
         check_resolution(data, model_config)
         cfg = train_config
         self.model_config, self.train_config, self.data = model_config, train_config, data
-        self.run = RunFolder(run_dir)
-        self.run_dir = self.run.path
-        self.device = resolve_device(device)
-        self.precision = resolve_precision(cfg.precision, self.device)
-        self.memory_format = resolve_memory_format(cfg.memory_format, self.device)
-        self.progress = progress
-        self.step = 0
+        self.device, self.precision, self.memory_format = resolve_runtime(device, cfg.precision, cfg.memory_format)
+        self.run, self.progress, self.step = RunFolder(run_dir), progress, 0
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
 
         torch.manual_seed(cfg.seed)  # initial weights

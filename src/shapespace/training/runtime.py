@@ -66,6 +66,12 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def resolve_runtime(device: str, precision: str, memory_format: str) -> tuple[torch.device, str, str]:
+    """The device, precision and memory format a trainer runs with (each "auto" resolved)."""
+    resolved = resolve_device(device)
+    return resolved, resolve_precision(precision, resolved), resolve_memory_format(memory_format, resolved)
+
+
 def autocast(precision: str, device: torch.device) -> ContextManager:
     """The autocast context for a resolved precision (a no-op for fp32)."""
     if precision == "fp32":

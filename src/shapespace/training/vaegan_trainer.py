@@ -36,7 +36,7 @@ from shapespace.rendering.photos import PhotoSettings, render_photos
 from shapespace.training import losses
 from shapespace.training.rng import DataOrder, Stream, stream_rng
 from shapespace.training.run_folder import RunFolder, resolved_run_config
-from shapespace.training.runtime import autocast, resolve_device, resolve_memory_format, resolve_precision, to_memory_format
+from shapespace.training.runtime import autocast, resolve_runtime, to_memory_format
 from shapespace.training.steps import StepResult, check_resolution, preview_picture, prior_latents, real_shapes, run_steps, score
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
 from shapespace.training.vaegan_config import VAEGANTrainConfig
@@ -138,13 +138,8 @@ class VAEGANTrainer:
         cfg = train_config
         self.model_config, self.encoder_config, self.train_config, self.data = model_config, encoder_config, train_config, data
         self.init_from = None if init_from is None else str(init_from)
-        self.run = RunFolder(run_dir)
-        self.run_dir = self.run.path
-        self.device = resolve_device(device)
-        self.precision = resolve_precision(cfg.precision, self.device)
-        self.memory_format = resolve_memory_format(cfg.memory_format, self.device)
-        self.progress = progress
-        self.step = 0
+        self.device, self.precision, self.memory_format = resolve_runtime(device, cfg.precision, cfg.memory_format)
+        self.run, self.progress, self.step = RunFolder(run_dir), progress, 0
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
 
         torch.manual_seed(cfg.seed)  # initial weights

@@ -30,7 +30,7 @@ import numpy as np
 from shapespace.data.builtin.furniture import CLASS_PARTS
 from shapespace.data.builtin.parts import Parts, rasterise
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import DEFAULT_FILL
+from shapespace.geometry.voxelize import DEFAULT_FILL, check_fill
 
 __all__ = ["CLASSES", "MIN_RESOLUTION", "SPEC_PREFIX", "builtin_voxels", "furniture_shape", "parse_builtin_spec"]
 
@@ -53,12 +53,6 @@ def _check_int(name: str, value: int, minimum: int) -> int:
     if value < minimum:
         raise DataError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
-
-
-def _check_fill(fill: float) -> float:
-    if not 0.0 < fill <= 1.0:
-        raise DataError(f"fill must be in (0, 1], got {fill!r}")
-    return float(fill)
 
 
 def parse_builtin_spec(spec: str) -> tuple[str, ...]:
@@ -105,7 +99,7 @@ def furniture_shape(
     index = _check_int("index", index, 0)
     resolution = _check_int("resolution", resolution, MIN_RESOLUTION)
     seed = _check_int("seed", seed, 0)
-    fill = _check_fill(fill)
+    fill = check_fill(fill)
     out = np.zeros((resolution,) * 3, dtype=bool)
     rasterise(_shape_parts(class_id, index, seed), resolution, fill, out)
     return out
@@ -153,7 +147,7 @@ def builtin_voxels(
     resolution = _check_int("resolution", resolution, MIN_RESOLUTION)
     seed = _check_int("seed", seed, 0)
     start = _check_int("start", start, 0)
-    fill = _check_fill(fill)
+    fill = check_fill(fill)
 
     voxels = np.zeros((len(names) * count, resolution, resolution, resolution), dtype=np.uint8)
     labels = np.repeat(np.arange(len(names), dtype=np.int64), count)
