@@ -8,8 +8,12 @@ import torch
 from shapespace.training.losses import (
     discriminator_bce,
     discriminator_correct,
+    discriminator_loss,
+    generator_loss,
     generator_nonsaturating,
+    gradient_penalty,
     instance_noise,
+    r1_penalty,
     reconstruction_loss,
 )
 
@@ -87,3 +91,39 @@ def test_positive_weight_shares_the_loss_between_occupied_and_empty_voxels():
     assert reconstruction_loss("bce", predicted, target, 0.75).item() == pytest.approx((7 * log2 - 8 * log09) / 2, rel=1e-6)
     # 0.5 is the unweighted loss.
     assert reconstruction_loss("bce", predicted, target, 0.5).item() == reconstruction_loss("bce", predicted, target).item()
+
+
+def test_hinge_and_wasserstein_losses_of_known_logits():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])
+    # hinge: relu(1 - real) = (0, 0.5) -> 0.25; relu(1 + fake) = (0, 1) -> 0.5.
+    assert discriminator_loss("hinge", real, fake).item() == pytest.approx(0.75)
+    assert discriminator_loss("wgan", real, fake).item() == pytest.approx(-1.0 - 1.25)
+    assert generator_loss("hinge", fake).item() == pytest.approx(1.0) == generator_loss("wgan", fake).item()
+    assert discriminator_loss("bce", real, fake).item() == pytest.approx(discriminator_bce(real, fake).item())
+    assert generator_loss("bce", fake).item() == pytest.approx(generator_nonsaturating(fake).item())
+
+
+def test_r1_is_the_mean_squared_input_gradient_and_reaches_the_weights():
+    # D(x) = sum(w * x): its input gradient is w for every sample, so R1 = ||w||^2.
+    weight = torch.tensor([[1.0, 2.0], [0.0, -1.0]], requires_grad=True)
+
+    def discriminator(x):
+        return (x * weight).flatten(1).sum(1)
+
+    penalty = r1_penalty(discriminator, torch.ones(3, 2, 2))
+    assert penalty.item() == pytest.approx(6.0)
+    penalty.backward()
+    torch.testing.assert_close(weight.grad, 2 * weight.detach())  # d||w||^2/dw
+
+
+def test_gradient_penalty_is_zero_for_a_unit_gradient_critic():
+    def critic(x):  # gradient (1, 0, 0, ...) everywhere: norm 1
+        return x.flatten(1)[:, 0]
+
+    real, fake = torch.rand(4, 1, 2, 2, 2), torch.rand(4, 1, 2, 2, 2)
+    assert gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0)).item() == 0.0
+
+    def steep(x):  # gradient norm 3
+        return 3 * x.flatten(1)[:, 0]
+
+    assert gradient_penalty(steep, real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(4.0)

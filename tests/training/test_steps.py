@@ -1,11 +1,12 @@
 """The pieces of a training step: real batches, latents, D's scores, logged values."""
 
+import pytest
 import torch
 
 from shapespace.models import GANConfig
 from shapespace.training.gan_trainer import GANTrainer
 from shapespace.training.rng import DataOrder
-from shapespace.training.steps import StepResult, prior_latents, real_shapes, score
+from shapespace.training.steps import StepResult, TrainingDiverged, prior_latents, real_shapes, run_steps, sample_statistics, score
 
 
 def _recipe(**changes):
@@ -46,3 +47,83 @@ def test_prior_latents_are_a_function_of_seed_and_step():
 
 def test_step_results_log_the_update_as_a_rate():
     assert StepResult(1.5, 0.5, 0.75, True).log_values() == {"loss_d": 1.5, "loss_g": 0.5, "d_accuracy": 0.75, "d_update_rate": 1.0}
+
+
+def test_sample_statistics_of_known_generators():
+    class Constant(torch.nn.Module):
+        def __init__(self, grid):
+            super().__init__()
+            self.grid = grid
+
+        def forward(self, z):
+            return self.grid.expand(len(z), -1, -1, -1, -1)
+
+    half = torch.zeros(1, 1, 4, 4, 4)
+    half[..., :2] = 1.0
+    stats = sample_statistics(Constant(half), torch.zeros(3, 2), "fp32")
+    assert stats == {"sample_occupancy": 0.5, "sample_diversity": 0.0}
+
+    class Alternating(torch.nn.Module):
+        def forward(self, z):  # shape i is the lower half for even i, the upper half for odd i
+            out = torch.zeros(len(z), 1, 4, 4, 4)
+            out[0::2, ..., :2] = 1.0
+            out[1::2, ..., 2:] = 1.0
+            return out
+
+    # 4 shapes: of the 12 ordered pairs, 8 are disjoint (distance 1) and 4 equal (0).
+    stats = sample_statistics(Alternating(), torch.zeros(4, 2), "fp32")
+    assert stats["sample_occupancy"] == 0.5 and stats["sample_diversity"] == pytest.approx(8 / 12, abs=1e-7)
+
+
+class _Scripted:
+    """A trainer stand-in whose steps report given losses and monitor values."""
+
+    PROGRESS_NAME = "test"
+
+    def __init__(self, tmp_path, losses, monitor):
+        from shapespace.training.run_folder import RunFolder
+
+        self.run, self.step, self.progress = RunFolder(tmp_path / "run"), 0, False
+        self.losses, self.monitor_values, self.saved = losses, monitor, []
+
+    def train_step(self):
+        loss = self.losses[self.step]
+        self.step += 1
+        return StepResult(loss, loss, 0.5, True)
+
+    def resolved_config(self):
+        return {}
+
+    def save_checkpoint(self):
+        self.saved.append(self.step)
+        self.run.model_dir.mkdir(parents=True, exist_ok=True)
+
+    def write_preview(self):
+        return None
+
+    def monitor(self):
+        return dict(self.monitor_values)
+
+
+def test_collapse_and_empty_samples_are_reported_once_after_the_first_steps(tmp_path):
+    trainer = _Scripted(tmp_path, [1.0] * 300, {"sample_occupancy": 0.0, "sample_diversity": 0.0})
+    warnings = []
+    run_steps(trainer, 300, log_every=50, sample_every=0, checkpoint_every=0, warn=warnings.append)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("step 100: the samples have collapsed: mean pairwise 1 - IoU of the preview shapes is 0.0000")
+    assert warnings[1].startswith("step 100: the samples are empty")
+    lines = trainer.run.metrics_path.read_text().splitlines()
+    assert len(lines) == 6 and '"sample_diversity": 0.0' in lines[0]
+
+
+def test_non_finite_losses_stop_training_without_a_new_checkpoint(tmp_path):
+    trainer = _Scripted(tmp_path, [1.0, 1.0, float("nan"), 1.0], {"sample_occupancy": 0.1, "sample_diversity": 0.5})
+    with pytest.raises(TrainingDiverged, match=r"step 3: the losses are not finite \(loss_d nan, loss_g nan\)"):
+        run_steps(trainer, 4, log_every=1, sample_every=0, checkpoint_every=2, warn=print)
+    assert trainer.saved == [2]  # the checkpoint of step 2 is the last one
+
+
+def test_a_time_budget_ends_training_with_a_checkpoint(tmp_path):
+    trainer = _Scripted(tmp_path, [1.0] * 10, {"sample_occupancy": 0.1, "sample_diversity": 0.5})
+    summary = run_steps(trainer, 10, log_every=1, sample_every=0, checkpoint_every=0, max_seconds=0.0)
+    assert summary["steps"] == 0 and trainer.saved == [0]  # nothing trained; the model folder is still written

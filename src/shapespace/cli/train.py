@@ -18,6 +18,7 @@ from shapespace.cli.args import (
     positive_int,
     selection_from,
 )
+from shapespace.models.config import GANConfig
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.vaegan_config import VAEGANTrainConfig
 
@@ -39,6 +40,12 @@ GAN_FLAGS = {
     "sample_every": "--sample-every",
     "checkpoint_every": "--checkpoint-every",
     "log_every": "--log-every",
+}
+# Architecture fields a run may change on top of its preset (and its recipe's).
+ARCHITECTURE_FLAGS = {
+    "latent_prior": "--latent-prior",
+    "discriminator_norm": "--discriminator-norm",
+    "spectral_norm": "--spectral-norm",
 }
 VAE_FLAGS = {
     "lr_encoder": "--lr-e",
@@ -96,14 +103,16 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_recipes(args: argparse.Namespace) -> int:
-    from shapespace.training.config import GAN_RECIPES
+    from shapespace.training.config import GAN_RECIPES, RECIPE_ARCHITECTURE
     from shapespace.training.vaegan_config import VAE_RECIPES
 
     rows = []
     for model, registry in (("gan", GAN_RECIPES), ("vae-gan", VAE_RECIPES)):
         for entry in registry.entries():
-            rows.append({"model": model, "name": entry.name, "description": entry.description,
-                         "values": entry.item.to_dict(), "deviations_from_paper": entry.item.deviations()})  # fmt: skip
+            architecture = RECIPE_ARCHITECTURE.get(entry.name, {}) if model == "gan" else {}
+            deviations = {**{k: {"value": v, "paper": GANConfig.paper_values()[k]} for k, v in architecture.items()}, **entry.item.deviations()}
+            rows.append({"model": model, "name": entry.name, "description": entry.description, "architecture": architecture,
+                         "values": entry.item.to_dict(), "deviations_from_paper": deviations})  # fmt: skip
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -119,12 +128,11 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 def cmd_train_gan(args: argparse.Namespace) -> int:
     from shapespace.models import get_preset
-    from shapespace.training.config import GAN_RECIPES
+    from shapespace.training.config import GAN_RECIPES, recipe_architecture
     from shapespace.training.gan_trainer import GANTrainer
 
-    model_config = get_preset(args.preset)
-    if args.latent_prior:
-        model_config = model_config.replace(latent_prior=args.latent_prior)
+    model_config = recipe_architecture(args.recipe, get_preset(args.preset))
+    model_config = model_config.replace(**config_overrides(args, ARCHITECTURE_FLAGS))
     train_config = recipe_with_overrides(GAN_RECIPES.get(args.recipe), config_overrides(args, GAN_FLAGS))
     data = selection_from(args).load(args.data, model_config.resolution, seed=args.data_seed, progress=not args.no_progress)
     trainer = GANTrainer(model_config, train_config, data, args.out, device=args.device, resume=args.resume, progress=not args.no_progress)
@@ -187,7 +195,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="training shapes: builtin:<class>, builtin:all, a cache from `data prepare`, a shape file or folder")
     p.add_argument("--preset", default="paper-32", help="model preset (see `shapespace presets`; default paper-32)")
     p.add_argument("--recipe", default="paper", help="training recipe to start from (see `shapespace recipes`; default paper)")
-    p.add_argument("--latent-prior", choices=("uniform", "normal"), help="override the preset's prior p(z)")
+    add_config_flags(p.add_argument_group("architecture overrides (default: the preset's, with the recipe's)"), GANConfig, ARCHITECTURE_FLAGS)
     add_config_flags(p.add_argument_group("recipe overrides (default: the recipe's values)"), GANTrainConfig, GAN_FLAGS)
     _add_run_flags(p)
     add_source_flags(p, split_default="train")

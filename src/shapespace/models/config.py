@@ -13,6 +13,7 @@ from shapespace.config import ConfigBase, at_least, one_of, positive, setting
 from shapespace.errors import ConfigError
 
 LATENT_PRIORS = ("uniform", "normal")
+DISCRIMINATOR_NORMS = ("batch", "none", "layer", "instance")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class GANConfig(ConfigBase):
         latent_std: standard deviation of the "normal" prior.
         leaky_relu_slope: D's LeakyReLU slope (0.2 in the paper).
         conv_bias: convolution biases; the release removes them (False).
+        discriminator_norm: D's normalisation between convolutions: "batch" (the paper's
+            BatchNorm), "none", "layer" (GroupNorm with one group: each sample's layer
+            normalised over channels and space) or "instance" (each channel of each sample
+            on its own). Penalties on D's input gradients (R1, WGAN-GP) need D to score
+            each sample on its own, which BatchNorm does not.
+        spectral_norm: divide each of D's convolution weights by its largest singular
+            value (Miyato et al. 2018), estimated by one power iteration per training step.
     """
 
     resolution: int = setting(64, check=at_least(1), help="edge length R of the voxel grid")
@@ -46,6 +54,10 @@ class GANConfig(ConfigBase):
     latent_std: float = setting(0.33, check=positive(), help="standard deviation of the normal prior")
     leaky_relu_slope: float = setting(0.2, paper=0.2, recipe=False, help="D's LeakyReLU slope")
     conv_bias: bool = setting(False, paper=False, recipe=False, help="convolution biases (the release removes them)")
+    discriminator_norm: str = setting(
+        "batch", paper="batch", recipe=False, check=one_of(*DISCRIMINATOR_NORMS), help="D's normalisation between convolutions"
+    )
+    spectral_norm: bool = setting(False, paper=False, recipe=False, help="spectral normalisation of D's convolutions")
 
     def validate(self) -> None:
         for name in ("generator_channels", "discriminator_channels"):

@@ -21,17 +21,30 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from shapespace.models.config import GANConfig
 
 
-class DownBlock(nn.Sequential):
-    """Conv (kernel 4, stride 2, padding 1) + BatchNorm + LeakyReLU: halves the resolution."""
+def normalisation(kind: str, channels: int) -> nn.Module:
+    """D's normalisation layer (:attr:`GANConfig.discriminator_norm`); every kind but "none"
+    has a per-channel scale and shift, so the parameter count stays the paper's."""
+    if kind == "batch":
+        return nn.BatchNorm3d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "instance":
+        return nn.GroupNorm(channels, channels)
+    return nn.Identity()
 
-    def __init__(self, in_channels: int, out_channels: int, slope: float, bias: bool) -> None:
+
+class DownBlock(nn.Sequential):
+    """Conv (kernel 4, stride 2, padding 1) + normalisation + LeakyReLU: halves the resolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, slope: float, bias: bool, norm: str = "batch") -> None:
         super().__init__(
             nn.Conv3d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=bias),
-            nn.BatchNorm3d(out_channels),
+            normalisation(norm, out_channels),
             nn.LeakyReLU(slope, inplace=True),
         )
 
@@ -49,9 +62,17 @@ class VoxelDiscriminator(nn.Module):
         widths = config.discriminator_channels
         in_widths = (1,) + widths[:-1]
         self.blocks = nn.ModuleList(
-            DownBlock(c_in, c_out, config.leaky_relu_slope, config.conv_bias) for c_in, c_out in zip(in_widths, widths)
+            DownBlock(c_in, c_out, config.leaky_relu_slope, config.conv_bias, config.discriminator_norm)
+            for c_in, c_out in zip(in_widths, widths)
         )
         self.to_logit = nn.Conv3d(widths[-1], 1, kernel_size=4, stride=1, padding=0, bias=config.conv_bias)
+
+    def add_spectral_norm(self) -> None:
+        """Reparametrise every convolution weight as ``W / sigma(W)`` (Miyato et al. 2018);
+        called once, after the weights are initialised."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv3d):
+                spectral_norm(module)
 
     def _check(self, x: torch.Tensor) -> None:
         r = self.config.resolution

@@ -31,7 +31,7 @@ def init_weights(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm3d):
+        elif isinstance(m, (nn.BatchNorm3d, nn.GroupNorm)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 
@@ -56,6 +56,8 @@ class ShapeGAN(PretrainedMixin, nn.Module):
         self.generator = VoxelGenerator(config)
         self.discriminator = VoxelDiscriminator(config)
         init_weights(self)
+        if config.spectral_norm:
+            self.discriminator.add_spectral_norm()
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from shapespace.config import ConfigBase, Registry, at_least, in_range, non_negative, one_of, positive, setting
 from shapespace.data.augment import check_augment
 from shapespace.errors import ConfigError
+from shapespace.models.config import GANConfig
+from shapespace.training.losses import ADVERSARIAL_LOSSES
 from shapespace.training.runtime import MEMORY_FORMATS, PRECISIONS
 
 FAST_STEPS = 360
@@ -50,6 +52,15 @@ class GANTrainConfig(ConfigBase):
     adam_beta2: float = setting(
         0.999, check=in_range(0, 1, high_open=True), help="Adam beta2 (the paper does not say; Adam's default)"
     )
+    loss: str = setting(
+        "bce", paper="bce", check=one_of(*ADVERSARIAL_LOSSES),
+        help="adversarial loss: bce (the paper's, G non-saturating), hinge or wgan",
+    )  # fmt: skip
+    r1_gamma: float = setting(
+        0.0, paper=0.0, check=non_negative(), help="R1 penalty gamma on D's input gradients at real shapes (0: off)"
+    )
+    r1_every: int = setting(1, check=at_least(1), recipe=True, help="apply the R1 penalty every N steps, scaled by N (lazy regularisation)")
+    gp_weight: float = setting(0.0, paper=0.0, check=non_negative(), help="WGAN-GP gradient penalty weight (0: off)")
     d_accuracy_threshold: float = setting(
         0.8, paper=0.8, check=in_range(0, 1), help="update D only while its batch accuracy is at most this"
     )
@@ -82,6 +93,8 @@ class GANTrainConfig(ConfigBase):
     num_preview: int = setting(16, check=at_least(1), help="shapes in the sample picture")
 
     def validate(self) -> None:
+        if self.loss != "bce" and self.real_label != 1.0:
+            raise ConfigError("`real_label` below 1 (label smoothing) applies to the bce `loss` only")
         if self.instance_noise > 0 and self.instance_noise_steps < 1:
             raise ConfigError(
                 "`instance_noise` needs `instance_noise_steps` >= 1 (the step at which it reaches 0)"
@@ -119,6 +132,44 @@ FAST_RECIPE = GANTrainConfig(
     checkpoint_every=120,
 )
 
+# The robust recipe (README "Training recipes"; benchmarks/time_to_quality.py measured it
+# against the others):
+# - the non-saturating loss with an R1 penalty on real shapes (Mescheder et al. 2018),
+#   applied lazily every 4 steps and scaled by 4, as StyleGAN2 does: D's gradient stays
+#   small near the data, which keeps D and G from oscillating without the paper's 80% gate
+#   or instance noise;
+# - D without BatchNorm (architecture change below): R1 needs each shape scored on its own;
+# - Adam betas (0, 0.99) and equal learning rates 2e-4 for G and D;
+# - an average of G's weights (decay 0.99) for sampling;
+# - batch 32 in bf16 on CPUs with it.
+ROBUST_STEPS = 2000
+ROBUST_RECIPE = GANTrainConfig(
+    recipe="robust",
+    steps=ROBUST_STEPS,
+    batch_size=32,
+    lr_generator=2e-4,
+    lr_discriminator=2e-4,
+    adam_beta1=0.0,
+    adam_beta2=0.99,
+    d_accuracy_threshold=1.0,
+    r1_gamma=1.0,
+    r1_every=4,
+    generator_ema=0.99,
+    precision="auto",
+    sample_every=200,
+    checkpoint_every=500,
+)
+
+# Architecture fields a recipe sets on top of the preset (shapespace recipes lists them).
+RECIPE_ARCHITECTURE: dict[str, dict[str, object]] = {"robust": {"discriminator_norm": "layer"}}
+
 GAN_RECIPES: Registry[GANTrainConfig] = Registry("recipe")
 GAN_RECIPES.register("paper", GANTrainConfig(), "exactly the paper's values (docs/paper.md section 1)")
-GAN_RECIPES.register("fast", FAST_RECIPE, "the demo's CPU recipe: a few hundred steps at batch 8 (README, Training recipes)")
+GAN_RECIPES.register("fast", FAST_RECIPE, "a few hundred CPU steps at batch 8: instance noise, label smoothing, joint D batch (README, Training recipes)")
+GAN_RECIPES.register("robust", ROBUST_RECIPE, "non-saturating loss + lazy R1, D with layer norm, G average (README, Training recipes)")
+
+
+def recipe_architecture(recipe: str, config: GANConfig) -> GANConfig:
+    """``config`` with the architecture fields the named recipe sets (D's normalisation)."""
+    base = recipe.split("+", 1)[0]
+    return config.replace(**RECIPE_ARCHITECTURE.get(base, {}))

@@ -18,18 +18,38 @@ from typing import Any, Callable
 import torch
 
 from shapespace.data.sources import VoxelSet
+from shapespace.errors import ConfigError
 from shapespace.models.config import GANConfig
 from shapespace.models.gan import ShapeGAN
+from shapespace.models.prior import sample_latents
 from shapespace.training import losses
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.ema import GeneratorAverage
-from shapespace.training.rng import DataOrder
+from shapespace.training.rng import DataOrder, Stream, stream_rng
 from shapespace.training.run_folder import RunFolder, resolved_run_config
 from shapespace.training.runtime import autocast, compile_module, resolve_runtime, to_memory_format
-from shapespace.training.steps import StepResult, check_resolution, preview_picture, prior_latents, real_shapes, run_steps, score
+from shapespace.training.steps import (
+    StepResult,
+    check_resolution,
+    preview_picture,
+    prior_latents,
+    real_shapes,
+    run_steps,
+    sample_statistics,
+    score,
+)
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
 
 RUN_KIND = "3d-gan-run"
+
+
+def check_penalties(model_config: GANConfig, train_config: GANTrainConfig) -> None:
+    """Gradient penalties need a D that scores each shape on its own (no BatchNorm)."""
+    if (train_config.r1_gamma > 0 or train_config.gp_weight > 0) and model_config.discriminator_norm == "batch":
+        raise ConfigError(
+            "`r1_gamma` and `gp_weight` penalise D's gradient per shape, which BatchNorm mixes across the batch; "
+            "give D another `discriminator_norm` (none, layer or instance)"
+        )
 
 
 class GANTrainer:
@@ -58,6 +78,7 @@ class GANTrainer:
         progress: bool = True,
     ) -> None:
         check_resolution(data, model_config)
+        check_penalties(model_config, train_config)
         cfg = train_config
         self.model_config, self.train_config, self.data = model_config, train_config, data
         self.device, self.precision, self.memory_format = resolve_runtime(device, cfg.precision, cfg.memory_format)
@@ -85,8 +106,9 @@ class GANTrainer:
         self.run.check(resume)
         if resume:
             self.step = self.run.restore(
-                self.resolved_config(), model=self.model, optimizers=self.optimizers, scalers=self.scalers, ema=self.ema_network
-            )
+                self.resolved_config(), model=self.model, optimizers=self.optimizers, scalers=self.scalers,
+                ema=self.ema_network, config_classes={"model": GANConfig, "training": GANTrainConfig},
+            )  # fmt: skip
 
     @property
     def ema_network(self) -> torch.nn.Module | None:
@@ -105,6 +127,18 @@ class GANTrainer:
         shape = (cfg.batch_size, 1, r, r, r)
         return losses.instance_noise(cfg.instance_noise, cfg.instance_noise_steps, step, shape, cfg.seed, self.device)
 
+    def penalty(self, real: torch.Tensor, fake: torch.Tensor, step: int) -> torch.Tensor | float:
+        """D's regulariser at ``step``: R1 on real shapes (every ``r1_every`` steps, scaled by
+        it) and/or WGAN-GP's gradient penalty; 0 when the recipe has neither. Computed in
+        fp32, outside autocast: it differentiates D's input gradients."""
+        cfg, total = self.train_config, 0.0
+        if cfg.r1_gamma > 0 and step % cfg.r1_every == 0:
+            total = total + 0.5 * cfg.r1_gamma * cfg.r1_every * losses.r1_penalty(self.model.discriminator, real)
+        if cfg.gp_weight > 0:
+            rng = stream_rng(cfg.seed, Stream.PENALTY, step)
+            total = total + cfg.gp_weight * losses.gradient_penalty(self.model.discriminator, real, fake, rng)
+        return total
+
     def train_step(self) -> StepResult:
         cfg, model, step = self.train_config, self.model, self.step
         model.train()
@@ -119,7 +153,8 @@ class GANTrainer:
         with autocast(self.precision, self.device):
             fake = self.generator_forward(z) + noise_fake  # (B, 1, R, R, R)
             logit_real, logit_fake = score(self.discriminator_forward, real, fake.detach(), cfg.joint_d_batch)
-            loss_d = losses.discriminator_bce(logit_real, logit_fake, cfg.real_label)
+            loss_d = losses.discriminator_loss(cfg.loss, logit_real, logit_fake, cfg.real_label)
+        loss_d = loss_d + self.penalty(real, fake, step)
         correct = losses.discriminator_correct(logit_real, logit_fake)
         d_updated = adaptive_discriminator_update(
             loss_d, correct, cfg.batch_size, cfg.d_accuracy_threshold, self.optimizers["discriminator"], self.scalers["discriminator"]
@@ -133,7 +168,7 @@ class GANTrainer:
                     logit_generated = score(self.discriminator_forward, real, fake, joint=True)[1]
                 else:
                     logit_generated = self.discriminator_forward(fake)
-                loss_g = losses.generator_nonsaturating(logit_generated)
+                loss_g = losses.generator_loss(cfg.loss, logit_generated)
             optimizer_step(loss_g, [self.optimizers["generator"]], self.scalers["generator"])
         if self.average is not None:
             self.average.update(model.generator)
@@ -153,6 +188,14 @@ class GANTrainer:
             self._inference_cache = (self.step, self.average.model(self.model))
         return self._inference_cache[1].eval()
 
+    def monitor(self) -> dict[str, float]:
+        """Occupancy and diversity of the preview latents' shapes under the generator that
+        samples (the weight average, with its BatchNorm statistics copied from G's)."""
+        cfg = self.train_config
+        generator = self.model.generator if self.average is None else self.average.network
+        latents = sample_latents(self.model_config, cfg.num_preview, stream_rng(cfg.seed, Stream.PREVIEW, 0), self.device)
+        return sample_statistics(generator, latents, self.precision)
+
     @torch.no_grad()
     def write_preview(self) -> Path:
         cfg = self.train_config
@@ -166,7 +209,7 @@ class GANTrainer:
             scalers=self.scalers, config=self.resolved_config(), ema=self.ema_network,
         )  # fmt: skip
 
-    def train(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Run until ``train_config.steps``; returns a summary dict."""
+    def train(self, on_log: Callable[[dict[str, Any]], None] | None = None, max_seconds: float | None = None) -> dict[str, Any]:
+        """Run until ``train_config.steps`` or for ``max_seconds``; returns a summary dict (see :func:`run_steps`)."""
         cfg = self.train_config
-        return run_steps(self, cfg.steps, cfg.log_every, cfg.sample_every, cfg.checkpoint_every, on_log)
+        return run_steps(self, cfg.steps, cfg.log_every, cfg.sample_every, cfg.checkpoint_every, on_log, max_seconds)

@@ -7,6 +7,8 @@ here and a config field that names it.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -27,6 +29,58 @@ def generator_nonsaturating(logit_fake: torch.Tensor) -> torch.Tensor:
     """G's loss ``-log D(G(z))`` (the non-saturating form of the paper's minimax term)."""
     ones = torch.ones(len(logit_fake), device=logit_fake.device)
     return F.binary_cross_entropy_with_logits(logit_fake.float(), ones)
+
+
+def discriminator_hinge(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
+    """The hinge loss of D (Lim and Ye 2017; Miyato et al. 2018): ``relu(1 - D(x)) + relu(1 + D(G(z)))``."""
+    return F.relu(1.0 - logit_real.float()).mean() + F.relu(1.0 + logit_fake.float()).mean()
+
+
+def discriminator_wasserstein(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
+    """The critic's loss of a Wasserstein GAN (Arjovsky et al. 2017): ``D(G(z)) - D(x)``."""
+    return logit_fake.float().mean() - logit_real.float().mean()
+
+
+def generator_linear(logit_fake: torch.Tensor) -> torch.Tensor:
+    """G's loss against a hinge or Wasserstein D: ``-D(G(z))``."""
+    return -logit_fake.float().mean()
+
+
+ADVERSARIAL_LOSSES = ("bce", "hinge", "wgan")
+
+
+def discriminator_loss(kind: str, logit_real: torch.Tensor, logit_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """D's loss of ``kind``: "bce" (the paper's), "hinge" or "wgan"; ``real_label`` applies to "bce" only."""
+    if kind == "bce":
+        return discriminator_bce(logit_real, logit_fake, real_label)
+    if kind == "hinge":
+        return discriminator_hinge(logit_real, logit_fake)
+    return discriminator_wasserstein(logit_real, logit_fake)
+
+
+def generator_loss(kind: str, logit_fake: torch.Tensor) -> torch.Tensor:
+    """G's loss against a D trained with ``kind``: non-saturating for "bce", linear otherwise."""
+    return generator_nonsaturating(logit_fake) if kind == "bce" else generator_linear(logit_fake)
+
+
+def r1_penalty(discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """``mean ||grad_x D(x)||^2`` over real shapes (Mescheder et al. 2018), differentiable
+    in D's weights; the trainer weighs it by ``gamma / 2``. D must score each sample on its
+    own (no BatchNorm), or the gradients mix the batch."""
+    real = real.detach().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(discriminator(real).float().sum(), real, create_graph=True)
+    return gradient.pow(2).flatten(1).sum(1).mean()
+
+
+def gradient_penalty(
+    discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator
+) -> torch.Tensor:
+    """WGAN-GP's ``mean (||grad D(x_hat)|| - 1)^2`` at random points between real and
+    generated shapes (Gulrajani et al. 2017), differentiable in D's weights."""
+    mix = torch.rand(len(real), 1, 1, 1, 1, generator=rng).to(real.device)
+    points = (mix * real.detach() + (1 - mix) * fake.detach()).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(discriminator(points).float().sum(), points, create_graph=True)
+    return (gradient.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
 def discriminator_correct(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ class Stream(IntEnum):
     NOISE = 0x5EED_0004  # instance noise of a step
     BATCHNORM = 0x5EED_0005  # latents that recalibrate the averaged generator's BatchNorm
     AUGMENT = 0x5EED_0006  # flips and turns of the real shapes of a step
+    PENALTY = 0x5EED_0007  # the mixing weights of the gradient penalty of a step
     RENDER = 0x5EED_0101  # training photos of a step (3D-VAE-GAN)
     POSTERIOR = 0x5EED_0102  # posterior draws of a step (3D-VAE-GAN)
     PREVIEW_RENDER = 0x5EED_0103  # photos of the reconstruction pictures (3D-VAE-GAN)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from shapespace import __version__
 
 from shapespace.config import ConfigBase
 from shapespace.data.sources import VoxelSet
-from shapespace.errors import CheckpointError
+from shapespace.errors import CheckpointError, ConfigError
 from shapespace.io.atomic import write_text_atomic
 from shapespace.training.state import load_training_state, restore_training_state, save_training_state
 
@@ -39,13 +39,24 @@ RESUMABLE_CHANGES = frozenset({"steps", "sample_every", "checkpoint_every", "log
 _BOOKKEEPING = frozenset({"shapespace_version", "resolved", "deviations_from_paper", "init_from", "kind"})
 
 
-def check_resumable(saved: dict[str, Any], current: dict[str, Any], run_dir: Path) -> None:
+def check_resumable(
+    saved: dict[str, Any], current: dict[str, Any], run_dir: Path, config_classes: Mapping[str, type[ConfigBase]] = {}
+) -> None:
     """Refuse to resume unless ``current`` defines the same run as ``saved``.
 
     Architecture entries must be equal, the data source must be the same, and the
-    training entry may differ only in :data:`RESUMABLE_CHANGES`. Raises CheckpointError
-    (param ``resume``) naming what differs.
+    training entry may differ only in :data:`RESUMABLE_CHANGES`. Entries named in
+    ``config_classes`` are read back through their config class first, so a run saved
+    before a field existed compares with the field's default. Raises CheckpointError
+    (naming ``resume``) that says what differs.
     """
+    saved = dict(saved)
+    for key, cls in config_classes.items():
+        if saved.get(key) is not None:
+            try:
+                saved[key] = cls.from_dict(saved[key]).to_dict()
+            except ConfigError as exc:
+                raise CheckpointError(f"`resume`: the saved {key} config of {run_dir} is not valid here ({exc})") from None
     for key in sorted((set(saved) | set(current)) - _BOOKKEEPING - {"training", "data"}):
         if saved.get(key) != current.get(key):
             raise CheckpointError(f"`resume`: the {key} config differs from the run in {run_dir}")
@@ -149,11 +160,13 @@ class RunFolder:
         optimizers: dict[str, torch.optim.Optimizer],
         scalers: dict[str, torch.amp.GradScaler],
         ema: torch.nn.Module | None = None,
+        config_classes: Mapping[str, type[ConfigBase]] = {},
     ) -> int:
         """Load the saved training state into the given objects after checking that it
-        belongs to the run ``current`` describes; drops metrics logged after it. Returns its step."""
+        belongs to the run ``current`` describes (:func:`check_resumable`); drops metrics
+        logged after it. Returns its step."""
         meta, tensors = load_training_state(self.state_dir)
-        check_resumable(meta["config"], current, self.path)
+        check_resumable(meta["config"], current, self.path, config_classes)
         restore_training_state(meta, tensors, model=model, optimizers=optimizers, ema=ema)
         for name, scaler in scalers.items():
             if scaler.is_enabled() and meta["grad_scalers"].get(name):

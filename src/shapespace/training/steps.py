@@ -6,6 +6,8 @@ Each trainer composes these; none inherits another's internals.
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Protocol
@@ -16,7 +18,7 @@ from tqdm import tqdm
 
 from shapespace.data.augment import augment_batch
 from shapespace.data.sources import VoxelSet
-from shapespace.errors import ConfigError
+from shapespace.errors import ConfigError, ShapespaceError
 from shapespace.models.config import GANConfig
 from shapespace.models.prior import sample_latents
 from shapespace.training.rng import DataOrder, Stream, stream_rng
@@ -52,6 +54,40 @@ def preview_picture(
 
     latents = sample_latents(config, count, stream_rng(seed, Stream.PREVIEW, 0), device)
     return render_mosaic(generator(latents)[:, 0].float().cpu(), size=128)
+
+
+# The collapse guard (run_steps): samples of the fixed preview latents whose mean pairwise
+# 1 - IoU is below this are "collapsed" (one shape for every latent), and a mean occupancy
+# below this is "empty". Neither is judged in the first steps, when an untrained G gives
+# near-identical blobs by construction.
+COLLAPSE_DIVERSITY = 0.02
+EMPTY_OCCUPANCY = 0.001
+GUARD_AFTER_STEPS = 100
+
+
+@torch.no_grad()
+def sample_statistics(generator: torch.nn.Module, latents: torch.Tensor, precision: str) -> dict[str, float]:
+    """``sample_occupancy`` (mean occupancy at 0.5) and ``sample_diversity`` (mean pairwise
+    1 - IoU) of ``G(latents)``, with G in eval mode; G's mode is restored afterwards."""
+    from shapespace.metrics.voxel import iou_distance_matrix
+    from shapespace.training.runtime import autocast
+
+    was_training = generator.training
+    generator.eval()
+    try:
+        with autocast(precision, latents.device):
+            shapes = generator(latents)[:, 0].float()  # (N, R, R, R)
+    finally:
+        generator.train(was_training)
+    occupied = shapes > 0.5
+    distances = iou_distance_matrix(occupied.cpu(), occupied.cpu())
+    n = len(shapes)
+    diversity = float((distances.sum() - distances.diagonal().sum()) / max(1, n * (n - 1)))
+    return {"sample_occupancy": float(occupied.float().mean()), "sample_diversity": diversity}
+
+
+class TrainingDiverged(ShapespaceError):
+    """The losses became NaN or infinite; the last checkpoint is left as it was."""
 
 
 def score(
@@ -100,6 +136,23 @@ class Trainable(Protocol):
 
     def write_preview(self) -> Any: ...
 
+    def monitor(self) -> dict[str, float]: ...
+
+
+def _guard(record: dict[str, Any], warned: set[str], warn: Callable[[str], None]) -> None:
+    if record["sample_diversity"] < COLLAPSE_DIVERSITY and "collapse" not in warned:
+        warned.add("collapse")
+        warn(
+            f"step {record['step']}: the samples have collapsed: mean pairwise 1 - IoU of the preview shapes is "
+            f"{record['sample_diversity']:.4f} (below {COLLAPSE_DIVERSITY}); every latent gives nearly the same shape"
+        )
+    if record["sample_occupancy"] < EMPTY_OCCUPANCY and "empty" not in warned:
+        warned.add("empty")
+        warn(
+            f"step {record['step']}: the samples are empty: {record['sample_occupancy']:.5f} of their voxels "
+            f"are occupied (below {EMPTY_OCCUPANCY})"
+        )
+
 
 def run_steps(
     trainer: Trainable,
@@ -108,9 +161,21 @@ def run_steps(
     sample_every: int,
     checkpoint_every: int,
     on_log: Callable[[dict[str, Any]], None] | None = None,
+    max_seconds: float | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train until ``steps``, logging, picturing and checkpointing on the given cadences
-    (and always checkpointing at the end); returns a summary dict."""
+    """Train until ``steps`` (or ``max_seconds`` of training), logging, picturing and
+    checkpointing on the given cadences, and always checkpointing at the end; returns a
+    summary dict.
+
+    Each log line also holds :func:`sample_statistics` of the preview latents
+    (``trainer.monitor()``); after :data:`GUARD_AFTER_STEPS` steps a collapse or an empty
+    generator is reported once through ``warn`` (default: a line on stderr). NaN or
+    infinite losses stop the run with :class:`TrainingDiverged` naming the step, and no
+    checkpoint is written over the last good one.
+    """
+    warn = warn or (lambda message: print(f"shapespace: warning: {message}", file=sys.stderr))
+    warned: set[str] = set()
     from torch.utils.tensorboard import SummaryWriter
 
     run = trainer.run
@@ -121,13 +186,24 @@ def run_steps(
     bar = tqdm(total=steps, initial=trainer.step, disable=not trainer.progress, desc=trainer.PROGRESS_NAME, unit="step", dynamic_ncols=True)
     try:
         while trainer.step < steps:
-            window.append(trainer.train_step())
+            if max_seconds is not None and time.perf_counter() - started >= max_seconds:
+                break
+            result = trainer.train_step()
+            if not all(math.isfinite(v) for v in (result.loss_d, result.loss_g)):
+                raise TrainingDiverged(
+                    f"step {trainer.step}: the losses are not finite (loss_d {result.loss_d}, loss_g {result.loss_g}); "
+                    f"training stopped and the last checkpoint in {run.path} was kept"
+                )
+            window.append(result)
             bar.update(1)
             if trainer.step % log_every == 0 or trainer.step == steps:
                 values = [r.log_values() for r in window]
                 means = {key: sum(v[key] for v in values) / len(values) for key in values[0]}
+                means.update(trainer.monitor())
                 record = {"step": trainer.step, **means, "seconds": time.perf_counter() - started}
                 window.clear()
+                if trainer.step >= GUARD_AFTER_STEPS:
+                    _guard(record, warned, warn)
                 for key, value in means.items():
                     writer.add_scalar(f"train/{key}", value, trainer.step)
                 run.append_metrics(record)

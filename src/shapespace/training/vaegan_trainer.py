@@ -30,6 +30,7 @@ from shapespace.metrics.voxel import iou
 from shapespace.models.config import GANConfig
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.gan import ShapeGAN
+from shapespace.models.prior import sample_latents
 from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE, read_model_meta, resolve_model_dir
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.rendering.photos import PhotoSettings, render_photos
@@ -37,7 +38,16 @@ from shapespace.training import losses
 from shapespace.training.rng import DataOrder, Stream, stream_rng
 from shapespace.training.run_folder import RunFolder, resolved_run_config
 from shapespace.training.runtime import autocast, resolve_runtime, to_memory_format
-from shapespace.training.steps import StepResult, check_resolution, preview_picture, prior_latents, real_shapes, run_steps, score
+from shapespace.training.steps import (
+    StepResult,
+    check_resolution,
+    preview_picture,
+    prior_latents,
+    real_shapes,
+    run_steps,
+    sample_statistics,
+    score,
+)
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
 from shapespace.training.vaegan_config import VAEGANTrainConfig
 
@@ -158,7 +168,10 @@ class VAEGANTrainer:
 
         self.run.check(resume)
         if resume:
-            self.step = self.run.restore(self.resolved_config(), model=self.model, optimizers=self.optimizers, scalers=self.scalers)
+            classes = {"model": GANConfig, "encoder": EncoderConfig, "training": VAEGANTrainConfig}
+            self.step = self.run.restore(
+                self.resolved_config(), model=self.model, optimizers=self.optimizers, scalers=self.scalers, config_classes=classes
+            )
 
     def resolved_config(self) -> dict[str, Any]:
         architecture = {"model": self.model_config.to_dict(), "encoder": self.encoder_config.to_dict()}
@@ -243,6 +256,12 @@ class VAEGANTrainer:
     def inference_model(self) -> ShapeVAEGAN:
         return self.model.eval()
 
+    def monitor(self) -> dict[str, float]:
+        """Occupancy and diversity of G's shapes for the preview latents (see the 3D-GAN trainer)."""
+        cfg = self.train_config
+        latents = sample_latents(self.model_config, cfg.num_preview, stream_rng(cfg.seed, Stream.PREVIEW, 0), self.device)
+        return sample_statistics(self.model.generator, latents, self.precision)
+
     @torch.no_grad()
     def write_preview(self) -> Path:
         """The GAN's sample picture, plus training photos above their reconstructions."""
@@ -269,10 +288,10 @@ class VAEGANTrainer:
             scalers=self.scalers, config=self.resolved_config(),
         )  # fmt: skip
 
-    def train(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Run until ``train_config.steps``; returns a summary dict."""
+    def train(self, on_log: Callable[[dict[str, Any]], None] | None = None, max_seconds: float | None = None) -> dict[str, Any]:
+        """Run until ``train_config.steps`` or for ``max_seconds``; returns a summary dict (see :func:`run_steps`)."""
         cfg = self.train_config
-        return run_steps(self, cfg.steps, cfg.log_every, cfg.sample_every, cfg.checkpoint_every, on_log)
+        return run_steps(self, cfg.steps, cfg.log_every, cfg.sample_every, cfg.checkpoint_every, on_log, max_seconds)
 
 
 def batch_iou(predicted: torch.Tensor, target: torch.Tensor) -> float:
