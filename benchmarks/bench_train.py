@@ -40,7 +40,7 @@ Targets (issue #6): project at least 2x the reference for both presets, and at l
 the measured bf16 matmul peak.
 
     python benchmarks/bench_train.py [--presets paper-32,paper-64] [--repeats 5] [--warmup 2]
-                                     [--quick] [--ablation [--compile]]
+                                     [--quick] [--ablation [--compile]] [--device cuda] [--recipe robust] [--batch N]
 
 ``--ablation`` also times the project trainer with each optimisation turned off alone (and
 all of them off), and the reference with G's fake batch reused and D frozen in G's step, each
@@ -64,7 +64,7 @@ import torch.nn.functional as F
 
 from shapespace.data.sources import VoxelSet
 from shapespace.models import GANConfig, ShapeGAN, get_preset
-from shapespace.training.config import GAN_RECIPES, GANTrainConfig
+from shapespace.training.config import GAN_RECIPES, GANTrainConfig, recipe_architecture
 from shapespace.training.gan_trainer import GANTrainer
 from shapespace.training.runtime import cpu_has_native_bf16
 
@@ -120,17 +120,24 @@ def step_flops(config: GANConfig, batch: int) -> dict[str, float]:
             "g_forward_per_sample": 2.0 * g_forward, "d_forward_per_sample": 2.0 * d_forward}  # fmt: skip
 
 
-def matmul_peak(dtype: torch.dtype, sizes: tuple[int, ...] = (2048, 4096), repeats: int = 5) -> float:
-    """Best GFLOP/s of ``torch.mm`` on square ``dtype`` matrices of the given sizes."""
+def _synchronise() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def matmul_peak(dtype: torch.dtype, sizes: tuple[int, ...] = (2048, 4096), repeats: int = 5, device: str = "cpu") -> float:
+    """Best GFLOP/s of ``torch.mm`` on square ``dtype`` matrices of the given sizes on ``device``."""
     best = 0.0
     for n in sizes:
         g = torch.Generator().manual_seed(0)
-        a, b = torch.randn(n, n, generator=g).to(dtype), torch.randn(n, n, generator=g).to(dtype)
-        out = torch.empty(n, n, dtype=dtype)
+        a, b = torch.randn(n, n, generator=g).to(device, dtype), torch.randn(n, n, generator=g).to(device, dtype)
+        out = torch.empty(n, n, dtype=dtype, device=device)
         torch.mm(a, b, out=out)  # warm-up: threads, packing buffers
         for _ in range(repeats):
+            _synchronise()
             started = time.perf_counter()
             torch.mm(a, b, out=out)
+            _synchronise()
             best = max(best, 2 * n**3 / (time.perf_counter() - started) / 1e9)
     return best
 
@@ -156,22 +163,27 @@ class ReferenceStep:
     otherwise plain step, for the ablation.
     """
 
-    def __init__(self, config: GANConfig, recipe: GANTrainConfig, data: VoxelSet, reuse_fake: bool = False, freeze_d: bool = False) -> None:
+    def __init__(
+        self, config: GANConfig, recipe: GANTrainConfig, data: VoxelSet, reuse_fake: bool = False, freeze_d: bool = False,
+        device: str = "cpu",
+    ) -> None:  # fmt: skip
         torch.manual_seed(recipe.seed)
-        model = ShapeGAN(config)  # fp32, contiguous, train mode
+        self.device = torch.device(device)
+        model = ShapeGAN(config).to(self.device)  # fp32, contiguous, train mode
         self.generator, self.discriminator = model.generator.train(), model.discriminator.train()
         betas = (recipe.adam_beta1, recipe.adam_beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=recipe.lr_generator, betas=betas, foreach=False)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=recipe.lr_discriminator, betas=betas, foreach=False)
-        self.config, self.recipe, self.voxels = config, recipe, data.voxels
+        self.config, self.recipe, self.voxels = config, recipe, data.voxels.to(self.device)
         self.reuse_fake, self.freeze_d = reuse_fake, freeze_d
         self.rng = torch.Generator().manual_seed(recipe.seed)
 
     def train_step(self) -> tuple[float, float]:
         b = self.recipe.batch_size
-        real = self.voxels[torch.randint(0, len(self.voxels), (b,), generator=self.rng)].float().unsqueeze(1)  # (B, 1, R, R, R)
-        z = torch.rand(b, self.config.latent_dim, generator=self.rng)  # the paper's uniform prior
-        ones, zeros = torch.ones(b), torch.zeros(b)
+        index = torch.randint(0, len(self.voxels), (b,), generator=self.rng).to(self.device)
+        real = self.voxels[index].float().unsqueeze(1)  # (B, 1, R, R, R)
+        z = torch.rand(b, self.config.latent_dim, generator=self.rng).to(self.device)  # the paper's uniform prior
+        ones, zeros = torch.ones(b, device=self.device), torch.zeros(b, device=self.device)
 
         fake = self.generator(z)  # (B, 1, R, R, R)
         p_real = torch.sigmoid(self.discriminator(real))
@@ -196,15 +208,18 @@ class ReferenceStep:
 
 def time_interleaved(runners: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list[float]]:
     """Seconds per call of each runner: ``warmup`` untimed rounds, then ``repeats`` timed
-    rounds, each round calling every runner once in turn (so load changes hit all alike)."""
+    rounds, each round calling every runner once in turn (so load changes hit all alike).
+    On a GPU each call is timed to the end of its kernels."""
     for _ in range(warmup):
         for run in runners.values():
             run()
     times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
+            _synchronise()
             started = time.perf_counter()
             run()
+            _synchronise()
             times[name].append(time.perf_counter() - started)
     return times
 
@@ -225,7 +240,7 @@ def side_report(seconds: list[float], batch: int, model_flops: float, peaks: dic
 def trainer_settings(trainer: GANTrainer) -> dict[str, Any]:
     cfg = trainer.train_config
     return {
-        "recipe": "paper (BCE on logits, Adam beta1 0.5, lr G 0.0025 / D 1e-5, separate D batches, adaptive D update)",
+        "recipe": cfg.recipe,
         "d_accuracy_threshold": cfg.d_accuracy_threshold,
         **trainer.resolved_config()["resolved"],
         "compile": cfg.compile,
@@ -237,15 +252,19 @@ def trainer_settings(trainer: GANTrainer) -> dict[str, Any]:
 
 def bench_preset(name: str, args: argparse.Namespace, peaks: dict[str, float], run_root: Path) -> dict[str, Any]:
     config = get_preset(name)
-    batch = PRESET_BATCHES[name]
+    batch = args.batch or PRESET_BATCHES[name]
     data = random_shapes(config.resolution)
     flops = step_flops(config, batch)
 
     def trainer(run: str, cls: type[GANTrainer] = GANTrainer, **changes: Any) -> GANTrainer:
-        return cls(config, bench_recipe(batch, **changes), data, run_root / f"{name}-{run}", device="cpu", progress=False)
+        recipe = bench_recipe(batch, **changes) if args.recipe == "paper" else GAN_RECIPES.get(args.recipe).replace(
+            batch_size=batch, sample_every=0, checkpoint_every=0, **changes
+        )
+        model_config = recipe_architecture(args.recipe, config)
+        return cls(model_config, recipe, data, run_root / f"{name}-{run}", device=args.device, progress=False)
 
     project = trainer("project")
-    reference = ReferenceStep(config, bench_recipe(batch), data)
+    reference = ReferenceStep(config, bench_recipe(batch), data, device=str(project.device))
     runners: dict[str, Callable[[], object]] = {"project": project.train_step, "reference": reference.train_step}
     times = time_interleaved(runners, args.warmup, args.repeats)
     report: dict[str, Any] = {
@@ -275,9 +294,9 @@ def ablation(name: str, args: argparse.Namespace, trainer: Callable[..., GANTrai
         "without_channels_last": trainer("no-cl", memory_format="contiguous").train_step,
         "without_fused_adam": trainer("no-fused", fused_optimizer=False).train_step,
         "all_off": trainer("all-off", **plain).train_step,
-        "reference": ReferenceStep(config, bench_recipe(batch), data).train_step,
-        "reference_with_fake_reuse": ReferenceStep(config, bench_recipe(batch), data, reuse_fake=True).train_step,
-        "reference_with_frozen_d": ReferenceStep(config, bench_recipe(batch), data, freeze_d=True).train_step,
+        "reference": ReferenceStep(config, bench_recipe(batch), data, device=args.device).train_step,
+        "reference_with_fake_reuse": ReferenceStep(config, bench_recipe(batch), data, reuse_fake=True, device=args.device).train_step,
+        "reference_with_frozen_d": ReferenceStep(config, bench_recipe(batch), data, freeze_d=True, device=args.device).train_step,
     }
     times = time_interleaved(variants, args.warmup, args.repeats)
     median = {k: statistics.median(v) for k, v in times.items()}
@@ -317,7 +336,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 warm-up and 2 timed steps per side")
     parser.add_argument("--ablation", action="store_true", help="also time each optimisation turned off alone")
     parser.add_argument("--compile", action="store_true", help="with --ablation: also time compile=True (compiles for minutes)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto: where both sides run")
+    parser.add_argument("--recipe", default="paper", help="the project side's recipe (paper, fast, robust; default paper)")
+    parser.add_argument("--batch", type=int, help="batch size of every preset (default: 32 for paper-32, 8 for paper-64)")
     args = parser.parse_args()
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.quick:
         args.warmup, args.repeats = 1, 2
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
@@ -329,7 +353,7 @@ def main() -> None:
 
     torch.set_num_threads(os.cpu_count() or 1)
     load_at_start = os.getloadavg()[0]
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    peaks = {"fp32": matmul_peak(torch.float32, device=args.device), "bf16": matmul_peak(torch.bfloat16, device=args.device)}
     with tempfile.TemporaryDirectory() as run_root:
         results = {name: bench_preset(name, args, peaks, Path(run_root)) for name in presets}
     met = {}

@@ -53,7 +53,12 @@ def test_train_vae_gan_writes_a_run(workspace):
     assert config["encoder"] == get_encoder_preset("cpu-64", latent_dim=16).to_dict()
     assert config["data"] == {"source": "builtin:chair", "shapes": 4, "classes": ["chair"]}
     assert config["training"]["kl_weight"] == 5.0 and config["training"]["recon_weight"] == 1e-4
-    assert config["deviations_from_paper"] == {"batch_size": {"value": 2, "paper": 100}}
+    assert config["deviations_from_paper"] == {
+        # the tiny test networks and the CPU encoder, then the recipe
+        "latent_dim": {"value": 16, "paper": 200}, "latent_prior": {"value": "normal", "paper": "uniform"},
+        "image_size": {"value": 64, "paper": 256}, "kernels": {"value": [5, 5, 5, 5, 4], "paper": [11, 5, 5, 5, 8]},
+        "strides": {"value": [2, 2, 2, 2, 1], "paper": [4, 2, 2, 2, 1]}, "batch_size": {"value": 2, "paper": 100},
+    }  # fmt: skip
     assert json.loads((run / "state" / "state.json").read_text())["step"] == 2
     assert json.loads((run / "model" / "config.json").read_text())["model_type"] == "3d-vae-gan"
 

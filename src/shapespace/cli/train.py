@@ -71,8 +71,8 @@ def recipe_with_overrides(recipe, overrides: dict):
     return recipe.replace(**overrides)
 
 
-def _print_deviations(config) -> None:
-    deviations = config.deviations()
+def _print_deviations(trainer) -> None:
+    deviations = trainer.resolved_config()["deviations_from_paper"]
     if deviations:
         named = ", ".join(f"{k}={v['value']} (paper {v['paper']})" for k, v in deviations.items())
         print(f"deviations from the paper: {named}", file=sys.stderr)
@@ -137,7 +137,7 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     data = selection_from(args).load(args.data, model_config.resolution, seed=args.data_seed, progress=not args.no_progress)
     trainer = GANTrainer(model_config, train_config, data, args.out, device=args.device, resume=args.resume, progress=not args.no_progress)
     print(f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
-    _print_deviations(train_config)
+    _print_deviations(trainer)
     print(json.dumps(trainer.train(), indent=2))
     return 0
 
@@ -159,7 +159,7 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
         device=args.device, resume=args.resume, progress=not args.no_progress,
     )  # fmt: skip
     print(f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
-    _print_deviations(train_config)
+    _print_deviations(trainer)
     print(json.dumps(trainer.train(), indent=2))
     return 0
 
@@ -191,10 +191,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     train = sub.add_parser("train", help="train a model")
     train_sub = train.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
-    p = train_sub.add_parser("gan", help="train a 3D-GAN (the paper's recipe by default)")
+    p = train_sub.add_parser("gan", help="train a 3D-GAN (the robust recipe by default; --recipe paper for the paper's)")
     p.add_argument("--data", required=True, help="training shapes: builtin:<class>, builtin:all, a cache from `data prepare`, a shape file or folder")
     p.add_argument("--preset", default="paper-32", help="model preset (see `shapespace presets`; default paper-32)")
-    p.add_argument("--recipe", default="paper", help="training recipe to start from (see `shapespace recipes`; default paper)")
+    p.add_argument("--recipe", default="robust",
+                   help="training recipe to start from (see `shapespace recipes`): robust (default), fast, or paper (exactly the paper's)")  # fmt: skip
     add_config_flags(p.add_argument_group("architecture overrides (default: the preset's, with the recipe's)"), GANConfig, ARCHITECTURE_FLAGS)
     add_config_flags(p.add_argument_group("recipe overrides (default: the recipe's values)"), GANTrainConfig, GAN_FLAGS)
     _add_run_flags(p)
@@ -216,7 +217,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_flags(p, split_default="train")
     p.set_defaults(func=cmd_train_vae_gan)
 
-    p = sub.add_parser("demo", help="train paper-32 on builtin:chair and write samples, meshes and an interpolation")
+    p = sub.add_parser("demo", help="train lite-32 on builtin:chair (robust recipe) and write samples, meshes and an interpolation")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
     p.add_argument("--steps", type=positive_int, default=None, help="override the demo's number of steps")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")

@@ -116,7 +116,7 @@ class GANTrainer:
 
     def resolved_config(self) -> dict[str, Any]:
         return resolved_run_config(
-            RUN_KIND, {"model": self.model_config.to_dict()}, self.train_config, self.data,
+            RUN_KIND, {"model": self.model_config}, self.train_config, self.data,
             self.device, self.precision, self.memory_format, self.optimizers["generator"],
         )  # fmt: skip
 

@@ -73,7 +73,7 @@ def check_resumable(
 
 def resolved_run_config(
     kind: str,
-    architecture: dict[str, Any],
+    architecture: dict[str, ConfigBase],
     train_config: ConfigBase,
     data: VoxelSet,
     device: torch.device,
@@ -81,11 +81,16 @@ def resolved_run_config(
     memory_format: str,
     optimizer: torch.optim.Optimizer,
 ) -> dict[str, Any]:
-    """The ``config.json`` of a run: what defines it and how it was resolved on this machine."""
+    """The ``config.json`` of a run: what defines it and how it was resolved on this machine.
+
+    ``architecture`` holds the networks' configs by entry name (``model``, ``encoder``);
+    the deviations from the paper are those of every config, architecture first.
+    """
+    deviations = {name: value for config in (*architecture.values(), train_config) for name, value in config.deviations().items()}
     return {
         "kind": kind,
         "shapespace_version": __version__,
-        **architecture,
+        **{name: config.to_dict() for name, config in architecture.items()},
         "training": train_config.to_dict(),
         "data": {"source": data.source, "shapes": len(data), "classes": list(data.classes)},
         "resolved": {
@@ -95,7 +100,7 @@ def resolved_run_config(
             # From the optimiser itself: a resumed state keeps the implementation it was saved with.
             "fused_optimizer": bool(optimizer.param_groups[0].get("fused")),
         },
-        "deviations_from_paper": train_config.deviations(),
+        "deviations_from_paper": deviations,
     }
 
 

@@ -85,7 +85,9 @@ def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None
     if init_from is None:
         return get_preset(preset or "paper-32").replace(latent_prior="normal")
     config = read_model_config(resolve_model_dir(init_from))
-    if preset is not None and get_preset(preset).replace(latent_prior="normal") != config.replace(latent_prior="normal"):
+    # The preset names the networks' sizes; the prior and D's normalisation are the GAN's own.
+    same_choices = {"latent_prior": config.latent_prior, "discriminator_norm": config.discriminator_norm, "spectral_norm": config.spectral_norm}
+    if preset is not None and get_preset(preset).replace(**same_choices) != config:
         raise ConfigError(f"`preset` {preset} differs from the architecture of `init_from` {init_from}; leave `preset` out")
     if config.latent_prior != "normal":
         raise ConfigError(
@@ -174,7 +176,7 @@ class VAEGANTrainer:
             )
 
     def resolved_config(self) -> dict[str, Any]:
-        architecture = {"model": self.model_config.to_dict(), "encoder": self.encoder_config.to_dict()}
+        architecture = {"model": self.model_config, "encoder": self.encoder_config}
         config = resolved_run_config(
             RUN_KIND, architecture, self.train_config, self.data,
             self.device, self.precision, self.memory_format, self.optimizers["generator"],
