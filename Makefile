@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-data bench-train bench-infer bench-render bench-ikea-reference clean
+.PHONY: demo test bench bench-data bench-train bench-infer bench-render bench-ikea-reference bench-ttq clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-render: $(STAMP)
 
 bench-ikea-reference: $(STAMP)
 	$(BIN)/python benchmarks/ikea_reference.py
+
+# Hours of training in the background; resumable (run it again to continue).
+bench-ttq: $(STAMP)
+	$(BIN)/python benchmarks/time_to_quality.py --minutes 60 --eval-every 10
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -22,7 +22,7 @@ def test_demo_writes_pictures_meshes_and_a_quality_report(tmp_path):
     assert samples.shape == (16, 16, 16, 16) and samples.dtype == np.float32
     saved = json.loads((out / "quality.json").read_text())
     assert saved == report
-    assert report["steps"] == 1 and report["recipe"] == "robust" and report["latent_prior"] == "normal"
+    assert report["steps"] == 1 and report["recipe"] == "fast" and report["latent_prior"] == "normal"
     assert report["quality"]["samples"] == 8 and report["preset"] == "tiny-16"
     quality = report["quality"]
     # Held-out and training chairs only (the fixed built-in data set), rounded to 4 places.
@@ -30,8 +30,8 @@ def test_demo_writes_pictures_meshes_and_a_quality_report(tmp_path):
     # After one step every sample is a distinct, non-empty blob nearer a bulky bed, sofa or
     # bookcase than any chair (the same with fp32 or bf16 and on any number of threads).
     assert (quality["nn_class_accuracy"], quality["distinct_fraction"], quality["empty_fraction"]) == (0.0, 1.0, 0.0)
-    assert report["deviations_from_paper"]["r1_gamma"] == {"value": 1.0, "paper": 0.0}
+    assert report["deviations_from_paper"]["joint_d_batch"] == {"value": True, "paper": False}
     run_config = json.loads((out / "run" / "config.json").read_text())
-    assert run_config["training"]["steps"] == 1 and run_config["model"]["discriminator_norm"] == "layer"  # the recipe's D
+    assert run_config["training"]["instance_noise_steps"] == 2  # the noise schedule follows --steps
     with pytest.raises(CheckpointError, match="overwrite"):
         run_demo(out, steps=1, device="cpu", progress=False, settings=TINY)

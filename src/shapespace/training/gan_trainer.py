@@ -21,7 +21,6 @@ from shapespace.data.sources import VoxelSet
 from shapespace.errors import ConfigError
 from shapespace.models.config import GANConfig
 from shapespace.models.gan import ShapeGAN
-from shapespace.models.prior import sample_latents
 from shapespace.training import losses
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.ema import GeneratorAverage
@@ -35,7 +34,7 @@ from shapespace.training.steps import (
     prior_latents,
     real_shapes,
     run_steps,
-    sample_statistics,
+    preview_statistics,
     score,
 )
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
@@ -189,12 +188,11 @@ class GANTrainer:
         return self._inference_cache[1].eval()
 
     def monitor(self) -> dict[str, float]:
-        """Occupancy and diversity of the preview latents' shapes under the generator that
-        samples (the weight average, with its BatchNorm statistics copied from G's)."""
+        """Occupancy and diversity of the preview latents' shapes under G as trained (in eval
+        mode, with its own BatchNorm statistics). The weight average is not used: its
+        statistics are only recomputed for checkpoints, and G's own collapse shows here first."""
         cfg = self.train_config
-        generator = self.model.generator if self.average is None else self.average.network
-        latents = sample_latents(self.model_config, cfg.num_preview, stream_rng(cfg.seed, Stream.PREVIEW, 0), self.device)
-        return sample_statistics(generator, latents, self.precision)
+        return preview_statistics(self.model.generator, self.model_config, cfg.num_preview, cfg.seed, self.device, self.precision)
 
     @torch.no_grad()
     def write_preview(self) -> Path:

@@ -86,6 +86,14 @@ def sample_statistics(generator: torch.nn.Module, latents: torch.Tensor, precisi
     return {"sample_occupancy": float(occupied.float().mean()), "sample_diversity": diversity}
 
 
+def preview_statistics(
+    generator: torch.nn.Module, config: GANConfig, count: int, seed: int, device: torch.device, precision: str
+) -> dict[str, float]:
+    """:func:`sample_statistics` of G for the run's fixed preview latents (what the collapse guard watches)."""
+    latents = sample_latents(config, count, stream_rng(seed, Stream.PREVIEW, 0), device)
+    return sample_statistics(generator, latents, precision)
+
+
 class TrainingDiverged(ShapespaceError):
     """The losses became NaN or infinite; the last checkpoint is left as it was."""
 

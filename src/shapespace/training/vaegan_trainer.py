@@ -30,7 +30,6 @@ from shapespace.metrics.voxel import iou
 from shapespace.models.config import GANConfig
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.gan import ShapeGAN
-from shapespace.models.prior import sample_latents
 from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE, read_model_meta, resolve_model_dir
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.rendering.photos import PhotoSettings, render_photos
@@ -45,7 +44,7 @@ from shapespace.training.steps import (
     prior_latents,
     real_shapes,
     run_steps,
-    sample_statistics,
+    preview_statistics,
     score,
 )
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
@@ -261,8 +260,7 @@ class VAEGANTrainer:
     def monitor(self) -> dict[str, float]:
         """Occupancy and diversity of G's shapes for the preview latents (see the 3D-GAN trainer)."""
         cfg = self.train_config
-        latents = sample_latents(self.model_config, cfg.num_preview, stream_rng(cfg.seed, Stream.PREVIEW, 0), self.device)
-        return sample_statistics(self.model.generator, latents, self.precision)
+        return preview_statistics(self.model.generator, self.model_config, cfg.num_preview, cfg.seed, self.device, self.precision)
 
     @torch.no_grad()
     def write_preview(self) -> Path:
