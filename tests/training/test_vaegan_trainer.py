@@ -334,3 +334,18 @@ def test_init_from_a_vae_gan_run_also_copies_the_encoder(tmp_path):
     other = EncoderConfig(image_size=16, latent_dim=16, channels=(4, 8), kernels=(5, 5, 4), strides=(2, 2, 1))
     with pytest.raises(CheckpointError, match="init_from .*warm: its encoder differs .*pick the same encoder"):
         VAEGANTrainer(TINY_GAN, other, _recipe(), _boxes(), tmp_path / "joint2", init_from=tmp_path / "warm", device="cpu", progress=False)
+
+
+def test_the_recipe_loss_and_penalties_apply_to_the_vae_gan_too(tmp_path, monkeypatch):
+    calls = []
+    real_r1 = losses.r1_penalty
+    monkeypatch.setattr(losses, "r1_penalty", lambda d, x: calls.append(x.shape) or real_r1(d, x))
+    recipe = _recipe(loss="hinge", real_label=1.0, r1_gamma=1.0, r1_every=2)
+    layer = TINY_GAN.replace(discriminator_norm="layer")
+    trainer = VAEGANTrainer(layer, TINY_ENCODER, recipe, _boxes(), tmp_path / "run", device="cpu", progress=False)
+    for _ in range(3):
+        result = trainer.train_step()
+    assert calls == [(4, 1, 16, 16, 16)] * 2  # steps 0 and 2
+    assert result.loss_d >= 0.0  # hinge plus a penalty
+    with pytest.raises(ConfigError, match="r1_gamma and gp_weight penalise D's gradient per shape"):
+        _trainer(tmp_path / "bn", recipe=recipe)

@@ -18,18 +18,19 @@ from typing import Any, Callable
 import torch
 
 from shapespace.data.sources import VoxelSet
-from shapespace.errors import ConfigError
 from shapespace.models.config import GANConfig
 from shapespace.models.gan import ShapeGAN
 from shapespace.training import losses
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.ema import GeneratorAverage
-from shapespace.training.rng import DataOrder, Stream, stream_rng
+from shapespace.training.rng import DataOrder
 from shapespace.training.run_folder import RunFolder, resolved_run_config
 from shapespace.training.runtime import autocast, compile_module, resolve_runtime, to_memory_format
 from shapespace.training.steps import (
     StepResult,
+    check_penalties,
     check_resolution,
+    discriminator_penalty,
     preview_picture,
     prior_latents,
     real_shapes,
@@ -40,15 +41,6 @@ from shapespace.training.steps import (
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
 
 RUN_KIND = "3d-gan-run"
-
-
-def check_penalties(model_config: GANConfig, train_config: GANTrainConfig) -> None:
-    """Gradient penalties need a D that scores each shape on its own (no BatchNorm)."""
-    if (train_config.r1_gamma > 0 or train_config.gp_weight > 0) and model_config.discriminator_norm == "batch":
-        raise ConfigError(
-            "`r1_gamma` and `gp_weight` penalise D's gradient per shape, which BatchNorm mixes across the batch; "
-            "give D another `discriminator_norm` (none, layer or instance)"
-        )
 
 
 class GANTrainer:
@@ -126,18 +118,6 @@ class GANTrainer:
         shape = (cfg.batch_size, 1, r, r, r)
         return losses.instance_noise(cfg.instance_noise, cfg.instance_noise_steps, step, shape, cfg.seed, self.device)
 
-    def penalty(self, real: torch.Tensor, fake: torch.Tensor, step: int) -> torch.Tensor | float:
-        """D's regulariser at ``step``: R1 on real shapes (every ``r1_every`` steps, scaled by
-        it) and/or WGAN-GP's gradient penalty; 0 when the recipe has neither. Computed in
-        fp32, outside autocast: it differentiates D's input gradients."""
-        cfg, total = self.train_config, 0.0
-        if cfg.r1_gamma > 0 and step % cfg.r1_every == 0:
-            total = total + 0.5 * cfg.r1_gamma * cfg.r1_every * losses.r1_penalty(self.model.discriminator, real)
-        if cfg.gp_weight > 0:
-            rng = stream_rng(cfg.seed, Stream.PENALTY, step)
-            total = total + cfg.gp_weight * losses.gradient_penalty(self.model.discriminator, real, fake, rng)
-        return total
-
     def train_step(self) -> StepResult:
         cfg, model, step = self.train_config, self.model, self.step
         model.train()
@@ -153,7 +133,7 @@ class GANTrainer:
             fake = self.generator_forward(z) + noise_fake  # (B, 1, R, R, R)
             logit_real, logit_fake = score(self.discriminator_forward, real, fake.detach(), cfg.joint_d_batch)
             loss_d = losses.discriminator_loss(cfg.loss, logit_real, logit_fake, cfg.real_label)
-        loss_d = loss_d + self.penalty(real, fake, step)
+        loss_d = loss_d + discriminator_penalty(self.model.discriminator, cfg, real, fake, step)
         correct = losses.discriminator_correct(logit_real, logit_fake)
         d_updated = adaptive_discriminator_update(
             loss_d, correct, cfg.batch_size, cfg.d_accuracy_threshold, self.optimizers["discriminator"], self.scalers["discriminator"]

@@ -32,6 +32,31 @@ def check_resolution(data: VoxelSet, config: GANConfig) -> None:
         )
 
 
+def check_penalties(model_config: GANConfig, train_config: Any) -> None:
+    """Gradient penalties need a D that scores each shape on its own (no BatchNorm)."""
+    if (train_config.r1_gamma > 0 or train_config.gp_weight > 0) and model_config.discriminator_norm == "batch":
+        raise ConfigError(
+            "`r1_gamma` and `gp_weight` penalise D's gradient per shape, which BatchNorm mixes across the batch; "
+            "give D another `discriminator_norm` (none, layer or instance)"
+        )
+
+
+def discriminator_penalty(
+    discriminator: torch.nn.Module, train_config: Any, real: torch.Tensor, fake: torch.Tensor, step: int
+) -> torch.Tensor | float:
+    """D's regulariser at ``step``: R1 on real shapes (every ``r1_every`` steps, scaled by
+    it) and/or WGAN-GP's gradient penalty; 0 when the recipe has neither. Computed in fp32,
+    outside autocast: it differentiates D's input gradients."""
+    from shapespace.training import losses
+
+    cfg, total = train_config, 0.0
+    if cfg.r1_gamma > 0 and step % cfg.r1_every == 0:
+        total = total + 0.5 * cfg.r1_gamma * cfg.r1_every * losses.r1_penalty(discriminator, real)
+    if cfg.gp_weight > 0:
+        total = total + cfg.gp_weight * losses.gradient_penalty(discriminator, real, fake, stream_rng(cfg.seed, Stream.PENALTY, step))
+    return total
+
+
 def real_shapes(data: VoxelSet, order: DataOrder, augment: tuple[str, ...], seed: int, step: int) -> torch.Tensor:
     """The real shapes of ``step``, augmented: ByteTensor of shape (B, R, R, R) on the CPU."""
     shapes = data.voxels[order.batch(step)]

@@ -39,7 +39,9 @@ from shapespace.training.run_folder import RunFolder, resolved_run_config
 from shapespace.training.runtime import autocast, resolve_runtime, to_memory_format
 from shapespace.training.steps import (
     StepResult,
+    check_penalties,
     check_resolution,
+    discriminator_penalty,
     preview_picture,
     prior_latents,
     real_shapes,
@@ -146,6 +148,7 @@ class VAEGANTrainer:
         progress: bool = True,
     ) -> None:
         check_resolution(data, model_config)
+        check_penalties(model_config, train_config)
         cfg = train_config
         self.model_config, self.encoder_config, self.train_config, self.data = model_config, encoder_config, train_config, data
         self.init_from = None if init_from is None else str(init_from)
@@ -224,7 +227,8 @@ class VAEGANTrainer:
             decoded = model.generator(torch.cat([posterior.sample(posterior_rng), z]))  # (2B, 1, R, R, R)
             reconstruction, fake = decoded[: cfg.batch_size], decoded[cfg.batch_size :] + noise_fake
             logit_real, logit_fake = score(model.discriminator, real + noise_real, fake.detach(), cfg.joint_d_batch)
-            loss_d = losses.discriminator_bce(logit_real, logit_fake, cfg.real_label)
+            loss_d = losses.discriminator_loss(cfg.loss, logit_real, logit_fake, cfg.real_label)
+        loss_d = loss_d + discriminator_penalty(model.discriminator, cfg, real + noise_real, fake, step)
         correct = losses.discriminator_correct(logit_real, logit_fake)
         d_updated = adaptive_discriminator_update(
             loss_d, correct, cfg.batch_size, cfg.d_accuracy_threshold, self.optimizers["discriminator"], self.scalers["discriminator"]
@@ -233,7 +237,7 @@ class VAEGANTrainer:
 
         with frozen(model.discriminator):
             with autocast(self.precision, self.device):
-                loss_gan = losses.generator_nonsaturating(score(model.discriminator, real + noise_real, fake, cfg.joint_d_batch)[1])
+                loss_gan = losses.generator_loss(cfg.loss, score(model.discriminator, real + noise_real, fake, cfg.joint_d_batch)[1])
             kl = posterior.kl(self.model_config.latent_std).mean()
             recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
             self._update_encoder_and_generator(cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon)
