@@ -138,7 +138,8 @@ FAST_RECIPE = GANTrainConfig(
 #   applied lazily every 4 steps and scaled by 4, as StyleGAN2 does: D's gradient stays
 #   small near the data, which keeps D and G from oscillating without the paper's 80% gate
 #   or instance noise;
-# - D without BatchNorm (architecture change below): R1 needs each shape scored on its own;
+# - D with layer norm instead of BatchNorm (RECIPE_ARCHITECTURE below): R1 needs each shape
+#   scored on its own;
 # - Adam betas (0, 0.99) and equal learning rates 2e-4 for G and D;
 # - an average of G's weights (decay 0.99) for sampling;
 # - batch 32 in bf16 on CPUs with it.

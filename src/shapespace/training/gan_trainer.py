@@ -32,10 +32,10 @@ from shapespace.training.steps import (
     check_resolution,
     discriminator_penalty,
     preview_picture,
+    preview_statistics,
     prior_latents,
     real_shapes,
     run_steps,
-    preview_statistics,
     score,
 )
 from shapespace.training.updates import adaptive_discriminator_update, frozen, make_optimizers, make_scaler, optimizer_step
