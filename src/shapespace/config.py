@@ -153,10 +153,6 @@ class ConfigBase:
             text = f"{text} (paper: {shown})" if text else f"(paper: {shown})"
         return text
 
-    @classmethod
-    def field_check(cls, name: str) -> Check | None:
-        return {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get("check")
-
     # -- round trip -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (tuples become lists)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from shapespace.config import Check, ConfigBase, at_least, in_range, non_negative, positive
@@ -184,7 +183,3 @@ def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
 def parameter_namer(names: Mapping[str, str]) -> Callable[[str], str]:
     """``name_of(parameter)``: the command's flag for it, else the flag it would have."""
     return lambda parameter: names.get(parameter, "--" + parameter.replace("_", "-"))
-
-
-def output_path(text: str) -> Path:
-    return Path(text)

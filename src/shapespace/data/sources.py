@@ -273,14 +273,21 @@ def concat_voxel_sets(sets: Sequence[VoxelSet]) -> VoxelSet:
     )
 
 
-def load_voxel_sets(specs: Sequence[str], resolution: int, classes: Sequence[str] | None = None, **options) -> VoxelSet:
-    """One set from several specifications (see :meth:`DataSelection.load_many`).
+def load_voxel_sets(
+    specs: Sequence[str],
+    resolution: int,
+    classes: Sequence[str] | None = None,
+    split: str = "train",
+    count: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    **selection: Any,
+) -> VoxelSet:
+    """One set from several specifications (:meth:`DataSelection.load_many`); ``selection``
+    holds the other :class:`DataSelection` fields.
 
     A ``#class,...`` suffix selects classes of that source only; ``classes`` applies to
     the sources without one.
     """
-    sets = []
-    for text in specs:
-        spec, own = split_source_spec(text)
-        sets.append(load_voxel_set(spec, resolution, classes=own or classes, **options))
-    return concat_voxel_sets(sets)
+    chosen = DataSelection(classes=classes, split=split, **selection)
+    return chosen.load_many(specs, resolution, count=count, seed=seed, progress=progress)

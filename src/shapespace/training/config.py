@@ -172,5 +172,4 @@ GAN_RECIPES.register("robust", ROBUST_RECIPE, "non-saturating loss + lazy R1, D 
 
 def recipe_architecture(recipe: str, config: GANConfig) -> GANConfig:
     """``config`` with the architecture fields the named recipe sets (D's normalisation)."""
-    base = recipe.split("+", 1)[0]
-    return config.replace(**RECIPE_ARCHITECTURE.get(base, {}))
+    return config.replace(**RECIPE_ARCHITECTURE.get(recipe, {}))
