@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-data bench-train bench-infer bench-render bench-ikea-reference bench-ttq clean
+.PHONY: demo test test-e2e browser serve bench bench-data bench-train bench-infer bench-render bench-web bench-ikea-reference bench-ttq clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,26 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/shapespace demo --out runs/demo --overwrite
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# The web demo's browser test alone (tests/web/test_e2e.py).
+test-e2e: $(STAMP) browser
+	$(BIN)/python -m pytest -q -m e2e tests/web/test_e2e.py
+
+# The browser test drives Debian's chromium through Playwright (Playwright's own browser
+# download is not used). As root with apt-get, install chromium when it is missing (about
+# 35 s, 114 MB); when that fails, the test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  echo "installing chromium for the browser test (apt-get)" && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1; } || \
+	echo "chromium is not installed: the browser test will be skipped"
+
+# The web demo for the model `make demo` trained; SERVE_FLAGS="--port 8000" etc.
+serve: $(STAMP)
+	$(BIN)/shapespace serve runs/demo $(SERVE_FLAGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/demo_quality.py
@@ -35,6 +53,9 @@ bench-infer: $(STAMP)
 
 bench-render: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
+
+bench-web: $(STAMP)
+	$(BIN)/python benchmarks/bench_web.py
 
 bench-ikea-reference: $(STAMP)
 	$(BIN)/python benchmarks/ikea_reference.py

@@ -1,6 +1,6 @@
 """The package's layering: imports only point down, and no module imports itself back.
 
-geometry -> io -> data / models / rendering / metrics -> training -> pipelines -> cli, with
+geometry -> io -> data / models / rendering / metrics -> training -> pipelines -> cli / web, with
 ``errors`` and ``config`` below everything (README, "Architecture").
 Imports inside functions count too: a lazy import is still a dependency.
 """
@@ -14,7 +14,7 @@ PACKAGE = Path(shapespace.__file__).parent
 LAYERS = {
     "errors": 0, "config": 0, "geometry": 1, "io": 2,
     "data": 3, "models": 3, "rendering": 3, "metrics": 3,
-    "training": 4, "pipelines": 5, "cli": 6, "__main__": 7,
+    "training": 4, "pipelines": 5, "cli": 6, "web": 6, "__main__": 7,
 }  # fmt: skip
 
 

@@ -37,6 +37,28 @@ def test_unknown_keys_and_bad_values_are_refused_with_the_field_name():
         Toy.from_dict([1, 2])
 
 
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"size": "16"}, "size must be an integer, got '16'"),
+    ({"size": True}, "size must be an integer, got True"),
+    ({"rate": "0.5"}, "rate must be a number, got '0.5'"),
+    ({"rate": None}, "rate must be a number, got None"),
+])  # fmt: skip
+def test_numeric_fields_refuse_strings_and_bools(changes, message):
+    """A string from a hand-edited JSON file is named as such, not compared with an int later."""
+    with pytest.raises(ConfigError) as info:
+        Toy.from_dict(changes)
+    assert str(info.value) == message
+
+
+def test_a_string_resolution_is_named_not_compared():
+    """Once: "gives resolution 16, but resolution is 16" for the string "16"."""
+    from shapespace.models.config import GANConfig
+
+    with pytest.raises(ConfigError) as info:
+        GANConfig.from_dict({"resolution": "16", "generator_channels": [16, 8], "discriminator_channels": [8, 16]})
+    assert str(info.value) == "resolution must be an integer, got '16'"
+
+
 def test_paper_values_deviations_recipe_fields_and_help_come_from_metadata():
     assert Toy.paper_values() == {"size": 8, "mode": "a", "names": ()}
     assert Toy(size=8).deviations() == {}

@@ -20,6 +20,7 @@ single record of what a model or a run is, and nothing else restates it.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
@@ -114,6 +115,7 @@ class ConfigBase:
             elif isinstance(value, list):
                 value = tuple(value)  # JSON gives lists; the frozen config keeps tuples
             object.__setattr__(self, field.name, value)
+            _check_number(field, value)
             check = field.metadata.get("check")
             if check is not None:
                 check(field.name, value)
@@ -174,6 +176,17 @@ class ConfigBase:
 
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)
+
+
+_NUMBER_WORDS = {"int": "an integer", "float": "a number"}
+
+
+def _check_number(field: dataclasses.Field, value: Any) -> None:
+    """A numeric field must hold a number: a string such as "16" (from a hand-edited JSON
+    file) would otherwise fail later in a range check or compare unequal to 16."""
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")  # "int" or int
+    if kind in _NUMBER_WORDS and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        raise ConfigError(f"`{field.name}` must be {_NUMBER_WORDS[kind]}, got {value!r}")
 
 
 def _jsonable(value: Any) -> Any:

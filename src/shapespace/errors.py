@@ -44,3 +44,8 @@ class DataError(ShapespaceError, ValueError):
 
 class CheckpointError(ShapespaceError, ValueError):
     """A checkpoint or run folder is missing, incomplete or inconsistent."""
+
+
+class OutputError(ShapespaceError, ValueError):
+    """An output path cannot be written: a file where a folder is needed, or the reverse,
+    or a folder the process may not write in."""

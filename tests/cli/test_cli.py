@@ -10,7 +10,7 @@ from shapespace.cli.main import build_parser, main
 COMMANDS = [
     ["eval"], ["eval", "gen"], ["eval", "classify"], ["eval", "recon"], ["arithmetic"], ["neighbours"], ["report"],
     [], ["presets"], ["recipes"], ["train"], ["train", "gan"], ["train", "vae-gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
-    ["data", "export"], ["sample"], ["interpolate"], ["demo"], ["reconstruct"],
+    ["data", "export"], ["sample"], ["interpolate"], ["demo"], ["reconstruct"], ["serve"],
 ]  # fmt: skip
 
 
@@ -73,7 +73,7 @@ def test_unknown_preset_and_data_and_missing_paths_are_clear_errors(tmp_path, ca
     assert main(["sample", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "neither a run folder" in capsys.readouterr().err
     assert main(["train", "gan", "--data", "builtin:chair", "--preset", "tiny-16", "--out", str(tmp_path / "r"), "--resume"]) == 2
-    assert "holds no training state" in capsys.readouterr().err
+    assert "holds no run to resume" in capsys.readouterr().err
 
 
 def test_train_sample_interpolate_end_to_end(tmp_path, capsys):

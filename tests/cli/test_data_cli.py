@@ -65,6 +65,17 @@ def test_prepare_info_show_export(shape_folder, tmp_path, capsys):
         assert [Path(p).name for p in arrays["paths"]] == ["grid.binvox", "cloud.npy", "cloud.ply"]
 
 
+@pytest.mark.parametrize("command", ["export", "prepare", "show"])
+def test_res_above_the_memory_cap_is_one_line_naming_res(command, shape_folder, tmp_path, capsys):
+    out = tmp_path / ("out.npz" if command == "export" else "out.png" if command == "show" else "cache")
+    assert main(["data", command, str(shape_folder), "--res", "1000", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "shapespace: error: --res must be at most 256, got 1000: "
+        "each shape is a dense R^3 grid in memory (256^3 floats = 64 MiB per shape)\n"
+    )
+    assert not out.exists()
+
+
 def test_data_command_errors_name_the_flag_or_file(shape_folder, tmp_path, capsys):
     assert main(["data", "info", str(shape_folder), "--classes", "sofa"]) == 2
     assert "unknown class sofa" in capsys.readouterr().err

@@ -33,7 +33,7 @@ def workspace(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        assert main(TRAIN + ["--data", "builtin:chair", "--count", "4", "--out", str(root / "vae")]) == 0
+        assert main(TRAIN + ["--recipe", "paper", "--data", "builtin:chair", "--count", "4", "--out", str(root / "vae")]) == 0
         assert main(["train", "gan", "--data", "builtin:chair", "--preset", "tiny-16", "--out", str(root / "gan"),
                      "--steps", "1", "--batch-size", "2", "--no-progress", "--sample-every", "0"]) == 0  # fmt: skip
     finally:
@@ -61,6 +61,13 @@ def test_train_vae_gan_writes_a_run(workspace):
     }  # fmt: skip
     assert json.loads((run / "state" / "state.json").read_text())["step"] == 2
     assert json.loads((run / "model" / "config.json").read_text())["model_type"] == "3d-vae-gan"
+
+
+def test_the_default_recipe_is_the_robust_one(tmp_path):
+    assert main(TRAIN + ["--data", "builtin:chair", "--count", "4", "--steps", "1", "--out", str(tmp_path / "run")]) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["training"]["recipe"] == "robust+custom" and config["training"]["r1_gamma"] == 1.0  # custom: the batch size
+    assert config["model"]["discriminator_norm"] == "layer"  # R1 needs D to score each shape on its own
 
 
 def test_train_vae_gan_recipe_flags_and_several_sources(tmp_path, capsys):

@@ -46,3 +46,16 @@ def test_same_seed_same_result_and_unknown_names():
     assert check_augment(["flip", "flip", " rot90 "]) == ("flip", "rot90")
     with pytest.raises(ConfigError, match="unknown augmentation spin"):
         check_augment(["spin"])
+
+
+def test_whole_batch_transforms_match_the_per_shape_definition():
+    # The definition: draw a flip and a turn per shape (in that order), mirror axis 1, then turn.
+    shapes = torch.randint(0, 2, (32, 6, 6, 6), generator=torch.Generator().manual_seed(5), dtype=torch.uint8)
+    out = augment_batch(shapes, ["flip", "rot90"], torch.Generator().manual_seed(7))
+    draws = torch.Generator().manual_seed(7)
+    flips, turns = torch.randint(0, 2, (32,), generator=draws), torch.randint(0, 4, (32,), generator=draws)
+    for shape, flip, turn, got in zip(shapes, flips, turns, out):
+        expected = shape.flip(1) if flip else shape
+        assert torch.equal(got, torch.rot90(expected, int(turn), dims=(0, 1)))
+    assert not torch.equal(out, shapes)  # and the input is left as it was
+    assert torch.equal(shapes, torch.randint(0, 2, (32, 6, 6, 6), generator=torch.Generator().manual_seed(5), dtype=torch.uint8))

@@ -44,3 +44,11 @@ def test_train_split_of_a_folder_without_test_files(shape_folder):
     data = load_voxel_set(str(shape_folder), 16, workers=1)
     assert set(data.splits) == {"train"} and len(data) == 5
     assert np.all([p.split("/")[-2] == "train" for p in data.paths])
+
+
+def test_a_resolution_above_the_cap_is_refused_before_anything_is_allocated():
+    """builtin:all at 1000^3 would ask for 5.5 TB; the cap refuses it at once, naming `resolution`."""
+    with pytest.raises(DataError) as info:
+        load_voxel_set("builtin:all", 1000)
+    assert info.value.parameters == ["resolution"]
+    assert "at most 256, got 1000" in info.value.message and "64 MiB per shape" in info.value.message

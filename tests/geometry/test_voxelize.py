@@ -371,3 +371,19 @@ def test_symmetric_or_empty_shapes_are_not_turned():
     assert facing_turns(table) == 0
     assert facing_turns(np.zeros((8,) * 3)) == 0
     assert facing_turns(_block(8, (1, 1, 3), (7, 7, 4))) == 0
+
+
+def test_grids_larger_than_the_memory_cap_are_refused_with_the_reason():
+    """256 is the cap: a dense 256^3 grid of floats is 64 MiB per shape."""
+    from shapespace.geometry.voxelize import MAX_GRID_RESOLUTION, VoxelizeOptions, check_grid_resolution
+
+    assert MAX_GRID_RESOLUTION == 256
+    assert check_grid_resolution(256) == 256 and VoxelizeOptions(resolution=256).resolution == 256
+    reason = "each shape is a dense R^3 grid in memory (256^3 floats = 64 MiB per shape)"
+    with pytest.raises(DataError) as info:
+        VoxelizeOptions(resolution=1000)
+    assert info.value.message == f"`resolution` must be at most 256, got 1000: {reason}"
+    with pytest.raises(DataError, match="must be at most 256, got 257"):
+        points_to_voxels(np.eye(3), 257)
+    with pytest.raises(DataError, match="^res must be an integer >= 8, got 4$"):
+        check_grid_resolution(4, minimum=8, parameter="res")

@@ -79,6 +79,7 @@ def _read(path):
         grid = read_shape(path, OPTIONS)
     except DataError as error:
         assert str(error).startswith(f"{path}: "), error
+        assert "No module named" not in str(error), error  # an optional dependency of a parser is missing
         return None
     assert isinstance(grid, np.ndarray)
     assert grid.shape == (RESOLUTION,) * 3 and grid.dtype == bool and grid.any()
@@ -179,3 +180,15 @@ def test_unknown_suffix_raises(tmp_path, name):
     with pytest.raises(DataError, match="unknown shape file type") as info:
         read_shape(path, OPTIONS)
     assert str(info.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("suffix", [".obj", ".stl", ".off"])
+def test_garbage_text_mesh_says_what_is_wrong(tmp_path, suffix):
+    """Non-UTF-8 bytes make trimesh guess the encoding (charset-normalizer, a dependency): one clear error."""
+    path = tmp_path / f"garbage{suffix}"
+    path.write_bytes(bytes(range(128, 256)) * 4 + b"\xff\xfe garbage \x80\x81")
+    with pytest.raises(DataError) as info:
+        read_shape(path, OPTIONS)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert "ModuleNotFoundError" not in message and "charset" not in message

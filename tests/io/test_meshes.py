@@ -166,3 +166,63 @@ def test_broken_meshes_raise_naming_the_path(tmp_path, name, text, message):
     with pytest.raises(DataError, match=message) as info:
         read_shape(path)
     assert str(info.value).startswith(f"{path}: ")
+
+
+# -- header counts ------------------------------------------------------------------------
+_TETRA_VERTICES = "0 0 0\n1 0 0\n0 1 0\n0 0 1\n"
+_TETRA_FACES = "3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n"
+
+
+def _ascii_ply(vertices, faces, body):
+    header = (
+        f"ply\nformat ascii 1.0\nelement vertex {vertices}\nproperty float x\nproperty float y\nproperty float z\n"
+        f"element face {faces}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
+    return header + body
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("faces.off", "OFF\n4 12 0\n" + _TETRA_VERTICES + _TETRA_FACES,
+     "the header promises 4 vertices and 12 faces (16 lines) but the file holds 8"),
+    ("vertices.off", "OFF\n6 4 0\n" + _TETRA_VERTICES, "the header promises 6 vertices and 4 faces (10 lines) but the file holds 4"),
+    ("extra.off", "OFF\n4 3 0\n" + _TETRA_VERTICES + _TETRA_FACES,
+     "the header promises 4 vertices and 3 faces (7 lines) but the file holds 8"),
+    ("modelnet.off", "OFF4 12 0\n" + _TETRA_VERTICES + _TETRA_FACES,
+     "the header promises 4 vertices and 12 faces (16 lines) but the file holds 8"),
+    ("negative.off", "OFF\n4 -1 0\n" + _TETRA_VERTICES, "the header gives a negative count, -1 faces"),
+    ("faces.ply", _ascii_ply(4, 12, _TETRA_VERTICES + _TETRA_FACES),
+     "the header promises 4 vertices and 12 faces (16 lines) but the file holds 8"),
+    ("vertices.ply", _ascii_ply(8, 4, _TETRA_VERTICES + _TETRA_FACES),
+     "the header promises 8 vertices and 4 faces (12 lines) but the file holds 8"),
+    ("extra.ply", _ascii_ply(4, 2, _TETRA_VERTICES + _TETRA_FACES),
+     "the header promises 4 vertices and 2 faces (6 lines) but the file holds 8"),
+])  # fmt: skip
+def test_header_counts_must_match_the_data(tmp_path, name, text, message):
+    """OFF and ASCII PLY files whose lines disagree with their header's counts are refused, naming the file."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError) as info:
+        read_shape(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("name", ["tetra.off", "tetra.ply"])
+def test_header_counts_that_match_read(tmp_path, name):
+    """The same tetrahedron with honest counts (comments and blank lines allowed) reads."""
+    if name.endswith(".off"):
+        text = "OFF\n# a comment\n4 4 0\n\n" + _TETRA_VERTICES + _TETRA_FACES
+    else:
+        text = _ascii_ply(4, 4, _TETRA_VERTICES + _TETRA_FACES + "\n")
+    path = tmp_path / name
+    path.write_text(text)
+    assert read_shape(path, VoxelizeOptions(resolution=8)).any()
+
+
+def test_truncated_binary_ply_is_refused(tmp_path):
+    """A binary PLY cut short of its header's faces is refused by trimesh's length check, naming the file."""
+    data = trimesh.creation.box().export(file_type="ply", encoding="binary")
+    path = tmp_path / "cut.ply"
+    path.write_bytes(data[:-20])
+    with pytest.raises(DataError, match="not a readable mesh file .*unexpected length") as info:
+        read_shape(path)
+    assert str(info.value).startswith(f"{path}: ")

@@ -40,3 +40,17 @@ def test_run_folders_and_model_folders_resolve(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match="neither a run folder"):
         resolve_model_dir(tmp_path / "empty")
+
+
+def test_a_garbage_model_config_is_named_not_a_traceback(tmp_path, capsys):
+    from shapespace.cli.main import main
+
+    folder = ShapeGAN(GAN).save_pretrained(tmp_path / "model")
+    (folder / "config.json").write_text("{garbage")
+    with pytest.raises(CheckpointError, match=f"^{folder / 'config.json'}: not a readable model config: invalid JSON"):
+        read_model_meta(folder)
+    assert main(["sample", str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.startswith(f"shapespace: error: {folder / 'config.json'}: not a readable model config: invalid JSON (")
+    (folder / "config.json").write_text("[]")
+    with pytest.raises(CheckpointError, match="expected a JSON object, found a JSON array"):
+        read_model_meta(folder)

@@ -32,6 +32,6 @@ def test_demo_writes_pictures_meshes_and_a_quality_report(tmp_path):
     assert (quality["nn_class_accuracy"], quality["distinct_fraction"], quality["empty_fraction"]) == (0.0, 1.0, 0.0)
     assert report["deviations_from_paper"]["joint_d_batch"] == {"value": True, "paper": False}
     run_config = json.loads((out / "run" / "config.json").read_text())
-    assert run_config["training"]["instance_noise_steps"] == 2  # the noise schedule follows --steps
+    assert run_config["training"]["instance_noise_steps"] == 0  # 0: the noise fades to 0 at twice --steps
     with pytest.raises(CheckpointError, match="overwrite"):
         run_demo(out, steps=1, device="cpu", progress=False, settings=TINY)

@@ -65,3 +65,49 @@ def test_experiment_commands(tmp_path, tiny_model, capsys):
     assert (tmp_path / "n" / "neighbours.png").is_file()
     assert main(["arithmetic", str(model_dir), "--out", str(tmp_path / "x")]) == 2
     assert "give --seeds or --shapes" in capsys.readouterr().err
+
+
+def test_nearest_neighbours_in_chunks_equal_one_block(box_set):
+    """The training set is compared a chunk at a time; the answer does not depend on the chunk."""
+    samples = box_set.voxels[10:13].float()
+    whole = nearest_neighbours(samples, box_set.voxels, k=3)
+    for chunk in (1, 7, 64):
+        indices, distances = nearest_neighbours(samples, box_set.voxels, k=3, chunk=chunk)
+        assert torch.equal(indices, whole[0]) and torch.equal(distances, whole[1])
+
+
+def test_inversion_and_neighbours_show_progress_unless_told_not_to(tmp_path, tiny_model, capsys):
+    model_dir = tmp_path / "model"
+    tiny_model.save_pretrained(model_dir)
+    grid = np.zeros((16, 16, 16), dtype=np.uint8)
+    grid[4:12, 4:12, 2:10] = 1
+    write_binvox(tmp_path / "a.binvox", grid)
+    write_binvox(tmp_path / "b.binvox", grid[:, :, ::-1].copy())
+    interpolate = ["interpolate", str(model_dir), "--shapes", str(tmp_path / "a.binvox"), str(tmp_path / "b.binvox"), "--steps", "3",
+                   "--invert-steps", "5", "--out", str(tmp_path / "i"), "--device", "cpu"]  # fmt: skip
+    assert main(interpolate) == 0
+    assert "inverting G" in capsys.readouterr().err
+    assert main([*interpolate, "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    neighbours = ["neighbours", str(model_dir), "--data", "builtin:chair", "--n", "2", "--k", "2", "--out", str(tmp_path / "n"),
+                  "--device", "cpu"]  # fmt: skip
+    assert main(neighbours) == 0
+    assert "nearest training shapes" in capsys.readouterr().err
+    assert main([*neighbours, "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_neighbours_lists_skipped_files(tmp_path, tiny_model, shape_folder, capsys):
+    model_dir = tmp_path / "model"
+    tiny_model.save_pretrained(model_dir)
+    bad = shape_folder / "chair" / "train" / "broken.off"
+    bad.write_text("OFF\n4 12 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n")
+    argv = ["neighbours", str(model_dir), "--data", str(shape_folder), "--n", "1", "--k", "1", "--out", str(tmp_path / "n"),
+            "--device", "cpu", "--workers", "1", "--no-progress"]  # fmt: skip
+    assert main(argv) == 2
+    assert "broken.off" in capsys.readouterr().err
+    assert main([*argv, "--skip-bad"]) == 0
+    assert capsys.readouterr().err == (
+        "skipped 1 unreadable file (--skip-bad):\n"
+        f"  {bad}: the header promises 4 vertices and 12 faces (16 lines) but the file holds 5\n"
+    )

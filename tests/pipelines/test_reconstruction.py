@@ -111,6 +111,15 @@ def test_reconstruct_in_batches_and_from_a_folder(tmp_path):
     assert torch.allclose(reconstruct(load_vae_gan(tmp_path / "run", device="cpu"), images), shapes, atol=1e-6)
 
 
+def test_reconstruct_shows_progress_when_asked(tmp_path, capsys):
+    model = load_vae_gan(_save_model(tmp_path / "model"), device="cpu")
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    quiet = reconstruct(model, images, batch_size=2)
+    assert capsys.readouterr().err == ""
+    assert torch.equal(reconstruct(model, images, batch_size=2, progress=True), quiet)
+    assert "reconstructing" in capsys.readouterr().err
+
+
 def test_write_reconstructions_writes_every_format_in_order(tmp_path):
     shapes = torch.zeros(2, 16, 16, 16)
     shapes[0, 4:12, 4:12, 0:4] = 0.9

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from shapespace.cli.main import main
 from shapespace.pipelines.report import svg_curve
 
@@ -24,6 +26,25 @@ def test_report_of_a_tiny_run(tmp_path, capsys):
 def test_report_of_a_non_run_is_an_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("config.json", "garbage", "not a readable run config: invalid JSON (Expecting value at line 1, column 1)"),
+        ("config.json", "[1]", "not a readable run config: expected a JSON object, found a JSON array"),
+        ("metrics.jsonl", '{"step": 1}\n{"step": 2', "not a readable training log: invalid JSON (Expecting ',' delimiter at line 2, column 11)"),
+        ("eval/gen.json", "{", "not a readable evaluation result: invalid JSON (Expecting property name enclosed in double quotes at line 1, column 2)"),
+    ],
+)
+def test_report_names_a_malformed_json_file(tmp_path, capsys, name, content, why):
+    run = tmp_path / "run"
+    (run / "eval").mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    (run / name).write_text(content)
+    assert main(["report", str(run)]) == 2
+    assert capsys.readouterr().err == f"shapespace: error: {run / name}: {why}\n"
+    assert not (run / "report.html").exists()
 
 
 def test_svg_curve_scales_points_into_the_box():

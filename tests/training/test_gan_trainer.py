@@ -43,9 +43,11 @@ def test_paper_recipe_defaults_and_deviations():
         "batch_size", "lr_generator", "lr_discriminator", "d_accuracy_threshold", "real_label", "joint_d_batch", "instance_noise", "generator_ema",
         "precision",
     }
-    assert fast.instance_noise_steps == 2 * fast.steps
-    with pytest.raises(ConfigError, match="instance_noise_steps"):
-        paper.replace(instance_noise=0.1)
+    # The noise schedule follows the run's length: it reaches 0 at twice --steps.
+    assert fast.instance_noise_steps == 0 and fast.noise_end_step == 2 * fast.steps
+    assert fast.replace(steps=1800).noise_end_step == 3600
+    assert fast.replace(instance_noise_steps=500).noise_end_step == 500
+    assert paper.replace(instance_noise=0.1).noise_end_step == 2 * paper.steps
     with pytest.raises(ConfigError, match="unknown recipe 'quick'"):
         GAN_RECIPES.get("quick")
 
@@ -104,7 +106,7 @@ def test_resume_is_exact(tiny_config, box_set, tmp_path):
 
 
 def test_resume_refuses_missing_state_and_mismatched_settings(tiny_config, box_set, tmp_path):
-    with pytest.raises(CheckpointError, match="no training state"):
+    with pytest.raises(CheckpointError, match="holds no run to resume"):
         GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "none", device="cpu", resume=True, progress=False)
     GANTrainer(tiny_config, _recipe(), box_set, tmp_path / "run", device="cpu", progress=False).train()
     with pytest.raises(CheckpointError, match="already holds a run"):

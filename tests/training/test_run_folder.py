@@ -45,7 +45,7 @@ def test_resume_refuses_another_run(changes, message):
 def test_a_folder_holds_one_run(tmp_path):
     folder = RunFolder(tmp_path / "run")
     folder.check(resume=False)  # nothing there yet
-    with pytest.raises(CheckpointError, match="holds no training state to resume"):
+    with pytest.raises(CheckpointError, match="holds no run to resume"):
         folder.check(resume=True)
     folder.write_config(_resolved())
     with pytest.raises(CheckpointError, match="already holds a run; pass resume"):
@@ -59,3 +59,18 @@ def test_metrics_after_the_resumed_step_are_dropped(tmp_path):
         folder.append_metrics({"step": step, "loss_d": float(step)})
     folder.truncate_metrics(2)
     assert [json.loads(line)["step"] for line in folder.metrics_path.read_text().splitlines()] == [1, 2]
+
+
+def test_resume_refusals_name_each_field_with_both_values():
+    saved = _resolved(model={"resolution": 16, "widths": [8, 16]})
+    with pytest.raises(CheckpointError) as info:
+        check_resumable(saved, _resolved(model={"resolution": 32, "widths": [8, 16, 32]}), "run")
+    assert str(info.value) == (
+        "resume: the model config differs from the run in run: resolution 16 in the run, 32 now; widths [8, 16] in the run, [8, 16, 32] now"
+    )
+    with pytest.raises(CheckpointError) as info:
+        check_resumable(_resolved(), _resolved(encoder={"image_size": 64}), "run")
+    assert str(info.value) == "resume: the encoder config differs from the run in run: null in the run, {\"image_size\": 64} now"
+    with pytest.raises(CheckpointError) as info:
+        check_resumable(_resolved(), _resolved(training={"batch_size": 8, "steps": 99}), "run")
+    assert str(info.value) == "resume: training settings differ from the saved run: batch_size 4 in the run, 8 now"

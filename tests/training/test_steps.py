@@ -6,7 +6,7 @@ import torch
 from shapespace.models import GANConfig
 from shapespace.training.gan_trainer import GANTrainer
 from shapespace.training.rng import DataOrder
-from shapespace.training.steps import StepResult, TrainingDiverged, prior_latents, real_shapes, run_steps, sample_statistics, score
+from shapespace.training.steps import RealBatches, StepResult, TrainingDiverged, prior_latents, run_steps, sample_statistics, score
 
 
 def _recipe(**changes):
@@ -28,13 +28,17 @@ def test_joint_d_batch_scores_real_and_generated_shapes_together(tiny_config, bo
     assert trainer.train_config.deviations()["joint_d_batch"] == {"value": True, "paper": False}
 
 
-def test_real_shapes_follow_the_data_order_and_augment_reproducibly(box_set):
+def test_real_batches_follow_the_data_order_and_augment_reproducibly(box_set):
     order = DataOrder(len(box_set), 4, seed=0)
-    plain = real_shapes(box_set, order, (), seed=0, step=1)
+    cpu = torch.device("cpu")
+    plain = RealBatches(box_set, order, (), 0, cpu)(1)
     assert torch.equal(plain, box_set.voxels[order.batch(1)])
-    flipped = real_shapes(box_set, order, ("flip", "rot90"), seed=0, step=1)
-    assert torch.equal(flipped, real_shapes(box_set, order, ("flip", "rot90"), seed=0, step=1))
+    augmented = RealBatches(box_set, order, ("flip", "rot90"), 0, cpu)
+    flipped = augmented(1)
+    assert torch.equal(flipped, augmented(1))
     assert flipped.shape == plain.shape and flipped.sum() == plain.sum()  # moved, not changed
+    # A data-parallel process's rows are those rows of the whole batch, augmentation included.
+    assert torch.equal(RealBatches(box_set, order, ("flip", "rot90"), 0, cpu, shard=slice(2, 4))(1), flipped[2:4])
 
 
 def test_prior_latents_are_a_function_of_seed_and_step():
@@ -83,7 +87,10 @@ class _Scripted:
     def __init__(self, tmp_path, losses, monitor):
         from shapespace.training.run_folder import RunFolder
 
+        from shapespace.training.distributed import Distributed
+
         self.run, self.step, self.progress = RunFolder(tmp_path / "run"), 0, False
+        self.distributed, self.device = Distributed(), torch.device("cpu")
         self.losses, self.monitor_values, self.saved = losses, monitor, []
 
     def train_step(self):

@@ -2,6 +2,8 @@
 
 import json
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -125,7 +127,7 @@ def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monk
         return value
 
     monkeypatch.setattr(losses, "reconstruction_loss", spy)
-    result = trainer.train_step()
+    result = _read(trainer.train_step())
     assert len(objectives) == 1 and len(recon_calls) == 1
     kind, target, recon, positive_weight = recon_calls[0]
     assert kind == "bce" and positive_weight == 0.5 and torch.equal(target, shapes.float()[:, None])
@@ -135,11 +137,16 @@ def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monk
     assert set(result.log_values()) == {"loss_d", "loss_g", "d_accuracy", "d_update_rate", "kl", "recon", "recon_iou"}
 
 
-def _objective_of_one_step(trainer, monkeypatch) -> tuple[float, vaegan_trainer.VAEStepResult]:
+def _read(result: vaegan_trainer.VAEStepResult) -> SimpleNamespace:
+    """A step's reported values as floats (a step leaves them on the device)."""
+    return SimpleNamespace(**result.log_values(), d_updated=result.d_updated, log_values=result.log_values)
+
+
+def _objective_of_one_step(trainer, monkeypatch) -> tuple[float, SimpleNamespace]:
     objectives = []
     scale = trainer.scalers["generator"].scale
     monkeypatch.setattr(trainer.scalers["generator"], "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
-    result = trainer.train_step()
+    result = _read(trainer.train_step())
     assert len(objectives) == 1
     return objectives[0], result
 

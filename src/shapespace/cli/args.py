@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any, Callable, Mapping
+import re
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping
 
 from shapespace.config import Check, ConfigBase, at_least, in_range, non_negative, positive
 
@@ -59,6 +61,22 @@ def name_list(text: str) -> list[str]:
     return names
 
 
+AXIS_FLAGS = ("--up", "--front")
+_NEGATIVE_AXIS = re.compile(r"-[xyz012]", re.IGNORECASE)
+
+
+def join_signed_axes(argv: list[str]) -> list[str]:
+    """``--front -z`` as ``--front=-z``: argparse takes a lone ``-z`` for a flag, so an axis
+    flag followed by a signed axis is joined into one argument before parsing."""
+    joined: list[str] = []
+    for token in argv:
+        if joined and joined[-1] in AXIS_FLAGS and _NEGATIVE_AXIS.fullmatch(token):
+            joined[-1] = f"{joined[-1]}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def signed_axis(text: str) -> str:
     from shapespace.errors import DataError
     from shapespace.geometry.frame import parse_axis
@@ -73,17 +91,43 @@ def signed_axis(text: str) -> str:
 # -- flags generated from a config ------------------------------------------------------
 
 
-def add_config_flags(parser: argparse.ArgumentParser | Any, config_cls: type[ConfigBase], flags: Mapping[str, str]) -> None:
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def recipe_defaults_help(name: str, recipes: Mapping[str, ConfigBase]) -> str:
+    """``(default: robust 2000, fast 360, paper 20000)``: what each recipe sets a field to,
+    or one value when they all agree."""
+    values = {recipe: _shown(getattr(config, name)) for recipe, config in recipes.items()}
+    if len(set(values.values())) == 1:
+        return f"(default {next(iter(values.values()))})"
+    return "(default: " + ", ".join(f"{recipe} {value}" for recipe, value in values.items()) + ")"
+
+
+def add_config_flags(
+    parser: argparse.ArgumentParser | Any,
+    config_cls: type[ConfigBase],
+    flags: Mapping[str, str],
+    recipes: Mapping[str, ConfigBase] | None = None,
+) -> None:
     """Declare one flag per config field (``{field: flag}``); each defaults to None, meaning
-    "keep the recipe's value". Types, ranges, choices and help come from the field."""
+    "keep the recipe's value". Types, ranges, choices and help come from the field; with
+    ``recipes`` (name -> config) the help lists the value each recipe gives the field,
+    else the paper's value where there is one."""
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
     for name, flag in flags.items():
         field = fields[name]
         check = field.metadata.get("check")
         kind = str(field.type)
-        help_text = config_cls.field_help(name)
-        if kind == "bool":
-            parser.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
+        if recipes:
+            help_text = f"{field.metadata.get('help', '')} {recipe_defaults_help(name, recipes)}".replace("%", "%%")
+        else:
+            help_text = config_cls.field_help(name).replace("%", "%%")
+        if kind == "bool":  # a flag named --no-... turns the field off
+            action = "store_false" if flag.startswith("--no-") else "store_true"
+            parser.add_argument(flag, dest=name, action=action, default=None, help=help_text)
             continue
         options: dict[str, Any] = {"dest": name, "default": None, "help": help_text, "metavar": flag[2:].upper().replace("-", "_")}
         if kind.startswith("tuple[str"):
@@ -140,7 +184,7 @@ def add_source_flags(parser: argparse.ArgumentParser, split_default: str | None)
     group.add_argument("--close", type=non_negative_int, help="closing iterations that bridge gaps in point clouds (default 1)")
     group.add_argument("--up", type=signed_axis, help="the source's up axis, e.g. +z (default: each format's documented frame)")
     group.add_argument("--front", type=signed_axis,
-                       help="the direction the source's objects face, e.g. --front=-y (write a leading minus with '='; give with --up)")  # fmt: skip
+                       help="the direction the source's objects face, e.g. -y (give with --up)")  # fmt: skip
     group.add_argument("--align", action="store_true", default=None, help="turn each shape so its back (e.g. a backrest) is at the back")
     group.add_argument("--skip-bad", action="store_true", help="skip unreadable files (listed) instead of stopping at the first")
     group.add_argument("--workers", type=positive_int, help="reader processes (default: every core)")
@@ -162,6 +206,44 @@ def selection_from(args: argparse.Namespace, split: str | None = None):
         skip_bad=args.skip_bad,
         workers=args.workers,
     )
+
+
+def report_skipped(skipped: list[Mapping[str, str]] | tuple[Mapping[str, str], ...]) -> None:
+    """Print on stderr the files a ``--skip-bad`` read left out, one ``path: error`` line each."""
+    import sys
+
+    if not skipped:
+        return
+    print(f"skipped {len(skipped)} unreadable file{'' if len(skipped) == 1 else 's'} (--skip-bad):", file=sys.stderr)
+    for item in skipped:
+        path, error = item["path"], item["error"]
+        print(f"  {error if error.startswith(path) else f'{path}: {error}'}", file=sys.stderr)
+
+
+# -- output paths, checked before a command starts ----------------------------------------
+
+
+def add_output_flag(parser: argparse.ArgumentParser, flag: str = "--out", *, kind: Literal["file", "dir"], **options: Any) -> None:
+    """Declare an output path flag (``type=Path``; ``options`` as for ``add_argument``).
+
+    The command records it, so that :func:`check_outputs` checks it (a file or a folder,
+    per ``kind``) before the command does any work; no command can forget its outputs.
+    """
+    action = parser.add_argument(flag, type=Path, **options)
+    parser.set_defaults(output_paths={**(parser.get_default("output_paths") or {}), action.dest: kind})
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check every output path the command declared (:func:`add_output_flag`) and the user gave.
+
+    Raises:
+        OutputError: naming the flag's parameter, the path and what is wrong.
+    """
+    from shapespace.io.paths import check_output_path
+
+    for dest, kind in (getattr(args, "output_paths", None) or {}).items():
+        if getattr(args, dest) is not None:
+            check_output_path(getattr(args, dest), kind, parameter=dest)
 
 
 # -- library errors in the words of the command line --------------------------------------

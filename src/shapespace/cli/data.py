@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from shapespace.cli.args import add_json_flag, add_progress_flag, add_source_flags, positive_int, selection_from
+from shapespace.cli.args import (
+    add_json_flag,
+    add_output_flag,
+    add_progress_flag,
+    add_source_flags,
+    positive_int,
+    report_skipped,
+    selection_from,
+)
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
@@ -16,6 +23,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
         args.data, args.out, resolution=args.resolution, selection=selection_from(args),
         progress=not args.no_progress, overwrite=args.overwrite,
     )  # fmt: skip
+    report_skipped(summary["skipped_files"])
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -34,7 +42,9 @@ def cmd_data_info(args: argparse.Namespace) -> int:
         print(f"{category:<16} {row['train']:>7} {row['test']:>7}")
     print(f"{'total':<16} {sum(r['train'] for r in info['counts'].values()):>7} {sum(r['test'] for r in info['counts'].values()):>7}")
     if info.get("skipped"):
-        print(f"skipped as bad when prepared: {info['skipped']} files (see cache.json)")
+        print(f"skipped as bad when prepared: {info['skipped']} files (listed in cache.json):")
+        for item in info["skipped_files"]:
+            print(f"  {item['error']}")
     return 0
 
 
@@ -42,6 +52,7 @@ def cmd_data_show(args: argparse.Namespace) -> int:
     from shapespace.pipelines.datasets import show
 
     summary = show(args.data, args.out, n=args.n, resolution=args.resolution, ncols=args.ncols, selection=selection_from(args))
+    report_skipped(summary["skipped_files"])
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -50,12 +61,14 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     from shapespace.pipelines.datasets import export
 
     summary = export(args.data, args.out, resolution=args.resolution, selection=selection_from(args), progress=not args.no_progress)
+    report_skipped(summary["skipped_files"])
     print(json.dumps(summary, indent=2))
     return 0
 
 
 def _add_resolution_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--res", dest="resolution", type=positive_int, default=32, help="grid size R (default 32)")
+    # The range (2 to 256, a memory cap) is checked by the library, whose one-line error names --res.
+    p.add_argument("--res", dest="resolution", type=positive_int, default=32, help="grid size R, 2 to 256 (default 32)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = data_sub.add_parser("prepare", help="voxelise a folder of shape files once into a memory-mapped cache")
     p.add_argument("data", metavar="SOURCE", help="a shape file or folder (ModelNet, 3DShapeNets, ShapeNet, IKEA layouts or any folder)")
     _add_resolution_flag(p)
-    p.add_argument("--out", type=Path, required=True, help="cache folder to create")
+    add_output_flag(p, kind="dir", required=True, help="cache folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cache in --out")
     add_progress_flag(p)
     add_source_flags(p, split_default="all")
@@ -83,14 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=positive_int, default=16, help="shapes to show, spread over the classes (default 16)")
     _add_resolution_flag(p)
     p.add_argument("--ncols", type=positive_int, help="pictures per row (default: a square)")
-    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    add_output_flag(p, kind="file", required=True, help="PNG file to write")
     add_source_flags(p, split_default="all")
     p.set_defaults(func=cmd_data_show)
 
     p = data_sub.add_parser("export", help="write shapes as .npz arrays (voxels, labels, classes, paths)")
     p.add_argument("data", metavar="SOURCE", help=source_help)
     _add_resolution_flag(p)
-    p.add_argument("--out", type=Path, required=True, help=".npz file to write")
+    add_output_flag(p, kind="file", required=True, help=".npz file to write")
     add_progress_flag(p)
     add_source_flags(p, split_default="all")
     p.set_defaults(func=cmd_data_export)

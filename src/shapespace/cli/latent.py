@@ -7,7 +7,18 @@ import argparse
 import json
 from pathlib import Path
 
-from shapespace.cli.args import add_device_flag, add_format_flag, add_source_flags, fraction, non_negative_int, positive_int, selection_from
+from shapespace.cli.args import (
+    add_device_flag,
+    add_format_flag,
+    add_output_flag,
+    add_progress_flag,
+    add_source_flags,
+    fraction,
+    non_negative_int,
+    positive_int,
+    report_skipped,
+    selection_from,
+)
 
 
 def _written(written: dict) -> dict:
@@ -30,7 +41,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     model = load_gan(args.checkpoint, device=args.device)
-    z = latents_for(model, seeds=args.seeds, shapes=args.shapes, steps=args.invert_steps)
+    z = latents_for(model, seeds=args.seeds, shapes=args.shapes, steps=args.invert_steps, progress=not args.no_progress)
     shapes = interpolate_shapes(model, z[0], z[1], steps=args.steps)
     written = write_shapes(shapes, args.out, formats, name="interpolation", ncols=len(shapes))
     print(json.dumps({"out": str(args.out), "written": _written(written)}, indent=2))
@@ -43,7 +54,7 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     model = load_gan(args.checkpoint, device=args.device)
-    z = latents_for(model, seeds=args.seeds, shapes=args.shapes, steps=args.invert_steps)
+    z = latents_for(model, seeds=args.seeds, shapes=args.shapes, steps=args.invert_steps, progress=not args.no_progress)
     written = write_shapes(arithmetic(model, z[0], z[1], z[2]), args.out, formats, name="arithmetic", ncols=4)
     print(json.dumps({"out": str(args.out), "shapes": "a, b, c, a - b + c", "written": _written(written)}, indent=2))
     return 0
@@ -54,8 +65,11 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     from shapespace.pipelines.sampling import load_gan
 
     model = load_gan(args.checkpoint, device=args.device)
-    data = selection_from(args).load(args.data, model.config.resolution)
-    result = neighbours_figure(model, data.voxels, Path(args.out) / "neighbours.png", n=args.n, k=args.k, seed=args.seed)
+    data = selection_from(args).load(args.data, model.config.resolution, progress=not args.no_progress)
+    report_skipped(data.skipped)
+    result = neighbours_figure(
+        model, data.voxels, Path(args.out) / "neighbours.png", n=args.n, k=args.k, seed=args.seed, progress=not args.no_progress
+    )
     print(json.dumps({k: v for k, v in result.items() if k != "indices"}, indent=2))
     return 0
 
@@ -84,8 +98,9 @@ def _add_latent_flags(p: argparse.ArgumentParser, count: int) -> None:
     p.add_argument("--shapes", type=Path, nargs=count, metavar=tuple(f"FILE_{n}" for n in names),
                    help=f"{count} shape files (any readable format); their codes are found by inverting G")  # fmt: skip
     p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inverted shape (default 300)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output_flag(p, kind="dir", required=True, help="output folder")
     add_format_flag(p, "npy,png")
+    add_progress_flag(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_model_flags(p)
     p.add_argument("--n", type=positive_int, default=16, help="number of shapes (default 16)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="latent seed (default 0)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output_flag(p, kind="dir", required=True, help="output folder")
     add_format_flag(p, "npy,png,obj")
     p.set_defaults(func=cmd_sample)
 
@@ -114,14 +129,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=positive_int, default=6, help="samples (default 6)")
     p.add_argument("--k", type=positive_int, default=3, help="neighbours per sample (default 3)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="latent seed (default 0)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (neighbours.png)")
+    add_output_flag(p, kind="dir", required=True, help="output folder (neighbours.png)")
+    add_progress_flag(p)
     add_source_flags(p, split_default="train")
     p.set_defaults(func=cmd_neighbours)
 
     p = sub.add_parser("reconstruct", help="3D shapes from photos with a trained 3D-VAE-GAN")
     _add_model_flags(p, "run or model folder of a trained 3D-VAE-GAN")
     p.add_argument("images", type=Path, nargs="+", help="photos, each cropped around one object (any format Pillow reads)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output_flag(p, kind="dir", required=True, help="output folder")
     add_format_flag(p, "npy,png,obj")
     p.add_argument("--threshold", type=fraction, default=0.5, help="iso-level of pictures and meshes (default 0.5)")
     p.set_defaults(func=cmd_reconstruct)

@@ -11,13 +11,17 @@ from shapespace.cli.args import (
     add_config_flags,
     add_device_flag,
     add_json_flag,
+    add_output_flag,
     add_progress_flag,
     add_source_flags,
     config_overrides,
     non_negative_int,
+    positive_float,
     positive_int,
+    report_skipped,
     selection_from,
 )
+from shapespace.errors import ConfigError
 from shapespace.models.config import GANConfig
 from shapespace.training.config import GANTrainConfig
 from shapespace.training.vaegan_config import VAEGANTrainConfig
@@ -39,6 +43,8 @@ GAN_FLAGS = {
     "precision": "--precision",
     "sample_every": "--sample-every",
     "checkpoint_every": "--checkpoint-every",
+    "checkpoint_minutes": "--checkpoint-minutes",
+    "sync_batchnorm": "--no-sync-batchnorm",
     "log_every": "--log-every",
 }
 # Architecture fields a run may change on top of its preset (and its recipe's).
@@ -69,6 +75,23 @@ def recipe_with_overrides(recipe, overrides: dict):
     if any(getattr(recipe, k) != v for k, v in overrides.items() if k in recipe.recipe_fields()):
         overrides = {**overrides, "recipe": f"{recipe.recipe}+custom"}
     return recipe.replace(**overrides)
+
+
+def _print_start(trainer, resume: bool) -> None:
+    if resume:
+        where = f"at step {trainer.step}" if trainer.step else "at step 0 (it stopped before its first checkpoint)"
+        print(f"resuming the run in {trainer.run.path} {where}", file=sys.stderr)
+    _print_deviations(trainer)
+
+
+def _check_steps_left(trainer) -> None:
+    """A resumed run already at its step budget would train nothing: say so instead."""
+    steps = trainer.train_config.steps
+    if trainer.step >= steps:
+        raise ConfigError(
+            f"`steps` {steps}: the run in {trainer.run.path} is already at step {trainer.step} (>= {steps}); "
+            "give a larger `steps` to train it further"
+        )
 
 
 def _print_deviations(trainer) -> None:
@@ -109,7 +132,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     rows = []
     for model, registry in (("gan", GAN_RECIPES), ("vae-gan", VAE_RECIPES)):
         for entry in registry.entries():
-            architecture = RECIPE_ARCHITECTURE.get(entry.name, {}) if model == "gan" else {}
+            architecture = RECIPE_ARCHITECTURE.get(entry.name, {})
             deviations = {**{k: {"value": v, "paper": GANConfig.paper_values()[k]} for k, v in architecture.items()}, **entry.item.deviations()}
             rows.append({"model": model, "name": entry.name, "description": entry.description, "architecture": architecture,
                          "values": entry.item.to_dict(), "deviations_from_paper": deviations})  # fmt: skip
@@ -129,39 +152,87 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 def cmd_train_gan(args: argparse.Namespace) -> int:
     from shapespace.models import get_preset
     from shapespace.training.config import GAN_RECIPES, recipe_architecture
-    from shapespace.training.gan_trainer import GANTrainer
+    from shapespace.training.distributed import from_environment, leave
 
     model_config = recipe_architecture(args.recipe, get_preset(args.preset))
     model_config = model_config.replace(**config_overrides(args, ARCHITECTURE_FLAGS))
     train_config = recipe_with_overrides(GAN_RECIPES.get(args.recipe), config_overrides(args, GAN_FLAGS))
-    data = selection_from(args).load(args.data, model_config.resolution, seed=args.data_seed, progress=not args.no_progress)
-    trainer = GANTrainer(model_config, train_config, data, args.out, device=args.device, resume=args.resume, progress=not args.no_progress)
+    distributed, device = from_environment(args.device)  # several processes under torchrun
+    try:
+        return _train_gan(args, model_config, train_config, distributed, device)
+    finally:
+        leave()
+
+
+def _train_gan(args: argparse.Namespace, model_config, train_config, distributed, device: str) -> int:
+    from shapespace.training.gan_trainer import GANTrainer
+
+    progress = not args.no_progress and distributed.is_main
+    data = selection_from(args).load(args.data, model_config.resolution, seed=args.data_seed, progress=progress)
+    if distributed.is_main:
+        report_skipped(data.skipped)
+    trainer = GANTrainer(
+        model_config, train_config, data, args.out, device=device, resume=args.resume, progress=progress, distributed=distributed
+    )
+    _check_steps_left(trainer)
+    if distributed.active:
+        return _train_in_group(trainer, distributed, args)
     print(f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
-    _print_deviations(trainer)
-    print(json.dumps(trainer.train(), indent=2))
+    _print_start(trainer, args.resume)
+    print(json.dumps(trainer.train(max_seconds=_seconds(args)), indent=2))
+    return 0
+
+
+def _train_in_group(trainer, distributed, args: argparse.Namespace) -> int:
+    """Train as one of several processes: rank 0 alone speaks; a broken process group
+    (another process died) ends this one with one line, not a traceback."""
+    from shapespace.training.distributed import ProcessGroupFailed
+
+    if distributed.is_main:
+        print(f"training as {distributed.world_size} processes into {args.out}", file=sys.stderr)
+        _print_start(trainer, args.resume)
+    try:
+        summary = trainer.train(max_seconds=_seconds(args))
+    except RuntimeError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ProcessGroupFailed(
+            f"rank {distributed.rank} of {distributed.world_size}: the process group broke at step {trainer.step} "
+            f"({reason[:200]}); the last checkpoint in {args.out} is kept: start the same command with --resume"
+        ) from None
+    if distributed.is_main:
+        print(json.dumps(summary, indent=2))
     return 0
 
 
 def cmd_train_vae_gan(args: argparse.Namespace) -> int:
     from shapespace.models.encoder import get_encoder_preset
+    from shapespace.training.distributed import from_environment, leave
     from shapespace.training.vaegan_config import VAE_RECIPES
     from shapespace.training.vaegan_trainer import VAEGANTrainer, vae_gan_architecture
 
-    model_config = vae_gan_architecture(args.preset, args.init_from)
+    model_config = vae_gan_architecture(args.preset, args.init_from, args.recipe)
     encoder_config = get_encoder_preset(args.encoder, model_config.latent_dim)
     overrides = config_overrides(args, VAE_GAN_FLAGS)
     train_config = recipe_with_overrides(VAE_RECIPES.get(args.recipe), overrides)
-    data = selection_from(args).load_many(
-        args.data, model_config.resolution, count=args.count, seed=args.data_seed, progress=not args.no_progress
-    )
-    trainer = VAEGANTrainer(
-        model_config, encoder_config, train_config, data, args.out, init_from=args.init_from,
-        device=args.device, resume=args.resume, progress=not args.no_progress,
-    )  # fmt: skip
-    print(f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
-    _print_deviations(trainer)
-    print(json.dumps(trainer.train(), indent=2))
-    return 0
+    distributed, device = from_environment(args.device)  # several processes under torchrun
+    try:
+        progress = not args.no_progress and distributed.is_main
+        data = selection_from(args).load_many(args.data, model_config.resolution, count=args.count, seed=args.data_seed, progress=progress)
+        if distributed.is_main:
+            report_skipped(data.skipped)
+        trainer = VAEGANTrainer(
+            model_config, encoder_config, train_config, data, args.out, init_from=args.init_from,
+            device=device, resume=args.resume, progress=progress, distributed=distributed,
+        )  # fmt: skip
+        _check_steps_left(trainer)
+        if distributed.active:
+            return _train_in_group(trainer, distributed, args)
+        print(f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
+        _print_start(trainer, args.resume)
+        print(json.dumps(trainer.train(max_seconds=_seconds(args)), indent=2))
+        return 0
+    finally:
+        leave()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -172,12 +243,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(args: argparse.Namespace) -> float | None:
+    return None if args.max_minutes is None else 60 * args.max_minutes
+
+
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, type=Path, help="run folder to create (or to continue with --resume)")
+    add_output_flag(p, kind="dir", required=True, help="run folder to create (or to continue with --resume)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--max-minutes", type=positive_float,
+                   help="stop after this many minutes of training this session, with a checkpoint (--resume continues)")  # fmt: skip
     p.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the built-in shape generator (default 0)")
     add_device_flag(p)
     add_progress_flag(p)
+
+
+def _recipes(model: str) -> dict:
+    """Each recipe's config by name, for the help text's defaults."""
+    from shapespace.training.config import GAN_RECIPES
+    from shapespace.training.vaegan_config import VAE_RECIPES
+
+    registry = GAN_RECIPES if model == "gan" else VAE_RECIPES
+    return {entry.name: entry.item for entry in registry.entries()}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -197,7 +283,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recipe", default="robust",
                    help="training recipe to start from (see `shapespace recipes`): robust (default), fast, or paper (exactly the paper's)")  # fmt: skip
     add_config_flags(p.add_argument_group("architecture overrides (default: the preset's, with the recipe's)"), GANConfig, ARCHITECTURE_FLAGS)
-    add_config_flags(p.add_argument_group("recipe overrides (default: the recipe's values)"), GANTrainConfig, GAN_FLAGS)
+    add_config_flags(p.add_argument_group("recipe overrides"), GANTrainConfig, GAN_FLAGS, _recipes("gan"))
     _add_run_flags(p)
     add_source_flags(p, split_default="train")
     p.set_defaults(func=cmd_train_gan)
@@ -209,16 +295,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoder", default="cpu-64", help="encoder preset: cpu-64 (default) or paper-256")
     p.add_argument("--init-from", type=Path,
                    help="a 3D-GAN run (trained with --latent-prior normal) whose G and D start the training; a 3D-VAE-GAN run also gives its encoder")  # fmt: skip
-    p.add_argument("--recipe", default="paper", help="training recipe (see `shapespace recipes`; default paper)")
+    p.add_argument("--recipe", default="robust",
+                   help="training recipe (see `shapespace recipes`): robust (default), fast, or paper (exactly the paper's)")  # fmt: skip
     p.add_argument("--count", type=positive_int, help="built-in shapes per class (default 1000)")
-    recipe = p.add_argument_group("recipe overrides (default: the recipe's values)")
-    add_config_flags(recipe, VAEGANTrainConfig, VAE_GAN_FLAGS)
+    recipe = p.add_argument_group("recipe overrides")
+    add_config_flags(recipe, VAEGANTrainConfig, VAE_GAN_FLAGS, _recipes("vae-gan"))
     _add_run_flags(p)
     add_source_flags(p, split_default="train")
     p.set_defaults(func=cmd_train_vae_gan)
 
     p = sub.add_parser("demo", help="train paper-32 on builtin:chair (fast recipe) and write samples, meshes and an interpolation")
-    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    add_output_flag(p, kind="dir", default=Path("runs/demo"), help="output folder (default runs/demo)")
     p.add_argument("--steps", type=positive_int, default=None, help="override the demo's number of steps")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing demo run in --out")

@@ -32,6 +32,7 @@ from shapespace.data.catalog import Catalog, ShapeEntry
 from shapespace.errors import DataError
 from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.atomic import current_umask
+from shapespace.io.jsonfile import read_json
 from shapespace.io.registry import read_shape
 
 CACHE_FORMAT = "shapespace-voxel-cache"
@@ -263,11 +264,8 @@ def open_cache(path: str | os.PathLike, resolution: int | None = None, requested
     """
     path = Path(path)
     meta_path = path / META_NAME
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"{meta_path}: not a readable cache description ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
+    meta = read_json(meta_path, "cache description", error=DataError)
+    if meta.get("format") != CACHE_FORMAT:
         raise DataError(f"{meta_path}: not a shapespace voxel cache")
     if meta.get("version") != CACHE_VERSION:
         raise DataError(f"{meta_path}: cache version {meta.get('version')!r}; this shapespace reads version {CACHE_VERSION}: prepare it again")
@@ -294,6 +292,8 @@ def open_cache(path: str | os.PathLike, resolution: int | None = None, requested
             raise DataError(f"{path}: the cache was prepared with other settings: {named}; prepare it again")
     bits_path = path / BITS_NAME
     expected = count * packed_size(cached_res)
+    if not bits_path.is_file():
+        raise DataError(f"{bits_path}: missing; the cache is damaged: prepare it again")
     size = _file_size(bits_path)
     if size != expected:
         raise DataError(f"{bits_path}: {size} bytes, expected {expected} for {count} grids of {cached_res}^3: the cache is damaged")

@@ -41,6 +41,8 @@ class VoxelSet:
         source: the specification the set was built from.
         paths: the file of each shape (empty for built-in shapes).
         splits: ``"train"``/``"test"`` per shape (empty when not known).
+        skipped: ``{"path", "error"}`` of each file left out as unreadable while loading
+            (``skip_bad``); empty when none was.
     """
 
     voxels: torch.Tensor | PackedVoxels
@@ -49,6 +51,7 @@ class VoxelSet:
     source: str
     paths: tuple[str, ...] = ()
     splits: tuple[str, ...] = ()
+    skipped: tuple[dict[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.voxels.shape) != 4 or len(set(self.voxels.shape[1:])) != 1:
@@ -127,7 +130,14 @@ class DataSelection:
         for text in specs:
             spec, own = split_source_spec(text)
             chosen = self if own is None else self.replace(classes=own)
-            sets.append(chosen.load(spec, resolution, count=count, seed=seed, progress=progress))
+            try:
+                sets.append(chosen.load(spec, resolution, count=count, seed=seed, progress=progress))
+            except DataError as error:
+                if own is None or "classes" not in error.parameters:
+                    raise
+                # The classes came from the spec's #class,... suffix, not from `classes`.
+                described = error.describe(lambda name: f"the classes after {SOURCE_CLASS_SEPARATOR}" if name == "classes" else f"`{name}`")
+                raise DataError(f"`data` {text!r}: {described}") from None
         return concat_voxel_sets(sets)
 
 
@@ -149,7 +159,7 @@ def load_voxel_set(
 
     Args:
         spec: ``builtin:<class>``, a cache folder, a shape file or a folder of them.
-        resolution: grid size R.
+        resolution: grid size R, in [2, 256] (:data:`~shapespace.geometry.voxelize.MAX_GRID_RESOLUTION`).
         split: ``"train"``, ``"test"`` or ``"all"``; built-in test shapes never overlap
             built-in training shapes.
         count: shapes per class for built-in data (default :data:`BUILTIN_TRAIN_COUNT`).
@@ -168,8 +178,9 @@ def load_voxel_set(
     from shapespace.data import builtin
     from shapespace.data.cache import is_cache, load_entries, open_cache
     from shapespace.data.catalog import check_classes, check_split, scan_source
-    from shapespace.geometry.voxelize import VoxelizeOptions
+    from shapespace.geometry.voxelize import VoxelizeOptions, check_grid_resolution
 
+    check_grid_resolution(resolution)
     check_split(split)
     if spec.startswith(builtin.SPEC_PREFIX):
         if holdout:
@@ -213,7 +224,7 @@ def load_voxel_set(
         )
     catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
     options = VoxelizeOptions(resolution=resolution, **(read_options or {}))
-    voxels, kept, _ = load_entries(catalog.entries, options, skip_bad=skip_bad, workers=workers, progress=progress)
+    voxels, kept, skipped = load_entries(catalog.entries, options, skip_bad=skip_bad, workers=workers, progress=progress)
     entries = [catalog.entries[i] for i in kept]
     names = tuple(sorted({e.category for e in entries}))
     return VoxelSet(
@@ -223,6 +234,7 @@ def load_voxel_set(
         spec,
         paths=tuple(str(e.path) for e in entries),
         splits=tuple(e.split for e in entries),
+        skipped=tuple(skipped),
     )
 
 
@@ -270,6 +282,7 @@ def concat_voxel_sets(sets: Sequence[VoxelSet]) -> VoxelSet:
         " + ".join(s.source for s in sets),
         paths=tuple(paths),
         splits=tuple(splits) if all(splits) else (),
+        skipped=tuple(item for s in sets for item in s.skipped),
     )
 
 

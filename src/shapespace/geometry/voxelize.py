@@ -37,15 +37,36 @@ DEFAULT_FILL = 0.75
 # Grids larger than this are refused before anything is allocated: a corrupt header must
 # not ask for terabytes.
 MAX_RESOLUTION = 1024
+# The largest grid R a shape is turned into. Every shape is held as a dense R^3 grid (R^3
+# bytes as uint8, 4 R^3 as float32 in models and renderers) and data sets hold hundreds to
+# thousands of shapes: 256^3 floats are 64 MiB per shape; 1000^3 bytes would be 0.9 GiB.
+MAX_GRID_RESOLUTION = 256
+GRID_MEMORY_REASON = (
+    f"each shape is a dense R^3 grid in memory ({MAX_GRID_RESOLUTION}^3 floats = "
+    f"{4 * MAX_GRID_RESOLUTION**3 // 2**20} MiB per shape)"
+)
 # Overlaps shorter than this (in target voxels) do not count: boundaries that merely touch
 # because of floating-point rounding must not mark a neighbour.
 _OVERLAP_EPS = 1e-6
 
 
-def _check_resolution(resolution: int) -> int:
-    if int(resolution) != resolution or resolution < 2:
-        raise DataError(f"resolution must be an integer >= 2, got {resolution!r}")
+def check_grid_resolution(resolution: int, minimum: int = 2, parameter: str = "resolution") -> int:
+    """Check a target grid size R: an integer in ``[minimum, MAX_GRID_RESOLUTION]``.
+
+    Raises:
+        DataError: naming ``parameter``, with the memory reason for the upper bound.
+    """
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < minimum:
+        raise DataError(f"`{parameter}` must be an integer >= {minimum}, got {resolution!r}")
+    if resolution > MAX_GRID_RESOLUTION:
+        raise DataError(f"`{parameter}` must be at most {MAX_GRID_RESOLUTION}, got {resolution}: {GRID_MEMORY_REASON}")
     return int(resolution)
+
+
+def _check_resolution(resolution: int) -> int:
+    if isinstance(resolution, float) and resolution.is_integer():
+        resolution = int(resolution)  # 32.0 from a computation
+    return check_grid_resolution(resolution)
 
 
 def check_fill(fill: float) -> float:
@@ -106,8 +127,7 @@ class VoxelizeOptions:
             value = getattr(self, name)
             if value is not None and not isinstance(value, (bool,) if name == "solid" else (int, np.integer)):
                 raise DataError(f"{name} must be {'a boolean' if name == 'solid' else 'an integer'} or None, got {value!r}")
-        if int(self.resolution) != self.resolution or not 2 <= self.resolution <= MAX_RESOLUTION:
-            raise DataError(f"resolution must be an integer in [2, {MAX_RESOLUTION}], got {self.resolution!r}")
+        check_grid_resolution(self.resolution)
         if not 0 < self.fill <= 1:
             raise DataError(f"fill must be in (0, 1], got {self.fill!r}")
         if self.close is not None and (int(self.close) != self.close or self.close < 0):

@@ -18,6 +18,7 @@ merged into one mesh with their node transforms applied.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,7 @@ def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | Non
     import trimesh
 
     path = Path(path)
+    _check_header_counts(path)
     loaded = trimesh.load(str(path), file_type=path.suffix.lower().lstrip("."), process=False)
     if isinstance(loaded, trimesh.Scene):
         geometries = list(loaded.dump()) if loaded.geometry else []
@@ -68,6 +70,74 @@ def load_geometry(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | Non
             raise DataError("the file holds no vertices")
         return vertices, None
     return vertices, faces
+
+
+def _check_header_counts(path: Path) -> None:
+    """Refuse an OFF or ASCII PLY file whose data lines do not match its header's counts.
+
+    trimesh reads the lines there are and ignores the rest, so a truncated file or a wrong
+    header would otherwise lose faces without a word. Binary PLY is checked by trimesh
+    (its length must match the header). Headers trimesh cannot parse are left to it.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".off":
+        promised, held = _off_counts(path.read_bytes())
+    elif suffix == ".ply":
+        promised, held = _ascii_ply_counts(path.read_bytes())
+    else:
+        return
+    if promised is None:
+        return
+    for name, count in promised:
+        if count < 0:
+            raise DataError(f"the header gives a negative count, {count} {name}")
+    expected = sum(count for _, count in promised)
+    if held != expected:
+        named = " and ".join(f"{count} {name}" for name, count in promised)
+        raise DataError(f"the header promises {named} ({expected} lines) but the file holds {held}")
+
+
+def _off_counts(data: bytes) -> tuple[list[tuple[str, int]] | None, int]:
+    """``([("vertices", V), ("faces", F)], data lines after the counts)``, parsed as trimesh does."""
+    import trimesh
+
+    text = trimesh.util.comment_strip(trimesh.util.decode_text(data)).strip()
+    parts = re.split("(COFF|OFF)", text, maxsplit=1)
+    if len(parts) != 3:
+        return None, 0
+    lines = [line for line in (raw.strip() for raw in parts[2].splitlines()) if line]
+    try:
+        vertices, faces = (int(value) for value in lines[0].split()[:2])
+    except (IndexError, ValueError):
+        return None, 0
+    return [("vertices", vertices), ("faces", faces)], len(lines) - 1
+
+
+_PLY_NOUNS = {"vertex": "vertices", "face": "faces", "edge": "edges"}
+
+
+def _ascii_ply_counts(data: bytes) -> tuple[list[tuple[str, int]] | None, int]:
+    """``([(element, count), ...], data lines)`` of an ASCII PLY file; None for binary."""
+    lines = data.split(b"\n")
+    promised = []
+    ascii_format = False
+    for number, raw in enumerate(lines):
+        words = raw.decode("latin-1").split()
+        if words[:1] == ["end_header"]:
+            break
+        if words[:1] == ["format"]:
+            ascii_format = words[1:2] == ["ascii"]
+        elif words[:1] == ["element"] and len(words) == 3:
+            try:
+                count = int(words[2])
+            except ValueError:
+                return None, 0
+            promised.append((_PLY_NOUNS.get(words[1], f"{words[1]!r} rows"), count))
+    else:
+        return None, 0
+    if not ascii_format:
+        return None, 0
+    return promised, sum(1 for line in lines[number + 1 :] if line.strip())
 
 
 def read_mesh_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:

@@ -32,6 +32,7 @@ comparison needs a few hundred megabytes.
 
 from __future__ import annotations
 
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -44,8 +45,19 @@ POINTS_PER_SHAPE = 2048
 JSD_RESOLUTION = 28
 
 
+def _bar(total: int, desc: str, unit: str, progress: bool):
+    """A transient progress bar on stderr (gone when done), or a silent one."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
 def surface_points(
-    volumes: torch.Tensor | np.ndarray, n_points: int = POINTS_PER_SHAPE, seed: int = 0, threshold: float = DEFAULT_THRESHOLD
+    volumes: torch.Tensor | np.ndarray,
+    n_points: int = POINTS_PER_SHAPE,
+    seed: int = 0,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample points uniformly on each shape's marching-cubes surface.
 
@@ -53,6 +65,7 @@ def surface_points(
         volumes: occupancies of shape (N, R, R, R).
         n_points: points per shape.
         seed: shape ``i`` draws with ``numpy.random.default_rng([seed, i])``.
+        progress: show a progress bar on stderr.
 
     Returns:
         ``(points, empty)``: FloatTensor of shape (N, n_points, 3) in the world cube and
@@ -65,17 +78,21 @@ def surface_points(
     volumes = torch.as_tensor(volumes)
     points = np.zeros((len(volumes), n_points, 3), dtype=np.float32)
     empty = np.zeros(len(volumes), dtype=bool)
-    for i, volume in enumerate(volumes):
-        mesh = voxels_to_mesh(volume.float().numpy(), threshold)
-        if len(mesh.faces) == 0 or not mesh.area > 0:
-            empty[i] = True
-            continue
-        sampled, _ = sample_surface(mesh, n_points, seed=np.random.default_rng([seed, i]))
-        points[i] = sampled
+    with _bar(len(volumes), "surface points", "shape", progress) as bar:
+        for i, volume in enumerate(volumes):
+            bar.update(1)
+            mesh = voxels_to_mesh(volume.float().numpy(), threshold)
+            if len(mesh.faces) == 0 or not mesh.area > 0:
+                empty[i] = True
+                continue
+            sampled, _ = sample_surface(mesh, n_points, seed=np.random.default_rng([seed, i]))
+            points[i] = sampled
     return torch.from_numpy(points), torch.from_numpy(empty)
 
 
-def chamfer_distance_matrix(a: torch.Tensor, b: torch.Tensor | None = None, workers: int = -1) -> torch.Tensor:
+def chamfer_distance_matrix(
+    a: torch.Tensor, b: torch.Tensor | None = None, workers: int = -1, progress: bool = False
+) -> torch.Tensor:
     """All-pairs Chamfer distances between two sets of point clouds.
 
     ``CD(X, Y) = mean_x min_y |x - y|^2 + mean_y min_x |x - y|^2``, exact. Nearest points
@@ -89,6 +106,7 @@ def chamfer_distance_matrix(a: torch.Tensor, b: torch.Tensor | None = None, work
         b: FloatTensor of shape (M, Q, 3), or ``None`` for the symmetric ``a``-to-``a``
             matrix (each pair computed once).
         workers: threads per query (-1: every core).
+        progress: show a progress bar (in pairs) on stderr.
 
     Returns:
         FloatTensor of shape (N, M) (or (N, N)).
@@ -101,11 +119,15 @@ def chamfer_distance_matrix(a: torch.Tensor, b: torch.Tensor | None = None, work
     clouds_b = clouds_a if symmetric else [np.ascontiguousarray(y, dtype=np.float64) for y in torch.as_tensor(b).numpy()]
     trees_b = trees_a if symmetric else [cKDTree(y) for y in clouds_b]
     out = np.zeros((len(clouds_a), len(clouds_b)))
-    for i, (x, tree_x) in enumerate(zip(clouds_a, trees_a)):
-        for j in range(i + 1 if symmetric else 0, len(clouds_b)):
-            forward = tree_x.query(clouds_b[j], workers=workers)[0]
-            backward = trees_b[j].query(x, workers=workers)[0]
-            out[i, j] = np.mean(forward**2) + np.mean(backward**2)
+    pairs = len(clouds_a) * (len(clouds_a) - 1) // 2 if symmetric else len(clouds_a) * len(clouds_b)
+    with _bar(pairs, "chamfer distances", "pair", progress) as bar:
+        for i, (x, tree_x) in enumerate(zip(clouds_a, trees_a)):
+            columns = range(i + 1 if symmetric else 0, len(clouds_b))
+            for j in columns:
+                forward = tree_x.query(clouds_b[j], workers=workers)[0]
+                backward = trees_b[j].query(x, workers=workers)[0]
+                out[i, j] = np.mean(forward**2) + np.mean(backward**2)
+            bar.update(len(columns))
     if symmetric:
         out = out + out.T
     return torch.from_numpy(out).float()
@@ -212,6 +234,7 @@ def generation_metrics(
     seed: int = 0,
     threshold: float = DEFAULT_THRESHOLD,
     distances: Sequence[str] = ("chamfer", "iou"),
+    progress: bool = False,
 ) -> dict:
     """Every measure of this module for one sample set against one reference set.
 
@@ -222,6 +245,8 @@ def generation_metrics(
         n_points: surface points per shape for Chamfer and JSD.
         seed: seed of the surface sampling.
         distances: which of ``"chamfer"`` and ``"iou"`` to compute MMD/COV/1-NNA with.
+        progress: show progress bars on stderr (surface sampling and Chamfer distances, the
+            slow parts: the Chamfer matrices grow as the square of the set sizes).
 
     Returns:
         ``{"n_samples", "n_reference", "chamfer": {...}, "iou": {...}, "jsd", "empty_samples", "memorisation"}``.
@@ -230,12 +255,13 @@ def generation_metrics(
     if samples.shape[1:] != reference.shape[1:]:
         raise ValueError(f"samples {tuple(samples.shape)} and reference {tuple(reference.shape)} differ in resolution")
     result: dict = {"n_samples": len(samples), "n_reference": len(reference), "threshold": threshold}
-    points_s, empty_s = surface_points(samples, n_points, seed=seed, threshold=threshold)
+    points_s, empty_s = surface_points(samples, n_points, seed=seed, threshold=threshold, progress=progress)
     # The same streams for both sets: a shape and its exact copy get the same points.
-    points_r, _ = surface_points(reference, n_points, seed=seed, threshold=threshold)
+    points_r, _ = surface_points(reference, n_points, seed=seed, threshold=threshold, progress=progress)
     if "chamfer" in distances:
-        d_sr = chamfer_distance_matrix(points_s, points_r)
-        result["chamfer"] = mmd_cov_1nna(d_sr, chamfer_distance_matrix(points_s), chamfer_distance_matrix(points_r))
+        d_sr = chamfer_distance_matrix(points_s, points_r, progress=progress)
+        d_ss = chamfer_distance_matrix(points_s, progress=progress)
+        result["chamfer"] = mmd_cov_1nna(d_sr, d_ss, chamfer_distance_matrix(points_r, progress=progress))
     if "iou" in distances:
         d_sr = iou_distance_matrix(samples, reference, threshold)
         result["iou"] = mmd_cov_1nna(d_sr, iou_distance_matrix(samples, samples, threshold), iou_distance_matrix(reference, reference, threshold))

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from shapespace import __version__
 from shapespace.errors import CheckpointError, ConfigError
 from shapespace.io.atomic import atomic_path, write_text_atomic
+from shapespace.io.jsonfile import read_json
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -109,11 +110,8 @@ def read_model_meta(directory: Path) -> dict:
     path = directory / CONFIG_NAME
     if not path.is_file():
         raise CheckpointError(f"{directory}: not a shapespace model folder (no {CONFIG_NAME})")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: invalid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("model_type") not in MODEL_TYPES or "config" not in meta:
+    meta = read_json(path, "model config", error=CheckpointError)
+    if meta.get("model_type") not in MODEL_TYPES or "config" not in meta:
         known = " or ".join(repr(t) for t in MODEL_TYPES)
         raise CheckpointError(f"{path}: not a shapespace model config (expected model_type {known}, and config)")
     return meta
@@ -128,4 +126,17 @@ def resolve_model_dir(path: str | os.PathLike) -> Path:
         return path / "model"
     if (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
         return path
+    if _is_run_config(path / CONFIG_NAME):
+        raise CheckpointError(
+            f"{path}: a training run without a model yet (it stopped before its first checkpoint); "
+            "continue it with 'shapespace train ... --resume'"
+        )
     raise CheckpointError(f"{path}: neither a run folder (with model/) nor a model folder (config.json + model.safetensors)")
+
+
+def _is_run_config(path: Path) -> bool:
+    """Whether ``path`` is a run folder's resolved config (its ``kind`` ends in "-run")."""
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("kind", "")).endswith("-run")
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -16,17 +16,18 @@ def sample_latents(
 ) -> torch.Tensor:
     """Draw ``n`` latent vectors from the configured prior.
 
-    Randomness comes only from ``generator`` (a CPU ``torch.Generator``), so the same seed
-    gives the same shapes on every device.
+    Randomness comes only from ``generator``; the draws are made on its device. A CPU
+    generator (the usual) gives the same shapes on every device.
 
     Returns:
         FloatTensor of shape (n, latent_dim) on ``device``.
     """
+    where = "cpu" if generator is None else generator.device  # drawn on the generator's device
     if config.latent_prior == "uniform":
         # The authors' released sampler: i.i.d. U[0, 1).
-        z = torch.rand(n, config.latent_dim, generator=generator)
+        z = torch.rand(n, config.latent_dim, generator=generator, device=where)
     else:
-        z = torch.randn(n, config.latent_dim, generator=generator) * config.latent_std
+        z = torch.randn(n, config.latent_dim, generator=generator, device=where) * config.latent_std
     return z.to(device)
 
 

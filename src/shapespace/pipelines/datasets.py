@@ -21,7 +21,7 @@ from shapespace.data.cache import is_cache, load_entries, open_cache, prepare_ca
 from shapespace.data.catalog import check_classes, check_split, scan_source
 from shapespace.data.sources import BUILTIN_TRAIN_COUNT, DataSelection, VoxelSet
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import VoxelizeOptions
+from shapespace.geometry.voxelize import VoxelizeOptions, check_grid_resolution
 from shapespace.io.atomic import write_with_atomic
 
 
@@ -40,6 +40,7 @@ def prepare(
     """
     if source.startswith(builtin.SPEC_PREFIX) or is_cache(source):
         raise DataError(f"`data` {source}: give a shape file or a folder of shape files (built-in shapes and caches need no preparing)")
+    check_grid_resolution(resolution)
     sel = selection
     catalog = scan_source(source, classes=sel.classes, split=sel.split, views=sel.views, holdout=sel.holdout)
     options = VoxelizeOptions(resolution=resolution, **sel.voxelize_overrides)
@@ -97,6 +98,7 @@ def describe(spec: str, selection: DataSelection = DataSelection()) -> dict:
             "counts": _count_table((s["class"], s["split"]) for s in shapes),
             "total": len(shapes),
             "skipped": len(cache.meta["skipped"]),
+            "skipped_files": cache.meta["skipped"],
         }
     catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
     suffixes = Counter(e.path.suffix.lower() for e in catalog.entries)
@@ -132,27 +134,30 @@ def pick_shapes(
     n: int,
     resolution: int,
     selection: DataSelection = DataSelection(),
-) -> tuple[torch.Tensor, list[str]]:
+) -> tuple[torch.Tensor, list[str], list[dict[str, str]]]:
     """``n`` shapes of a source spread over its classes, reading only those files.
 
     Returns:
-        ``(voxels, labels)``: ByteTensor of shape (n', R, R, R) with n' <= n, and a caption per shape.
+        ``(voxels, labels, skipped)``: ByteTensor of shape (n', R, R, R) with n' <= n, a
+        caption per shape, and ``{"path", "error"}`` of each file left out as unreadable
+        (``selection.skip_bad``).
     """
     if n < 1:
         raise DataError(f"`n` must be at least 1, got {n}")
+    check_grid_resolution(resolution)
     if spec.startswith(builtin.SPEC_PREFIX) or is_cache(spec):
         data = selection.load(spec, resolution, count=max(1, n))
         chosen = _spread(data.labels.tolist(), n)
         names = [data.classes[int(data.labels[i])] for i in chosen]
         captions = [_caption(name, data.paths[i]) if data.paths else name for name, i in zip(names, chosen)]
-        return data.voxels[torch.tensor(chosen)], captions
+        return data.voxels[torch.tensor(chosen)], captions, list(data.skipped)
     sel = selection
     catalog = scan_source(spec, classes=sel.classes, split=sel.split, views=sel.views, holdout=sel.holdout)
     chosen = _spread([catalog.classes.index(e.category) for e in catalog.entries], n)
     entries = [catalog.entries[i] for i in chosen]
     options = VoxelizeOptions(resolution=resolution, **sel.voxelize_overrides)
-    voxels, kept, _ = load_entries(entries, options, skip_bad=sel.skip_bad, workers=1)
-    return voxels[:], [_caption(entries[i].category, entries[i].path) for i in kept]
+    voxels, kept, skipped = load_entries(entries, options, skip_bad=sel.skip_bad, workers=1)
+    return voxels[:], [_caption(entries[i].category, entries[i].path) for i in kept], skipped
 
 
 def _caption(category: str, path: str | Path) -> str:
@@ -169,13 +174,17 @@ def show(
     size: int = 160,
     selection: DataSelection = DataSelection(),
 ) -> dict:
-    """Render ``n`` shapes of a source into one PNG picture (see :func:`pick_shapes`)."""
+    """Render ``n`` shapes of a source into one PNG picture (see :func:`pick_shapes`).
+
+    Returns:
+        A summary: the picture, shapes shown, their captions and the files skipped as bad.
+    """
     from shapespace.rendering.figures import render_mosaic, save_png
 
-    voxels, captions = pick_shapes(spec, n, resolution, selection)
+    voxels, captions, skipped = pick_shapes(spec, n, resolution, selection)
     ncols = ncols or int(np.ceil(np.sqrt(len(voxels))))
     save_png(render_mosaic(voxels.float(), ncols=ncols, size=size, labels=captions), out)
-    return {"out": str(out), "shapes": len(voxels), "captions": captions}
+    return {"out": str(out), "shapes": len(voxels), "captions": captions, "skipped": len(skipped), "skipped_files": skipped}
 
 
 def export(
@@ -206,4 +215,8 @@ def export(
         tmp.write_bytes(buffer.getvalue())
 
     write_with_atomic(out, write)
-    return {"out": str(out), "shapes": len(data), "resolution": resolution, "classes": list(data.classes)}
+    skipped = [dict(item) for item in data.skipped]
+    return {
+        "out": str(out), "shapes": len(data), "resolution": resolution, "classes": list(data.classes),
+        "skipped": len(skipped), "skipped_files": skipped,
+    }  # fmt: skip

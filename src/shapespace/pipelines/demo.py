@@ -84,8 +84,6 @@ def run_demo(
     config = recipe_architecture(demo.recipe, get_preset(demo.preset)).replace(latent_prior=demo.latent_prior)
     steps = steps or demo.steps
     recipe = GAN_RECIPES.get(demo.recipe).replace(seed=seed, steps=steps)
-    if recipe.instance_noise > 0:  # the instance noise keeps its schedule relative to the run's length
-        recipe = recipe.replace(instance_noise_steps=2 * steps)
     train = load_voxel_set(demo.data, config.resolution, count=demo.train_count)
     print(
         f"demo: training {demo.preset} on {demo.data} ({len(train)} shapes) for {recipe.steps} steps "

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -16,6 +18,12 @@ from shapespace.data.sources import DataSelection, VoxelSet
 from shapespace.errors import DataError
 from shapespace.io.atomic import write_text_atomic
 from shapespace.metrics.generation import POINTS_PER_SHAPE, generation_metrics
+
+# The default cap on the shapes per set of eval gen. Its Chamfer distances take three
+# all-pairs matrices, ~2n^2 pairs: measured on a busy 2-core machine (load ~3 per core),
+# 50 shapes took 20 s, 100 took 90 s and 200 took 6.5 min (~4 ms a pair; fewer on an idle
+# machine), so 500 take over half an hour and 1,000 hours.
+DEFAULT_MAX_REFERENCE = 200
 
 # The paper's feature recipe (docs/paper.md section 3): the 2nd, 3rd and 4th conv responses of the
 # 64^3 D (16^3, 8^3, 4^3) max-pooled with kernels 8, 4, 2, i.e. each to 2^3.
@@ -58,6 +66,8 @@ def evaluate_generation(
     n_points: int = POINTS_PER_SHAPE,
     device: str = "auto",
     out: str | os.PathLike | None = None,
+    progress: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure samples of a checkpoint (or from a file) against a reference set.
 
@@ -65,8 +75,9 @@ def evaluate_generation(
         reference: a data specification (``--ref``).
         checkpoint: a run or model folder to sample from; or
         samples_file: an ``.npy`` array (N, R, R, R) of occupancies, canonical frame.
-        n: shapes per set; default: the reference set's size (equal set sizes). With a
-            file, its first ``n`` shapes are used.
+        n: shapes per set; default: the reference set's size (equal set sizes), at most
+            :data:`DEFAULT_MAX_REFERENCE` (a subset chosen with ``seed``). With a file, its
+            first ``n`` shapes are used.
         selection: which shapes of ``reference`` to compare with; its split defaults to
             ``test`` (shapes training never saw).
         train_split: split of ``reference`` holding the training shapes, for the
@@ -74,19 +85,30 @@ def evaluate_generation(
         seed: latent seed for sampling, subset choice and surface sampling.
         n_points: surface points per shape for Chamfer and JSD.
         out: also write the result as JSON here.
+        progress: show progress bars on stderr.
+        notice: called with a line that says when the default ``n`` leaves reference shapes
+            out (default: printed on stderr).
 
     Returns:
-        The measures of :func:`shapespace.metrics.generation.generation_metrics` with the set-up.
+        The measures of :func:`shapespace.metrics.generation.generation_metrics` with the
+        set-up, and ``skipped_files``: ``{"path", "error"}`` of each reference file left out
+        as unreadable (``selection.skip_bad``).
     """
     from shapespace.pipelines.sampling import load_gan, sample_shapes
 
-    if (checkpoint is None) == (samples_file is None):
+    if checkpoint is None and samples_file is None:
+        raise DataError("give a `checkpoint` or `samples_file`: there are no samples to measure")
+    if checkpoint is not None and samples_file is not None:
         raise DataError("give a `checkpoint` or `samples_file`, not both")
     model = load_gan(checkpoint, device=device) if checkpoint is not None else None
     file_samples = load_samples_file(samples_file) if samples_file is not None else None
     resolution = model.config.resolution if model is not None else int(file_samples.shape[-1])
-    ref_set = selection.load(reference, resolution)
-    n = n or len(ref_set)
+    ref_set = selection.load(reference, resolution, progress=progress)
+    skipped = list(ref_set.skipped)
+    if n is None:
+        n = min(len(ref_set), DEFAULT_MAX_REFERENCE)
+        if n < len(ref_set):
+            (notice or (lambda line: print(line, file=sys.stderr)))(f"comparing {n} of {len(ref_set)} reference shapes; `n` to change")
     if n < 1:
         raise DataError(f"`n` must be at least 1, got {n}")
     reference_voxels = _subset(ref_set.voxels, n, seed)
@@ -99,10 +121,15 @@ def evaluate_generation(
     train = None
     if train_split is not None:
         try:
-            train = selection.replace(split=train_split).load(reference, resolution).voxels
+            train_set = selection.replace(split=train_split).load(reference, resolution, progress=progress)
+            train = train_set.voxels
+            skipped += [item for item in train_set.skipped if item not in skipped]
         except DataError:
             train = None  # the reference source has no training split: no memorisation check
-    result = generation_metrics(samples, reference_voxels, train=_subset(train, 2000, seed) if train is not None else None, n_points=n_points, seed=seed)
+    result = generation_metrics(
+        samples, reference_voxels, train=_subset(train, 2000, seed) if train is not None else None,
+        n_points=n_points, seed=seed, progress=progress,
+    )  # fmt: skip
     result["setup"] = {
         "reference": reference,
         "reference_split": selection.split,
@@ -113,6 +140,7 @@ def evaluate_generation(
         "resolution": resolution,
         "normalisation": "grid world cube [-0.5, 0.5]^3 for both sets, no per-shape rescaling",
     }
+    result["skipped_files"] = [dict(item) for item in skipped]
     if out is not None:
         write_text_atomic(out, json.dumps(result, indent=2) + "\n")
     return result
@@ -120,7 +148,7 @@ def evaluate_generation(
 
 # -- representation: D features + linear SVM (docs/paper.md section 3) ---------------------------
 @torch.no_grad()
-def discriminator_features(discriminator, voxels, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
+def discriminator_features(discriminator, voxels, batch_size: int = 64, device: str = "cpu", progress: bool = False) -> np.ndarray:
     """The paper's D features: the last three conv responses, max-pooled to 2^3, concatenated.
 
     For ``paper-64`` these are the 2nd, 3rd and 4th conv layers (128 x 16^3, 256 x 8^3,
@@ -130,19 +158,42 @@ def discriminator_features(discriminator, voxels, batch_size: int = 64, device: 
 
     Args:
         voxels: (N, R, R, R) shapes (tensor or :class:`~shapespace.data.cache.PackedVoxels`).
+        progress: show a progress bar on stderr.
 
     Returns:
         FloatArray of shape (N, F).
     """
+    from tqdm import tqdm
+
     discriminator.eval()
     rows = []
-    for start in range(0, len(voxels), batch_size):
-        batch = voxels[torch.arange(start, min(start + batch_size, len(voxels)))]
-        x = batch.to(device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
-        responses = discriminator.features(x)[-3:]
-        pooled = [torch.nn.functional.adaptive_max_pool3d(r, FEATURE_GRID).flatten(1) for r in responses]
-        rows.append(torch.cat(pooled, dim=1).float().cpu())
+    bar = tqdm(total=len(voxels), desc="D features", unit="shape", disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
+    with bar:
+        for start in range(0, len(voxels), batch_size):
+            batch = voxels[torch.arange(start, min(start + batch_size, len(voxels)))]
+            x = batch.to(device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
+            responses = discriminator.features(x)[-3:]
+            pooled = [torch.nn.functional.adaptive_max_pool3d(r, FEATURE_GRID).flatten(1) for r in responses]
+            rows.append(torch.cat(pooled, dim=1).float().cpu())
+            bar.update(len(batch))
     return torch.cat(rows).numpy()
+
+
+def _load_split(selection: DataSelection, data: str, resolution: int, split: str, progress: bool) -> VoxelSet:
+    """One split of the classifier's data; an empty split is explained in the classifier's
+    terms (it chooses its splits itself, so no `split` to give)."""
+    try:
+        return selection.replace(split=split).load(data, resolution, progress=progress)
+    except DataError as error:
+        if "split" not in error.parameters:
+            raise
+        if "holdout" in error.parameters:  # built-in shapes, whose test split is fixed
+            raise DataError(f"`holdout`: {data} has a test split of its own, which the classifier is scored on; drop `holdout`") from None
+        hint = "; `holdout` moves a fraction of the training shapes to the test split" if split == "test" else ""
+        raise DataError(
+            f"`data` {data}: no shapes in the {split} split; the classifier is fitted on the train split "
+            f"and scored on the test split{hint}"
+        ) from None
 
 
 def evaluate_classification(
@@ -152,6 +203,7 @@ def evaluate_classification(
     c: float = 0.01,
     device: str = "auto",
     out: str | os.PathLike | None = None,
+    progress: bool = False,
 ) -> dict:
     """Fit a linear SVM on D's features of the train split and score it on the test split.
 
@@ -161,9 +213,11 @@ def evaluate_classification(
         data: a data specification with train and test splits (e.g. ModelNet10).
         selection: which shapes of ``data`` to use (its split is ignored: train, then test).
         c: the SVM's regularisation strength (``LinearSVC(C=c)``) on standardised features.
+        progress: show progress bars on stderr (reading files, D's features).
 
     Returns:
-        ``{"overall_accuracy", "per_class_accuracy", "n_train", "n_test", ...}``.
+        ``{"overall_accuracy", "per_class_accuracy", "n_train", "n_test", ..., "skipped_files"}``;
+        ``skipped_files``: ``{"path", "error"}`` of each file left out as unreadable.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -174,13 +228,13 @@ def evaluate_classification(
 
     model = load_gan(checkpoint, device=device)
     resolution = model.config.resolution
-    train: VoxelSet = selection.replace(split="train").load(data, resolution)
-    test: VoxelSet = selection.replace(split="test").load(data, resolution)
+    train = _load_split(selection, data, resolution, "train", progress)
+    test = _load_split(selection, data, resolution, "test", progress)
     if train.classes != test.classes:
         raise DataError(f"{data}: train classes {train.classes} differ from test classes {test.classes}")
     dev = str(resolve_device(device))
-    x_train = discriminator_features(model.discriminator, train.voxels, device=dev)
-    x_test = discriminator_features(model.discriminator, test.voxels, device=dev)
+    x_train = discriminator_features(model.discriminator, train.voxels, device=dev, progress=progress)
+    x_test = discriminator_features(model.discriminator, test.voxels, device=dev, progress=progress)
     y_train, y_test = train.labels.numpy(), test.labels.numpy()
     classifier = make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=20000, random_state=0))
     classifier.fit(x_train, y_train)
@@ -197,6 +251,7 @@ def evaluate_classification(
         "checkpoint": str(checkpoint),
         "data": data,
         "paper_modelnet10_accuracy": 0.910,
+        "skipped_files": [dict(item) for item in (*train.skipped, *test.skipped)],
     }
     if out is not None:
         write_text_atomic(out, json.dumps(result, indent=2) + "\n")

@@ -16,6 +16,7 @@ cross-entropy between ``G(z)`` and the shape, starting from the prior's mean).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -29,12 +30,21 @@ from shapespace.models.prior import latents_for_seeds, sample_latents
 from shapespace.pipelines.sampling import generate_from_latents
 
 
-def invert_shapes(model: ShapeGAN, voxels: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0) -> torch.Tensor:
+def _bar(total: int, desc: str, unit: str, progress: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
+def invert_shapes(
+    model: ShapeGAN, voxels: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0, progress: bool = False
+) -> torch.Tensor:
     """Latent codes whose generated shapes match ``voxels`` best.
 
     Args:
         voxels: (N, R, R, R) target occupancies at the model's resolution.
         steps: Adam steps on ``z``.
+        progress: show a progress bar (in steps) on stderr.
 
     Returns:
         FloatTensor of shape (N, latent_dim).
@@ -51,11 +61,13 @@ def invert_shapes(model: ShapeGAN, voxels: torch.Tensor, steps: int = 300, lr: f
     for p in model.generator.parameters():
         p.requires_grad_(False)
     try:
-        for _ in range(steps):
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.binary_cross_entropy(model.generator(z).clamp(1e-6, 1 - 1e-6), target)
-            loss.backward()
-            optimizer.step()
+        with _bar(steps, "inverting G", "step", progress) as bar:
+            for _ in range(steps):
+                optimizer.zero_grad(set_to_none=True)
+                loss = F.binary_cross_entropy(model.generator(z).clamp(1e-6, 1 - 1e-6), target)
+                loss.backward()
+                optimizer.step()
+                bar.update(1)
     finally:
         for p in model.generator.parameters():
             p.requires_grad_(True)
@@ -67,11 +79,12 @@ def latents_for(
     seeds: Sequence[int] | None = None,
     shapes: torch.Tensor | Sequence[str | os.PathLike] | None = None,
     steps: int = 300,
+    progress: bool = False,
 ) -> torch.Tensor:
     """Latent codes from seeds (one prior draw each) or from shapes (by inversion): (N, latent_dim).
 
     ``shapes`` is a (N, R, R, R) tensor, or shape files in any readable format (voxelised at
-    the model's resolution).
+    the model's resolution). ``progress`` shows the inversion's progress bar.
     """
     if (seeds is None) == (shapes is None):
         raise ConfigError("give `seeds` or `shapes`, not both")
@@ -83,7 +96,7 @@ def latents_for(
 
         options = VoxelizeOptions(resolution=model.config.resolution)
         shapes = torch.stack([torch.from_numpy(read_shape(path, options)) for path in shapes])
-    return invert_shapes(model, shapes, steps=steps)
+    return invert_shapes(model, shapes, steps=steps, progress=progress)
 
 
 def arithmetic(model: ShapeGAN, z_a: torch.Tensor, z_b: torch.Tensor, z_c: torch.Tensor) -> torch.Tensor:
@@ -91,14 +104,29 @@ def arithmetic(model: ShapeGAN, z_a: torch.Tensor, z_b: torch.Tensor, z_c: torch
     return generate_from_latents(model, torch.stack([z_a, z_b, z_c, z_a - z_b + z_c]))
 
 
-def nearest_neighbours(samples: torch.Tensor, train, k: int = 3, threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_neighbours(
+    samples: torch.Tensor, train, k: int = 3, threshold: float = 0.5, chunk: int = 1024, progress: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` nearest training shapes (1 - IoU) of each sample.
+
+    The training shapes are compared ``chunk`` at a time, so a memory-mapped set is never
+    unpacked whole.
+
+    Args:
+        samples: (N, R, R, R) occupancies.
+        train: (T, R, R, R) shapes (tensor or :class:`~shapespace.data.cache.PackedVoxels`).
+        progress: show a progress bar (in training shapes) on stderr.
 
     Returns:
         ``(indices, distances)``: LongTensor and FloatTensor of shape (N, k).
     """
-    train_voxels = train[torch.arange(len(train))] if not isinstance(train, torch.Tensor) else train
-    d = iou_distance_matrix(samples, train_voxels, threshold)
+    columns = []
+    with _bar(len(train), "nearest training shapes", "shape", progress) as bar:
+        for start in range(0, len(train), chunk):
+            block = train[torch.arange(start, min(start + chunk, len(train)))]
+            columns.append(iou_distance_matrix(samples, block, threshold))
+            bar.update(len(block))
+    d = torch.cat(columns, dim=1)  # (N, T)
     distances, indices = d.topk(min(k, d.shape[1]), dim=1, largest=False)
     return indices, distances
 
@@ -109,12 +137,15 @@ def save_figure(volumes: torch.Tensor, path: str | os.PathLike, ncols: int, labe
     return save_png(render_mosaic(torch.as_tensor(volumes).float(), ncols=ncols, labels=labels), path)
 
 
-def neighbours_figure(model: ShapeGAN, train, path: str | os.PathLike, n: int = 6, k: int = 3, seed: int = 0) -> dict:
-    """Samples (first column) beside their ``k`` nearest training shapes, with the distances."""
+def neighbours_figure(
+    model: ShapeGAN, train, path: str | os.PathLike, n: int = 6, k: int = 3, seed: int = 0, progress: bool = False
+) -> dict:
+    """Samples (first column) beside their ``k`` nearest training shapes, with the distances;
+    ``progress`` shows the search's progress bar."""
     from shapespace.pipelines.sampling import sample_shapes
 
     samples = sample_shapes(model, n, seed=seed)
-    indices, distances = nearest_neighbours(samples, train, k)
+    indices, distances = nearest_neighbours(samples, train, k, progress=progress)
     rows, labels = [], []
     for sample, idx, dist in zip(samples, indices, distances):
         rows.append(sample[None])

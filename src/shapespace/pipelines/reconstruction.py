@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -81,15 +82,23 @@ def load_images(paths: Sequence[str | os.PathLike], size: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstruct(model: ShapeVAEGAN, images: torch.Tensor, batch_size: int = _BATCH) -> torch.Tensor:
-    """Shapes decoded from the posterior means of images (N, 3, S, S).
+def reconstruct(model: ShapeVAEGAN, images: torch.Tensor, batch_size: int = _BATCH, progress: bool = False) -> torch.Tensor:
+    """Shapes decoded from the posterior means of images (N, 3, S, S); ``progress`` shows a
+    progress bar (in images) on stderr.
 
     Returns:
         FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame.
     """
+    from tqdm import tqdm
+
     device = next(model.parameters()).device
     model.eval()
-    out = [model.reconstruct(chunk.to(device))[:, 0].float().cpu() for chunk in images.split(batch_size)]
+    out = []
+    bar = tqdm(total=len(images), desc="reconstructing", unit="image", disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
+    with bar:
+        for chunk in images.split(batch_size):
+            out.append(model.reconstruct(chunk.to(device))[:, 0].float().cpu())
+            bar.update(len(chunk))
     return torch.cat(out)
 
 
@@ -156,20 +165,22 @@ def evaluate_ikea(
     device: str = "auto",
     threshold: float = 0.5,
     out: str | os.PathLike | None = None,
+    progress: bool = False,
 ) -> dict:
     """The paper's IKEA protocol for a 3D-VAE-GAN and the mean-training-shape baseline.
 
     Every photo of ``ikea_dir`` (either IKEA layout, :mod:`shapespace.data.ikea`) is
     reconstructed; predictions and ground truth are compared at 20^3 as described in
     :mod:`shapespace.metrics.reconstruction`. Returns (and writes to ``out`` as JSON)
-    ``{"model": table, "baseline_mean_shape": table, "paper": ..., ...}``.
+    ``{"model": table, "baseline_mean_shape": table, "paper": ..., ...}``. ``progress``
+    shows the reconstruction's progress bar on stderr.
     """
     from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
 
     model = load_vae_gan(checkpoint, device)
     pairs, target = load_ikea_targets(ikea_dir)
     images = load_images([p.image for p in pairs], model.encoder_config.image_size)
-    predicted = to_evaluation_grid(reconstruct(model, images))
+    predicted = to_evaluation_grid(reconstruct(model, images, progress=progress))
     baseline = to_evaluation_grid(model.mean_shape.float().cpu()[None]).expand(len(pairs), -1, -1, -1)
     categories = [p.category for p in pairs]
     result = {

@@ -20,20 +20,14 @@ import numpy as np
 
 from shapespace.errors import CheckpointError
 from shapespace.io.atomic import write_text_atomic
+from shapespace.io.jsonfile import read_json, read_json_lines
+from shapespace.io.paths import check_output_path
 
 CURVES = (("loss_d", "D loss"), ("loss_g", "G loss"), ("d_accuracy", "D accuracy on its batch"))
 
 
 def _read_metrics(path: Path) -> list[dict]:
-    rows = []
-    if path.is_file():
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise CheckpointError(f"{path}: line {number} is not JSON") from None
-    return rows
+    return read_json_lines(path, "training log", error=CheckpointError) if path.exists() else []
 
 
 def svg_curve(steps: list[float], values: list[float], title: str, width: int = 420, height: int = 180) -> str:
@@ -76,7 +70,9 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     """Write ``report.html`` for a run folder (or to ``out``) and return its path.
 
     Raises:
-        CheckpointError: when ``run_dir`` is not a run folder.
+        CheckpointError: when ``run_dir`` is not a run folder, or one of its JSON files is
+            unreadable.
+        OutputError: when the page cannot be written at ``out`` (checked before any work).
     """
     from shapespace.pipelines.experiments import latents_for
     from shapespace.pipelines.sampling import interpolate_shapes, load_gan
@@ -86,7 +82,9 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     config_path = run_dir / "config.json"
     if not config_path.is_file():
         raise CheckpointError(f"{run_dir}: not a run folder (no config.json)")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config = read_json(config_path, "run config", error=CheckpointError)
+    out = Path(out) if out is not None else run_dir / "report.html"
+    check_output_path(out, "file")
     metrics = _read_metrics(run_dir / "metrics.jsonl")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -126,9 +124,8 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     if evaluations:
         parts.append("<h2>Evaluation</h2>")
         for path in evaluations:
-            text = json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=2)
+            text = json.dumps(read_json(path, "evaluation result", error=CheckpointError), indent=2)
             parts.append(f"<h3>{html.escape(path.stem)}</h3><pre>{html.escape(text)}</pre>")
     parts.append("</body></html>")
-    out = Path(out) if out is not None else run_dir / "report.html"
     write_text_atomic(out, "\n".join(parts) + "\n")
     return out

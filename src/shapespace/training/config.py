@@ -34,7 +34,8 @@ class GANTrainConfig(ConfigBase):
       occupancy, so D cannot see that G's shapes are too sparse or too dense. The paper does
       not say; the DCGAN code it builds on uses separate batches.
     - ``instance_noise``: Sonderby et al. 2017. Its scale falls linearly from the given
-      value at step 0 to 0 at step ``instance_noise_steps``.
+      value at step 0 to 0 at step ``instance_noise_steps``, or with 0 at twice ``steps``
+      (:attr:`noise_end_step`).
     - ``generator_ema``: Karras et al. 2018; Yazici et al. 2019. Samples and the saved model
       use the average.
     - ``precision``: "auto" is bf16 on CPUs with native bf16 and on GPUs that have it, else
@@ -74,7 +75,9 @@ class GANTrainConfig(ConfigBase):
     instance_noise: float = setting(
         0.0, paper=0.0, check=non_negative(), help="std of Gaussian noise on D's inputs at step 0, fading to 0"
     )
-    instance_noise_steps: int = setting(0, check=non_negative(), recipe=True, help="the step at which the instance noise reaches 0")
+    instance_noise_steps: int = setting(
+        0, check=non_negative(), recipe=True, help="the step at which the instance noise reaches 0 (0: twice --steps)"
+    )
     generator_ema: float = setting(
         0.0, paper=0.0, check=in_range(0, 1, high_open=True),
         help="decay of an average of G's weights that samples use; 0 turns it off",
@@ -86,26 +89,36 @@ class GANTrainConfig(ConfigBase):
     memory_format: str = setting("auto", check=one_of(*MEMORY_FORMATS), help="layout of 3D convolution tensors")
     fused_optimizer: bool = setting(True, help="use the fused Adam kernel where torch has one (same updates within rounding)")
     compile: bool = setting(False, help="run G and D through torch.compile during training")
+    sync_batchnorm: bool = setting(
+        True, help="with several processes (torchrun), BatchNorm uses the statistics of the whole global batch, as one process "
+        "would; off: each process those of its own rows"
+    )
     seed: int = setting(0, check=non_negative(), help="seed for weights, data order and latents")
     sample_every: int = setting(500, check=non_negative(), help="write a sample picture every N steps (0: never)")
     checkpoint_every: int = setting(1000, check=non_negative(), help="write checkpoints every N steps (0: only at the end)")
+    checkpoint_minutes: float = setting(
+        10.0, check=non_negative(), help="also write a checkpoint after every N minutes of training (0: never); bounds what a crash loses"
+    )
     log_every: int = setting(10, check=at_least(1), help="log losses every N steps")
     num_preview: int = setting(16, check=at_least(1), help="shapes in the sample picture")
 
     def validate(self) -> None:
         if self.loss != "bce" and self.real_label != 1.0:
             raise ConfigError("`real_label` below 1 (label smoothing) applies to the bce `loss` only")
-        if self.instance_noise > 0 and self.instance_noise_steps < 1:
-            raise ConfigError(
-                "`instance_noise` needs `instance_noise_steps` >= 1 (the step at which it reaches 0)"
-            )
+
+    @property
+    def noise_end_step(self) -> int:
+        """The step at which the instance noise reaches 0: ``instance_noise_steps``, or with 0
+        twice ``steps``, so the schedule follows the run's length."""
+        return self.instance_noise_steps or 2 * self.steps
 
 
 # The demo's recipe: what a few hundred CPU steps need (README "Training recipes"; the
 # experiments behind each choice are summarised there).
 # - joint_d_batch: with separate real/fake batches D's first BatchNorm hides how dense
 #   G's shapes are, and short runs drift to near-empty grids;
-# - instance_noise 0.3, fading towards 0 at twice the run's length: binary real grids and
+# - instance_noise 0.3, fading towards 0 at twice the run's length (instance_noise_steps 0,
+#   so it follows --steps): binary real grids and
 #   soft generated ones are otherwise told apart from single voxels and G only learns
 #   speckle; with the noise gone at the last step, the final steps undid the shapes;
 # - d_accuracy_threshold 1.0, lr_discriminator 1e-4: with the paper's 1e-5 and the 80%
@@ -125,7 +138,6 @@ FAST_RECIPE = GANTrainConfig(
     real_label=0.9,
     joint_d_batch=True,
     instance_noise=0.3,
-    instance_noise_steps=2 * FAST_STEPS,
     generator_ema=0.98,
     precision="auto",
     sample_every=60,

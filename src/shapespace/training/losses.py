@@ -90,7 +90,7 @@ def discriminator_correct(logit_real: torch.Tensor, logit_fake: torch.Tensor) ->
 
 
 def instance_noise(
-    scale: float, horizon: int, step: int, shape: tuple[int, ...], seed: int, device: torch.device
+    scale: float, horizon: int, step: int, shape: tuple[int, ...], seed: int, device: torch.device, rows: slice | None = None
 ) -> tuple[torch.Tensor | float, torch.Tensor | float]:
     """Gaussian noise for D's real and generated inputs at ``step`` (0 when there is none).
 
@@ -101,13 +101,17 @@ def instance_noise(
 
     Args:
         shape: the shape of one batch of D's inputs, (B, 1, R, R, R).
+        rows: the rows of the batch to return (a data-parallel process's shard; None: all).
     """
     if scale == 0:
         return 0.0, 0.0
     sigma = scale * max(0.0, 1.0 - step / horizon)
     if sigma == 0:
         return 0.0, 0.0
-    noise = torch.randn(2, *shape, generator=stream_rng(seed, Stream.NOISE, step)).mul_(sigma).to(device)
+    # Drawn on the training device: at 64^3 and batch 100 the noise is 210 MB a step.
+    noise = torch.randn(2, *shape, generator=stream_rng(seed, Stream.NOISE, step, device), device=device).mul_(sigma)
+    if rows is not None:
+        noise = noise[:, rows]
     return noise[0], noise[1]
 
 

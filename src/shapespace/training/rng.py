@@ -36,9 +36,15 @@ def stream_seed(seed: int, stream: int, index: int) -> int:
     return value & ((1 << 63) - 1)
 
 
-def stream_rng(seed: int, stream: Stream, index: int) -> torch.Generator:
-    """A CPU generator for draw ``index`` of ``stream`` (the same draws on every device)."""
-    return torch.Generator().manual_seed(stream_seed(seed, stream, index))
+def stream_rng(seed: int, stream: Stream, index: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator for draw ``index`` of ``stream``.
+
+    On the CPU (the default) the draws are the same on every machine. A generator on the
+    training device (``device``) lets a step draw its latents and noise where they are used,
+    without a copy from the host: the draws are then a function of the seed on that kind of
+    device (a CUDA run does not repeat a CPU run's draws, but repeats itself).
+    """
+    return torch.Generator(device=device).manual_seed(stream_seed(seed, stream, index))
 
 
 class DataOrder:

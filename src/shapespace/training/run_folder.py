@@ -8,6 +8,7 @@ Layout::
     RUN_DIR/samples/            step_XXXXXXX.png sample pictures, latest.png
     RUN_DIR/metrics.jsonl       one JSON line of losses per logged step
     RUN_DIR/tensorboard/        TensorBoard event files
+    RUN_DIR/.lock               held (``flock``) by the process training into the folder
 
 A resolved config is a JSON dict: ``kind``, the architecture entries (``model``, and
 ``encoder`` for a 3D-VAE-GAN), ``training`` (the recipe), ``data`` and bookkeeping.
@@ -17,8 +18,10 @@ A resolved config is a JSON dict: ``kind``, the architecture entries (``model``,
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -29,12 +32,14 @@ from shapespace.config import ConfigBase
 from shapespace.data.sources import VoxelSet
 from shapespace.errors import CheckpointError, ConfigError
 from shapespace.io.atomic import write_text_atomic
+from shapespace.io.jsonfile import read_json, read_json_lines
 from shapespace.training.state import load_training_state, restore_training_state, save_training_state
 
 RUN_CONFIG_NAME = "config.json"
 # Training fields that may change when a run is resumed: the step budget and the cadence
 # of logs, pictures and checkpoints. Everything else must match the saved run.
-RESUMABLE_CHANGES = frozenset({"steps", "sample_every", "checkpoint_every", "log_every"})
+RESUMABLE_CHANGES = frozenset({"steps", "sample_every", "checkpoint_every", "checkpoint_minutes", "log_every"})
+LOCK_NAME = ".lock"
 # Entries of a resolved config that describe the run rather than define it.
 _BOOKKEEPING = frozenset({"shapespace_version", "resolved", "deviations_from_paper", "init_from", "kind"})
 
@@ -57,9 +62,18 @@ def check_resumable(
                 saved[key] = cls.from_dict(saved[key]).to_dict()
             except ConfigError as exc:
                 raise CheckpointError(f"`resume`: the saved {key} config of {run_dir} is not valid here ({exc})") from None
-    for key in sorted((set(saved) | set(current)) - _BOOKKEEPING - {"training", "data"}):
+    saved_world, current_world = saved.get("world_size", 1), current.get("world_size", 1)
+    if saved_world != current_world:
+        raise CheckpointError(
+            f"`resume`: the run in {run_dir} was trained by {saved_world} process(es) and this is {current_world}; "
+            f"resume it with {saved_world} (torchrun --nproc-per-node and --nnodes giving {saved_world} in all): "
+            "exact resume needs the same shards"
+        )
+    for key in sorted((set(saved) | set(current)) - _BOOKKEEPING - {"training", "data", "world_size"}):
         if saved.get(key) != current.get(key):
-            raise CheckpointError(f"`resume`: the {key} config differs from the run in {run_dir}")
+            raise CheckpointError(
+                f"`resume`: the {key} config differs from the run in {run_dir}: {_differences(saved.get(key), current.get(key))}"
+            )
     if saved["data"]["source"] != current["data"]["source"]:
         raise CheckpointError(
             f"`resume`: the run in {run_dir} was trained on {saved['data']['source']!r}, not {current['data']['source']!r}"
@@ -68,7 +82,33 @@ def check_resumable(
         k for k in saved["training"] if k not in RESUMABLE_CHANGES and saved["training"][k] != current["training"].get(k)
     )
     if changed:
-        raise CheckpointError(f"`resume`: training settings differ from the saved run: {', '.join(changed)}")
+        differences = _differences({k: saved["training"][k] for k in changed}, {k: current["training"].get(k) for k in changed})
+        raise CheckpointError(f"`resume`: training settings differ from the saved run: {differences}")
+
+
+def _differences(saved: Any, current: Any) -> str:
+    """``"resolution 32 in the run, 64 now; ..."``: each field that differs with both values."""
+    if not isinstance(saved, dict) or not isinstance(current, dict):
+        return f"{json.dumps(saved)} in the run, {json.dumps(current)} now"
+    unset = object()
+    parts = []
+    for name in sorted(set(saved) | set(current)):
+        old, new = saved.get(name, unset), current.get(name, unset)
+        if old != new:
+            parts.append(
+                f"{name} {'unset' if old is unset else json.dumps(old)} in the run, {'unset' if new is unset else json.dumps(new)} now"
+            )
+    return "; ".join(parts)
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The resolved config a run folder holds; CheckpointError naming the file when it is
+    missing or not a run config."""
+    path = Path(run_dir) / RUN_CONFIG_NAME
+    config = read_json(path, "run config", error=CheckpointError)
+    if not isinstance(config.get("training"), dict) or not isinstance(config.get("data"), dict):
+        raise CheckpointError(f"{path}: not a run config (expected 'training' and 'data' entries)")
+    return config
 
 
 def resolved_run_config(
@@ -80,11 +120,14 @@ def resolved_run_config(
     precision: str,
     memory_format: str,
     optimizer: torch.optim.Optimizer,
+    distributed: Any = None,
 ) -> dict[str, Any]:
     """The ``config.json`` of a run: what defines it and how it was resolved on this machine.
 
     ``architecture`` holds the networks' configs by entry name (``model``, ``encoder``);
-    the deviations from the paper are those of every config, architecture first.
+    the deviations from the paper are those of every config, architecture first. A run of
+    several processes (``distributed``, a :class:`~shapespace.training.distributed.Distributed`)
+    records ``world_size``, so that ``resume`` is refused with another number of processes.
     """
     deviations = {name: value for config in (*architecture.values(), train_config) for name, value in config.deviations().items()}
     return {
@@ -92,7 +135,13 @@ def resolved_run_config(
         "shapespace_version": __version__,
         **{name: config.to_dict() for name, config in architecture.items()},
         "training": train_config.to_dict(),
-        "data": {"source": data.source, "shapes": len(data), "classes": list(data.classes)},
+        "data": {
+            "source": data.source,
+            "shapes": len(data),
+            "classes": list(data.classes),
+            # Files left out as unreadable (`skip_bad`), listed only when there are some.
+            **({"skipped": [dict(item) for item in data.skipped]} if data.skipped else {}),
+        },
         "resolved": {
             "device": str(device),
             "precision": precision,
@@ -101,6 +150,7 @@ def resolved_run_config(
             "fused_optimizer": bool(optimizer.param_groups[0].get("fused")),
         },
         "deviations_from_paper": deviations,
+        **({"world_size": distributed.world_size} if distributed is not None and distributed.active else {}),
     }
 
 
@@ -119,15 +169,68 @@ class RunFolder:
         self.metrics_path = self.path / "metrics.jsonl"
         self.tensorboard_dir = self.path / "tensorboard"
 
-    def check(self, resume: bool) -> None:
-        """A new run needs a folder without a run; ``resume`` needs a complete training state."""
-        has_state = (self.state_dir / "state.json").is_file()
-        if resume and not has_state:
-            raise CheckpointError(
-                f"`resume`: {self.path} holds no training state to resume (expected {self.state_dir}/state.json)"
-            )
-        if not resume and (has_state or (self.path / RUN_CONFIG_NAME).is_file()):
+    def has_state(self) -> bool:
+        """Whether the folder holds a complete training state to resume."""
+        return (self.state_dir / "state.json").is_file()
+
+    def check(self, resume: bool) -> bool:
+        """Whether there is a training state to restore.
+
+        A new run needs a folder without a run. ``resume`` needs a run: its training state,
+        or, when training stopped before its first checkpoint (``kill -9``), its config
+        alone, and then the run starts again at step 0 (:meth:`check_config`). A folder
+        that another process is training into is refused either way.
+        """
+        self.check_unlocked()
+        has_state, has_config = self.has_state(), (self.path / RUN_CONFIG_NAME).is_file()
+        if resume and not (has_state or has_config):
+            raise CheckpointError(f"`resume`: {self.path} holds no run to resume (no {RUN_CONFIG_NAME}, no state/)")
+        if not resume and (has_state or has_config):
             raise CheckpointError(f"{self.path} already holds a run; pass `resume` to continue it or choose another `out`")
+        return has_state
+
+    def check_config(self, current: dict[str, Any], config_classes: Mapping[str, type[ConfigBase]] = {}) -> None:
+        """For a resumed run with no checkpoint yet: its saved config must define the same
+        run as ``current`` (:func:`check_resumable`); the metrics it logged are dropped."""
+        check_resumable(read_run_config(self.path), current, self.path, config_classes)
+        self.truncate_metrics(0)
+
+    # -- one process at a time ------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for this process while it trains (an exclusive ``flock`` on
+        ``.lock``, which the kernel releases when the process ends in any way, ``kill -9``
+        included, so a stale lock never blocks). Raises CheckpointError naming ``out``
+        when another process holds it. Where ``fcntl`` does not exist (Windows) nothing is
+        locked."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            yield
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CheckpointError(f"`out`: {self.path} is in use: {self._holder(fd)} is training into it") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def check_unlocked(self) -> None:
+        """Raise CheckpointError when another process holds the folder's lock."""
+        if (self.path / LOCK_NAME).is_file():
+            with self.lock():
+                pass
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return f"process {text}" if text.isdigit() else "another process"
 
     def write_config(self, resolved: dict[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -188,8 +291,9 @@ class RunFolder:
     def truncate_metrics(self, step: int) -> None:
         """Drop metric lines logged after ``step`` (they belong to a lost future)."""
         if self.metrics_path.is_file():
-            lines = [ln for ln in self.metrics_path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-            write_text_atomic(self.metrics_path, "".join(ln + "\n" for ln in lines))
+            records = read_json_lines(self.metrics_path, "metrics log", error=CheckpointError)
+            kept = [r for r in records if isinstance(r.get("step"), int) and r["step"] <= step]
+            write_text_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def save_picture(self, image: np.ndarray, prefix: str, step: int) -> Path:
         """Write ``samples/{prefix}_{step:07d}.png`` and ``samples/{prefix}_latest.png``

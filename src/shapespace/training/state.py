@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from shapespace.errors import CheckpointError
 from shapespace.io.atomic import atomic_path, write_text_atomic
+from shapespace.io.jsonfile import read_json
 
 TENSORS_NAME = "state.safetensors"
 META_NAME = "state.json"
@@ -101,10 +102,7 @@ def load_training_state(directory: str | os.PathLike) -> tuple[dict[str, Any], d
     meta_path, tensor_path = directory / META_NAME, directory / TENSORS_NAME
     if not meta_path.is_file() or not tensor_path.is_file():
         raise CheckpointError(f"{directory}: no complete training state ({META_NAME} and {TENSORS_NAME} expected)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{meta_path}: invalid JSON ({exc})") from None
+    meta = read_json(meta_path, "training state description", error=CheckpointError)
     if tensor_path.stat().st_size != meta.get("tensor_file_bytes"):
         raise CheckpointError(f"{tensor_path}: size does not match {META_NAME}; the state is incomplete or mixed")
     try:

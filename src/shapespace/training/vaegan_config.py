@@ -86,7 +86,31 @@ FAST_VAE_RECIPE = VAEGANTrainConfig(
     real_label=0.9,
     joint_d_batch=True,
     instance_noise=0.1,
-    instance_noise_steps=3000,
+    kl_weight=1e-2,
+    recon_weight=1e-2,
+    recon_loss="bce",
+    precision="auto",
+    sample_every=100,
+    checkpoint_every=250,
+)
+
+# The robust recipe: the GAN part of the robust 3D-GAN recipe (non-saturating loss, lazy R1
+# every 4 steps with D in layer norm, Adam betas (0, 0.99), equal learning rates 2e-4, no
+# accuracy gate, no instance noise or label smoothing), with the fast recipe's encoder and
+# loss weights (summed BCE, a1 = a2 = 1e-2; see above). Meant to start from a 3D-GAN trained
+# with the robust recipe (its D has layer norm); without --init-from it trains from scratch.
+ROBUST_VAE_RECIPE = VAEGANTrainConfig(
+    recipe="robust",
+    steps=1500,
+    batch_size=16,
+    lr_generator=2e-4,
+    lr_discriminator=2e-4,
+    lr_encoder=3e-4,
+    adam_beta1=0.0,
+    adam_beta2=0.99,
+    d_accuracy_threshold=1.0,
+    r1_gamma=1.0,
+    r1_every=4,
     kl_weight=1e-2,
     recon_weight=1e-2,
     recon_loss="bce",
@@ -98,3 +122,6 @@ FAST_VAE_RECIPE = VAEGANTrainConfig(
 VAE_RECIPES: Registry[VAEGANTrainConfig] = Registry("3D-VAE-GAN recipe")
 VAE_RECIPES.register("paper", VAEGANTrainConfig(), "the paper's values (docs/paper.md section 2; a1 and a2 are recalled values)")
 VAE_RECIPES.register("fast", FAST_VAE_RECIPE, "the CPU recipe, meant to start from a trained 3D-GAN (README, 3D-VAE-GAN)")
+VAE_RECIPES.register(
+    "robust", ROBUST_VAE_RECIPE, "the robust 3D-GAN recipe's GAN terms (R1, D in layer norm) with the fast recipe's encoder terms"
+)

@@ -34,10 +34,12 @@ from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE, read_model_meta, re
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.rendering.photos import PhotoSettings, render_photos
 from shapespace.training import losses
+from shapespace.training.distributed import Distributed, convert_batchnorm, parallel
 from shapespace.training.rng import DataOrder, Stream, stream_rng
 from shapespace.training.run_folder import RunFolder, resolved_run_config
 from shapespace.training.runtime import autocast, resolve_runtime, to_memory_format
 from shapespace.training.steps import (
+    RealBatches,
     StepResult,
     check_penalties,
     check_resolution,
@@ -45,7 +47,6 @@ from shapespace.training.steps import (
     preview_picture,
     preview_statistics,
     prior_latents,
-    real_shapes,
     run_steps,
     score,
 )
@@ -72,24 +73,34 @@ def mean_occupancy(data: VoxelSet, chunk: int = 512) -> torch.Tensor:
     return (total / len(data)).float()
 
 
-def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None = None) -> GANConfig:
+def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None = None, recipe: str = "paper") -> GANConfig:
     """The G and D architecture of a new 3D-VAE-GAN.
 
     From ``init_from`` (a 3D-GAN or 3D-VAE-GAN run or model folder) when given: it must use
     the normal prior (the encoder's Gaussian posterior needs a Gaussian prior for its KL
-    term), and ``preset``, if also given, must name the same architecture. Otherwise the
-    ``preset`` (default ``paper-32``) with the normal prior.
+    term), ``preset``, if also given, must name the same architecture, and its D must have
+    the normalisation the ``recipe`` needs (the robust recipe's R1 penalty needs a D without
+    BatchNorm). Otherwise the ``preset`` (default ``paper-32``) with the normal prior and
+    the recipe's architecture fields.
     """
     from shapespace.models.gan import read_model_config
     from shapespace.models.presets import get_preset
+    from shapespace.training.config import RECIPE_ARCHITECTURE, recipe_architecture
 
     if init_from is None:
-        return get_preset(preset or "paper-32").replace(latent_prior="normal")
+        return recipe_architecture(recipe, get_preset(preset or "paper-32")).replace(latent_prior="normal")
     config = read_model_config(resolve_model_dir(init_from))
     # The preset names the networks' sizes; the prior and D's normalisation are the GAN's own.
     same_choices = {"latent_prior": config.latent_prior, "discriminator_norm": config.discriminator_norm, "spectral_norm": config.spectral_norm}
     if preset is not None and get_preset(preset).replace(**same_choices) != config:
         raise ConfigError(f"`preset` {preset} differs from the architecture of `init_from` {init_from}; leave `preset` out")
+    wanted_norm = RECIPE_ARCHITECTURE.get(recipe, {}).get("discriminator_norm")
+    if wanted_norm is not None and config.discriminator_norm == "batch":
+        raise ConfigError(
+            f"`init_from` {init_from}: its D uses BatchNorm, but the {recipe} `recipe` penalises D's gradient per "
+            f"shape and needs D with {wanted_norm} norm; start from a 3D-GAN trained with the {recipe} recipe, "
+            "or choose the fast or paper `recipe`"
+        )
     if config.latent_prior != "normal":
         raise ConfigError(
             f"`init_from` {init_from}: that GAN uses the {config.latent_prior} prior; a 3D-VAE-GAN needs "
@@ -130,7 +141,9 @@ class VAEGANTrainer:
         init_from: optional 3D-GAN (or 3D-VAE-GAN) run or model folder whose G and D
             weights start the training, and E's too when it is a 3D-VAE-GAN with the same
             encoder architecture; ignored on ``resume`` (the state has them).
-        device, resume, progress: as for :class:`~shapespace.training.gan_trainer.GANTrainer`.
+        device, resume, progress, distributed: as for :class:`~shapespace.training.gan_trainer.GANTrainer`.
+            With several processes every process renders the photos of the whole batch (their
+            draws are the batch's) and trains on its rows.
     """
 
     PROGRESS_NAME = "train vae-gan"
@@ -146,21 +159,28 @@ class VAEGANTrainer:
         device: str = "auto",
         resume: bool = False,
         progress: bool = True,
+        distributed: Distributed = Distributed(),
     ) -> None:
         check_resolution(data, model_config)
         check_penalties(model_config, train_config)
+        distributed.check_batch(train_config.batch_size)
         cfg = train_config
         self.model_config, self.encoder_config, self.train_config, self.data = model_config, encoder_config, train_config, data
         self.init_from = None if init_from is None else str(init_from)
         self.device, self.precision, self.memory_format = resolve_runtime(device, cfg.precision, cfg.memory_format)
-        self.run, self.progress, self.step = RunFolder(run_dir), progress, 0
+        self.run, self.progress, self.step = RunFolder(run_dir), progress and distributed.is_main, 0
+        self.distributed, self.shard = distributed, distributed.shard(cfg.batch_size)
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
+        self.real_batches = RealBatches(data, self.order, cfg.augment, cfg.seed, self.device)  # the whole batch: photos
+        restoring = self.run.check(resume)
 
         torch.manual_seed(cfg.seed)  # initial weights
         model = ShapeVAEGAN(model_config, encoder_config)
-        if self.init_from is not None and not resume:
+        if self.init_from is not None and not restoring:
             load_initial_weights(model, self.init_from)
         model.mean_shape.copy_(mean_occupancy(data))
+        if distributed.active and cfg.sync_batchnorm:
+            convert_batchnorm(model)
         self.model = to_memory_format(model.to(self.device), self.memory_format)
         self.optimizers = make_optimizers(
             {"generator": self.model.generator, "discriminator": self.model.discriminator, "encoder": self.model.encoder},
@@ -170,18 +190,28 @@ class VAEGANTrainer:
         # One scaler for the joint E+G loss, one for D's.
         self.scalers = {name: make_scaler(self.device, self.precision) for name in ("generator", "discriminator")}
 
-        self.run.check(resume)
-        if resume:
-            classes = {"model": GANConfig, "encoder": EncoderConfig, "training": VAEGANTrainConfig}
+        classes = {"model": GANConfig, "encoder": EncoderConfig, "training": VAEGANTrainConfig}
+        if restoring:
             self.step = self.run.restore(
                 self.resolved_config(), model=self.model, optimizers=self.optimizers, scalers=self.scalers, config_classes=classes
             )
+        elif resume:  # stopped before its first checkpoint: the same run, from step 0
+            self.run.check_config(self.resolved_config(), classes)
+        # What the step calls: the networks, or with several processes (after every process
+        # has read the run folder) E, G and D for D's update in DistributedDataParallel,
+        # which averages their gradients; G's update scores with D itself (no D gradients).
+        self.encoder_forward, self.generator_forward = self.model.encoder, self.model.generator
+        self.discriminator_forward = self.model.discriminator
+        if distributed.active:
+            self.encoder_forward = parallel(self.model.encoder, self.device)
+            self.generator_forward = parallel(self.model.generator, self.device)
+            self.discriminator_forward = parallel(self.model.discriminator, self.device)
 
     def resolved_config(self) -> dict[str, Any]:
         architecture = {"model": self.model_config, "encoder": self.encoder_config}
         config = resolved_run_config(
             RUN_KIND, architecture, self.train_config, self.data,
-            self.device, self.precision, self.memory_format, self.optimizers["generator"],
+            self.device, self.precision, self.memory_format, self.optimizers["generator"], self.distributed,
         )  # fmt: skip
         config["init_from"] = self.init_from
         return config
@@ -198,7 +228,7 @@ class VAEGANTrainer:
     def instance_noise(self, step: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         cfg, r = self.train_config, self.model_config.resolution
         shape = (cfg.batch_size, 1, r, r, r)
-        return losses.instance_noise(cfg.instance_noise, cfg.instance_noise_steps, step, shape, cfg.seed, self.device)
+        return losses.instance_noise(cfg.instance_noise, cfg.noise_end_step, step, shape, cfg.seed, self.device, self.shard)
 
     def _update_encoder_and_generator(self, loss: torch.Tensor) -> None:
         optimizer_step(loss, [self.optimizers["generator"], self.optimizers["encoder"]], self.scalers["generator"])
@@ -207,33 +237,36 @@ class VAEGANTrainer:
     def train_step(self) -> VAEStepResult:
         cfg, model, step = self.train_config, self.model, self.step
         model.train()
-        shapes = real_shapes(self.data, self.order, cfg.augment, cfg.seed, step)  # (B, R, R, R) uint8
-        images = self.render(shapes, step)  # (B, 3, S, S)
-        real = shapes.to(self.device, torch.float32).unsqueeze(1)  # (B, 1, R, R, R)
-        z = prior_latents(self.model_config, cfg.batch_size, cfg.seed, step, self.device)  # (B, latent_dim)
-        posterior_rng = stream_rng(cfg.seed, Stream.POSTERIOR, step)
+        rows = slice(None) if self.shard is None else self.shard  # this process's rows of the batch
+        shapes = self.real_batches(step)  # (B, R, R, R) uint8 on the device
+        images = self.render(shapes, step)[rows]  # (b, 3, S, S)
+        real = shapes[rows].to(torch.float32).unsqueeze(1)  # (b, 1, R, R, R)
+        z = prior_latents(self.model_config, cfg.batch_size, cfg.seed, step, self.device)[rows]  # (b, latent_dim)
+        # The posterior's noise: drawn for the whole batch, as Posterior.sample draws it.
+        eps = torch.randn(cfg.batch_size, self.model_config.latent_dim, generator=stream_rng(cfg.seed, Stream.POSTERIOR, step))
+        eps = eps[rows].to(self.device)  # (b, latent_dim)
         if cfg.gan_weight == 0:
-            return self._vae_step(images, real, posterior_rng)
+            return self._vae_step(images, real, eps)
         noise_real, noise_fake = self.instance_noise(step)
+        batch = len(real)
 
         with autocast(self.precision, self.device):
-            posterior = model.encoder(images)
+            posterior = self.encoder_forward(images)
             # One G batch for both latents: G's BatchNorm then normalises encoded and prior
             # latents with shared statistics, in training as in its running averages;
             # with two batches, the eval-mode G would decode E's codes with statistics
             # that belong to neither. The price: L_GAN's gradient also reaches E, through
             # those shared statistics (small: about a tenth of the reconstruction term's
             # gradient norm at the fast recipe's weights; tests/training/test_vaegan_trainer.py).
-            decoded = model.generator(torch.cat([posterior.sample(posterior_rng), z]))  # (2B, 1, R, R, R)
-            reconstruction, fake = decoded[: cfg.batch_size], decoded[cfg.batch_size :] + noise_fake
-            logit_real, logit_fake = score(model.discriminator, real + noise_real, fake.detach(), cfg.joint_d_batch)
+            decoded = self.generator_forward(torch.cat([posterior.mean + posterior.std * eps, z]))  # (2b, 1, R, R, R)
+            reconstruction, fake = decoded[:batch], decoded[batch:] + noise_fake
+            logit_real, logit_fake = score(self.discriminator_forward, real + noise_real, fake.detach(), cfg.joint_d_batch)
             loss_d = losses.discriminator_loss(cfg.loss, logit_real, logit_fake, cfg.real_label)
         loss_d = loss_d + discriminator_penalty(model.discriminator, cfg, real + noise_real, fake, step)
-        correct = losses.discriminator_correct(logit_real, logit_fake)
+        correct = self.distributed.sum(losses.discriminator_correct(logit_real, logit_fake))  # the whole batch's
         d_updated = adaptive_discriminator_update(
             loss_d, correct, cfg.batch_size, cfg.d_accuracy_threshold, self.optimizers["discriminator"], self.scalers["discriminator"]
         )
-        d_accuracy = float(correct) / (2 * cfg.batch_size)
 
         with frozen(model.discriminator):
             with autocast(self.precision, self.device):
@@ -241,21 +274,33 @@ class VAEGANTrainer:
             kl = posterior.kl(self.model_config.latent_std).mean()
             recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
             self._update_encoder_and_generator(cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon)
-        return VAEStepResult(
-            loss_d.item(), loss_gan.item(), d_accuracy, d_updated, kl.item(), recon.item(), batch_iou(reconstruction, real)
-        )
+        loss_d_value, loss_gan_value, kl_value, recon_value, overlap = self._batch_means(loss_d, loss_gan, kl, recon, reconstruction, real)
+        d_accuracy = correct.float() / (2 * cfg.batch_size)
+        return VAEStepResult(loss_d_value, loss_gan_value, d_accuracy, d_updated, kl_value, recon_value, overlap)
 
-    def _vae_step(self, images: torch.Tensor, real: torch.Tensor, posterior_rng: torch.Generator) -> VAEStepResult:
+    def _batch_means(self, *values: torch.Tensor) -> torch.Tensor:
+        """Logged values of the whole batch: the given scalars, then the mean IoU of a
+        reconstruction and its target; averaged over the processes (equal shards). Left on
+        the device (:class:`StepResult`)."""
+        *scalars, reconstruction, real = values
+        overlap = iou(reconstruction.detach()[:, 0].float(), real[:, 0]).mean()
+        reported = torch.stack([*(v.detach().float() for v in scalars), overlap])
+        if self.shard is not None:
+            reported = self.distributed.sum(reported) / self.distributed.world_size
+        return reported
+
+    def _vae_step(self, images: torch.Tensor, real: torch.Tensor, eps: torch.Tensor) -> VAEStepResult:
         """One E+G update on ``kl_weight * KL + recon_weight * L_recon`` alone (gan_weight 0):
         no prior samples are decoded and D is neither run nor updated (its values log as 0)."""
-        cfg, model = self.train_config, self.model
+        cfg = self.train_config
         with autocast(self.precision, self.device):
-            posterior = model.encoder(images)
-            reconstruction = model.generator(posterior.sample(posterior_rng))
+            posterior = self.encoder_forward(images)
+            reconstruction = self.generator_forward(posterior.mean + posterior.std * eps)
         kl = posterior.kl(self.model_config.latent_std).mean()
         recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
         self._update_encoder_and_generator(cfg.kl_weight * kl + cfg.recon_weight * recon)
-        return VAEStepResult(0.0, 0.0, 0.0, False, kl.item(), recon.item(), batch_iou(reconstruction, real))
+        kl_value, recon_value, overlap = self._batch_means(kl, recon, reconstruction, real)
+        return VAEStepResult(0.0, 0.0, 0.0, False, kl_value, recon_value, overlap)
 
     # -- outputs ----------------------------------------------------------------------
     def inference_model(self) -> ShapeVAEGAN:
@@ -295,7 +340,10 @@ class VAEGANTrainer:
     def train(self, on_log: Callable[[dict[str, Any]], None] | None = None, max_seconds: float | None = None) -> dict[str, Any]:
         """Run until ``train_config.steps`` or for ``max_seconds``; returns a summary dict (see :func:`run_steps`)."""
         cfg = self.train_config
-        return run_steps(self, cfg.steps, cfg.log_every, cfg.sample_every, cfg.checkpoint_every, on_log, max_seconds)
+        return run_steps(
+            self, cfg.steps, cfg.log_every, cfg.sample_every, cfg.checkpoint_every, on_log, max_seconds,
+            checkpoint_minutes=cfg.checkpoint_minutes,
+        )  # fmt: skip
 
 
 def batch_iou(predicted: torch.Tensor, target: torch.Tensor) -> float:

@@ -30,7 +30,7 @@ import numpy as np
 from shapespace.data.builtin.furniture import CLASS_PARTS
 from shapespace.data.builtin.parts import Parts, rasterise
 from shapespace.errors import DataError
-from shapespace.geometry.voxelize import DEFAULT_FILL, check_fill
+from shapespace.geometry.voxelize import DEFAULT_FILL, check_fill, check_grid_resolution
 
 __all__ = ["CLASSES", "MIN_RESOLUTION", "SPEC_PREFIX", "builtin_voxels", "furniture_shape", "parse_builtin_spec"]
 
@@ -88,7 +88,7 @@ def furniture_shape(
     Args:
         category: one of :data:`CLASSES`.
         index: shape number (>= 0); the shape depends only on ``(seed, category, index)``.
-        resolution: grid size R (>= 8).
+        resolution: grid size R, in [8, 256].
         seed: data set seed (>= 0).
         fill: fraction of the grid spanned by the longest side of the bounding box.
 
@@ -97,7 +97,7 @@ def furniture_shape(
     """
     class_id = _check_category(category)
     index = _check_int("index", index, 0)
-    resolution = _check_int("resolution", resolution, MIN_RESOLUTION)
+    resolution = check_grid_resolution(resolution, MIN_RESOLUTION)
     seed = _check_int("seed", seed, 0)
     fill = check_fill(fill)
     out = np.zeros((resolution,) * 3, dtype=bool)
@@ -126,7 +126,7 @@ def builtin_voxels(
     Args:
         categories: a class name or a sequence of distinct class names from :data:`CLASSES`.
         count: shapes per class (>= 1).
-        resolution: grid size R (>= 8).
+        resolution: grid size R, in [8, 256].
         seed: data set seed (>= 0).
         start: first shape number (>= 0).
         fill: fraction of the grid spanned by the longest side of each bounding box.
@@ -144,7 +144,7 @@ def builtin_voxels(
     if len(set(names)) != len(names):
         raise DataError(f"built-in classes {names} name a class twice")
     count = _check_int("count", count, 1)
-    resolution = _check_int("resolution", resolution, MIN_RESOLUTION)
+    resolution = check_grid_resolution(resolution, MIN_RESOLUTION)
     seed = _check_int("seed", seed, 0)
     start = _check_int("start", start, 0)
     fill = check_fill(fill)
