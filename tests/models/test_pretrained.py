@@ -35,6 +35,7 @@ def test_run_folders_and_model_folders_resolve(tmp_path):
     ShapeGAN(GAN).save_pretrained(tmp_path / "run" / "model")
     assert resolve_model_dir(tmp_path / "run") == tmp_path / "run" / "model"
     assert resolve_model_dir(tmp_path / "run" / "model") == tmp_path / "run" / "model"
+    assert resolve_model_dir(tmp_path) == tmp_path / "run" / "model"  # a demo's output folder holds its run in run/
     with pytest.raises(CheckpointError, match="no such run or model folder"):
         resolve_model_dir(tmp_path / "missing")
     (tmp_path / "empty").mkdir()

@@ -193,6 +193,9 @@ def _train_in_group(trainer, distributed, args: argparse.Namespace) -> int:
         _print_start(trainer, args.resume)
     try:
         summary = trainer.train(max_seconds=_seconds(args))
+        # Every process leaves together, once rank 0 has written the last checkpoint: one that
+        # tears down its connections while another still uses them aborts.
+        distributed.barrier()
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ProcessGroupFailed(

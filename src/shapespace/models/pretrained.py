@@ -118,12 +118,15 @@ def read_model_meta(directory: Path) -> dict:
 
 
 def resolve_model_dir(path: str | os.PathLike) -> Path:
-    """Accept a run folder (``RUN/model``) or a model folder (``config.json`` + weights)."""
+    """Accept a run folder (``RUN/model``), a model folder (``config.json`` + weights) or the
+    output folder of ``shapespace demo`` (``OUT/run/model``)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such run or model folder")
     if (path / "model" / CONFIG_NAME).is_file():
         return path / "model"
+    if (path / "run" / "model" / CONFIG_NAME).is_file():  # the output folder of `shapespace demo`
+        return path / "run" / "model"
     if (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
         return path
     if _is_run_config(path / CONFIG_NAME):

@@ -78,6 +78,11 @@ class Distributed:
         dist.all_reduce(values, op=dist.ReduceOp.MAX)
         return tuple(bool(v > 0) for v in values.tolist())
 
+    def barrier(self) -> None:
+        """Wait for every process (a collective; nothing for a single process)."""
+        if self.active:
+            dist.barrier()
+
     def sum(self, tensor: torch.Tensor) -> torch.Tensor:
         """``tensor`` summed over the processes (a collective; not differentiable)."""
         if not self.active:
