@@ -55,11 +55,12 @@ def test_a_signal_stops_after_the_step_with_a_checkpoint_and_resume_is_exact(tin
             os.kill(os.getpid(), number)
 
     trainer = _trainer(tiny_config, box_set, tmp_path / "stopped")
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)  # SIG_IGN under nohup
     with pytest.raises(TrainingInterrupted) as caught:
         trainer.train(on_log=send_at_step_3)
     assert (caught.value.step, caught.value.signal_number, caught.value.exit_status) == (3, number, status)
     assert _saved_step(tmp_path / "stopped") == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before  # handlers restored
 
     resumed = _trainer(tiny_config, box_set, tmp_path / "stopped", resume=True)
     assert resumed.step == 3
