@@ -12,6 +12,7 @@ from shapespace.geometry.voxelize import VoxelizeOptions
 from shapespace.io.matlab import write_mat
 from shapespace.io.registry import (
     ShapeFormat,
+    archive_suffixes,
     format_for,
     formats,
     read_shape,
@@ -31,9 +32,10 @@ def _chair(resolution=30):
 
 
 def test_builtin_formats_and_suffixes():
-    """Four formats read exactly these eleven suffixes."""
-    assert set(formats()) == {"mat", "binvox", "points", "mesh"}
+    """Four formats read exactly these ten one-shape suffixes; Sweet Home 3D libraries are archives."""
+    assert set(formats()) == {"mat", "binvox", "points", "mesh", "sweethome3d"}
     assert shape_suffixes() == {".mat", ".binvox", ".pcd", ".xyz", ".npy", ".off", ".obj", ".stl", ".ply", ".glb"}
+    assert archive_suffixes() == {".sh3f", ".jar"}
 
 
 @pytest.mark.parametrize(("name", "fmt"), [
@@ -134,7 +136,9 @@ def test_registry_imports_no_format_module():
     ``IO`` pattern), so there is no import cycle between the registry and the formats.
     """
     format_modules = {fmt.read.__module__ for fmt in formats().values()}
-    assert format_modules == {"shapespace.io.binvox", "shapespace.io.matlab", "shapespace.io.pointclouds", "shapespace.io.meshes"}
+    assert format_modules == {
+        "shapespace.io.binvox", "shapespace.io.matlab", "shapespace.io.pointclouds", "shapespace.io.meshes", "shapespace.io.sweethome",
+    }  # fmt: skip
     imported = imported_modules(registry)
     assert "shapespace.errors" in imported  # the parse sees the registry's imports
     assert not {name for name in imported if name.startswith("shapespace.io")}

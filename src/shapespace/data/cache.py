@@ -3,8 +3,10 @@
 A cache is a folder::
 
     cache.json     what is inside: format version, resolution, read options, the source
-                   folder, every shape's path (relative to the source), class, split and
-                   file size, and the files skipped as bad with their errors
+                   folder, every shape's path (relative to the source), class, split,
+                   file size and, where the source credits each model, its attribution;
+                   the files skipped as bad with their errors, and the items the source
+                   left out as of no class (Sweet Home 3D)
     voxels.bits    N x ceil(R^3 / 8) bytes: each grid flattened in C order (canonical frame)
                    and bit-packed with numpy.packbits (big bit order)
 
@@ -218,9 +220,11 @@ def prepare_cache(
             "classes": sorted({e.category for e in entries}),
             "shapes": [
                 {"path": str(e.path.resolve().relative_to(base)), "class": e.category, "split": e.split, "bytes": _file_size(e.path)}
+                | ({"attribution": dict(e.attribution)} if e.attribution else {})
                 for e in entries
             ],
             "skipped": [{"path": s["path"], "error": s["error"]} for s in skipped],
+            "left_out": list(catalog.left_out),
         }
         (staging / META_NAME).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         os.chmod(staging, 0o777 & ~current_umask())

@@ -9,6 +9,9 @@ A source is a single shape file or a folder. Folders are understood in these lay
 * **ShapeNet**: ``[<synset>/]<model id>/models/<file>``: the class is the synset folder, or
   the root folder's name;
 * **IKEA** (:mod:`shapespace.data.ikea`): the models of ``Voxels/`` or ``model/``;
+* **Sweet Home 3D** (:mod:`shapespace.data.sweethome`): a ``.sh3f`` furniture library,
+  ``sweethome3d.jar``, or a folder of them: one shape per item of the six classes, named
+  ``<library>/<number>-<name>``; the other items are left out and listed in ``left_out``;
 * **any folder**: shape files anywhere below it; the class is the first folder below the
   root, or the root folder's name for files directly in it;
 * **a single file**: the class is its name up to the first ``_<digits>`` (``chair_0001.pcd``
@@ -28,6 +31,7 @@ machine and in every run, whatever else is in the folder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -45,11 +49,16 @@ _CLASS_PREFIX = re.compile(r"^(?P<name>[A-Za-z][A-Za-z_]*?)_\d")
 
 @dataclass(frozen=True)
 class ShapeEntry:
-    """One shape file of a source."""
+    """One shape file of a source (or one shape inside an archive: ``<archive>/<item>``).
+
+    ``attribution`` holds ``(key, value)`` pairs crediting the shape's model where the
+    source names a creator and licence per model (Sweet Home 3D); empty otherwise.
+    """
 
     path: Path
     category: str
     split: str
+    attribution: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,15 +67,19 @@ class Catalog:
 
     Attributes:
         root: the source folder or file.
-        layout: ``"modelnet"``, ``"split"``, ``"shapenet"``, ``"ikea"``, ``"folder"`` or ``"file"``.
+        layout: ``"modelnet"``, ``"split"``, ``"shapenet"``, ``"ikea"``, ``"sweethome3d"``,
+            ``"folder"`` or ``"file"``.
         entries: the files, sorted by class, split and path.
         classes: sorted class names present in ``entries``.
+        left_out: items of the source that are of no class, each ``{"path", "name",
+            "sweethome_category", "reason"}`` (Sweet Home 3D libraries; empty otherwise).
     """
 
     root: Path
     layout: str
     entries: tuple[ShapeEntry, ...]
     classes: tuple[str, ...]
+    left_out: tuple[dict[str, str], ...] = ()
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Files per class and split: ``{class: {"train": n, "test": m}}``."""
@@ -166,6 +179,7 @@ def scan_source(
         DataError: for a missing source, an unknown class, or no shape files after filtering.
     """
     from shapespace.data.ikea import IKEA_SPLIT, ikea_layout, ikea_models
+    from shapespace.data.sweethome import SWEETHOME_SPLIT, find_libraries, is_library, list_furniture
 
     check_split(split)
     if not 0 <= holdout < 1:
@@ -175,7 +189,17 @@ def scan_source(
     root = Path(source)
     if not root.exists():
         raise DataError(f"`data` {source}: no such file or folder")
-    if root.is_file():
+    libraries = [root] if is_library(root) else find_libraries(root) if root.is_dir() else []
+    left_out: list[dict[str, str]] = []
+    if libraries:
+        if root.is_dir() and _shape_files(root):
+            raise DataError(f"`data` {source}: the folder holds Sweet Home 3D libraries and other shape files; give them as separate sources")
+        shapes, skipped_items = list_furniture(libraries)
+        entries = [ShapeEntry(s.path, s.category, SWEETHOME_SPLIT, s.credit) for s in shapes]
+        left_out, layout = [item.to_dict() for item in skipped_items], "sweethome3d"
+        if not entries:
+            raise DataError(f"`data` {source}: none of the {len(left_out)} items of its furniture libraries is of a class")
+    elif root.is_file():
         from shapespace.io.registry import format_for
 
         format_for(root)
@@ -194,7 +218,7 @@ def scan_source(
         if views == "first":
             entries = _first_views(entries)
     if holdout:
-        entries = [ShapeEntry(e.path, e.category, "test") if e.split == "train" and _held_out(e, holdout) else e for e in entries]
+        entries = [dataclasses.replace(e, split="test") if e.split == "train" and _held_out(e, holdout) else e for e in entries]
     present = sorted({entry.category for entry in entries})
     if classes:
         check_classes(classes, present, str(source))
@@ -208,4 +232,4 @@ def scan_source(
                 + f"; it has split {' and '.join(repr(a) for a in available)} (use `split` {available[0]} or `split` all)"
             )  # fmt: skip
     entries.sort(key=lambda e: (e.category, e.split, str(e.path)))
-    return Catalog(root, layout, tuple(entries), tuple(sorted({e.category for e in entries})))
+    return Catalog(root, layout, tuple(entries), tuple(sorted({e.category for e in entries})), tuple(left_out))

@@ -91,6 +91,7 @@ class RealBatches:
         resident = (
             self.device.type == "cuda" and isinstance(voxels, torch.Tensor) and voxels.numel() * voxels.element_size() <= DEVICE_RESIDENT_BYTES
         )
+        self.resident = resident
         self.voxels = voxels.to(self.device) if resident else voxels
         self.pin = self.device.type == "cuda" and not resident
 
@@ -99,8 +100,8 @@ class RealBatches:
         indices = self.order.batch(step)
         rows = slice(None) if self.shard is None else self.shard
         indices = indices[rows]
-        if isinstance(self.voxels, torch.Tensor) and self.voxels.device == self.device:
-            shapes = self.voxels[indices.to(self.device)]
+        if self.resident:
+            shapes = self.voxels[indices.to(self.voxels.device)]
         else:
             shapes = self.voxels[indices]
             shapes = (shapes.pin_memory() if self.pin else shapes).to(self.device, non_blocking=True)
