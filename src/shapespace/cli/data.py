@@ -45,7 +45,29 @@ def cmd_data_info(args: argparse.Namespace) -> int:
         print(f"skipped as bad when prepared: {info['skipped']} files (listed in cache.json):")
         for item in info["skipped_files"]:
             print(f"  {item['error']}")
+    _print_credits(info.get("attribution", []), info.get("left_out", []))
     return 0
+
+
+def _print_credits(credited: list[dict], left_out: list[dict]) -> None:
+    """Each model's creator and licence, and the items left out as of no class, with why."""
+    from shapespace.data.sweethome_classes import NO_CLASS_REASON
+
+    if credited:
+        print(f"models, their creators and licences ({len(credited)}; credit the creators where the licence asks):")
+        for item in credited:
+            licence_file = f" (licence file {item['license_file']} in the library)" if item.get("license_file") else ""
+            print(f"  {item['class']:<9} {item['path']}: {item['name']!r} by {item['creator'] or 'an unnamed creator'}; {item['license']}{licence_file}")
+    if left_out:
+        print(f"left out as of none of the classes: {len(left_out)} items (shapespace/data/sweethome_classes.py):")
+        unnamed: dict[str, list[str]] = {}
+        for item in left_out:
+            if item["reason"] == NO_CLASS_REASON:
+                unnamed.setdefault(item["sweethome_category"] or "no category", []).append(item["name"])
+            else:
+                print(f"  {item['path']}: {item['reason']}")
+        for category, names in sorted(unnamed.items()):
+            print(f"  {category} ({len(names)}, {NO_CLASS_REASON}): {', '.join(sorted(set(names)))}")
 
 
 def cmd_data_show(args: argparse.Namespace) -> int:

@@ -174,22 +174,27 @@ def _train_gan(args: argparse.Namespace, model_config, train_config, distributed
     trainer = GANTrainer(
         model_config, train_config, data, args.out, device=device, resume=args.resume, progress=progress, distributed=distributed
     )
+    return _run_training(trainer, distributed, args, f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}")
+
+
+def _run_training(trainer, distributed, args: argparse.Namespace, headline: str) -> int:
+    """Train, saying what and where first; with several processes see :func:`_train_in_group`."""
     _check_steps_left(trainer)
     if distributed.active:
-        return _train_in_group(trainer, distributed, args)
-    print(f"training {args.preset} on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
+        return _train_in_group(trainer, distributed, args, headline)
+    print(headline, file=sys.stderr)
     _print_start(trainer, args.resume)
     print(json.dumps(trainer.train(max_seconds=_seconds(args)), indent=2))
     return 0
 
 
-def _train_in_group(trainer, distributed, args: argparse.Namespace) -> int:
+def _train_in_group(trainer, distributed, args: argparse.Namespace, headline: str) -> int:
     """Train as one of several processes: rank 0 alone speaks; a broken process group
     (another process died) ends this one with one line, not a traceback."""
     from shapespace.training.distributed import ProcessGroupFailed
 
     if distributed.is_main:
-        print(f"training as {distributed.world_size} processes into {args.out}", file=sys.stderr)
+        print(f"{headline}, as {distributed.world_size} processes", file=sys.stderr)
         _print_start(trainer, args.resume)
     try:
         summary = trainer.train(max_seconds=_seconds(args))
@@ -227,13 +232,8 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
             model_config, encoder_config, train_config, data, args.out, init_from=args.init_from,
             device=device, resume=args.resume, progress=progress, distributed=distributed,
         )  # fmt: skip
-        _check_steps_left(trainer)
-        if distributed.active:
-            return _train_in_group(trainer, distributed, args)
-        print(f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}", file=sys.stderr)
-        _print_start(trainer, args.resume)
-        print(json.dumps(trainer.train(max_seconds=_seconds(args)), indent=2))
-        return 0
+        headline = f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}"
+        return _run_training(trainer, distributed, args, headline)
     finally:
         leave()
 

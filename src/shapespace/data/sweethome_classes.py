@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 
 IKEA_CLASSES = ("bed", "bookcase", "chair", "desk", "sofa", "table")
+NO_CLASS_REASON = "its name is none of the six classes"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class NameRule:
 # In order: the first match wins, so the exceptions come before the words they contain.
 NAME_RULES = (
     # Named after a class, but something else.
-    NameRule(r"\blamp\b", None, "a lamp"),
+    NameRule(r"\bdesk lamp\b", None, "a lamp"),
     NameRule(r"\bbedside table\b", None, "a bedside cabinet, not a table"),
     NameRule(r"\bdressing table\b", None, "a dressing table with a mirror, neither table nor desk"),
     NameRule(r"\bchanging table\b", None, "a baby changing unit, not a table"),
@@ -91,4 +92,4 @@ def classify(name: str, item_id: str = "") -> tuple[str | None, str]:
     for rule in NAME_RULES:
         if re.search(rule.pattern, text):
             return rule.category, rule.reason
-    return None, "its name is none of the six classes"
+    return None, NO_CLASS_REASON

@@ -23,6 +23,7 @@ from shapespace.data.sources import BUILTIN_TRAIN_COUNT, DataSelection, VoxelSet
 from shapespace.errors import DataError
 from shapespace.geometry.voxelize import VoxelizeOptions, check_grid_resolution
 from shapespace.io.atomic import write_with_atomic
+from shapespace.io.registry import split_archive_path
 
 
 def prepare(
@@ -89,7 +90,7 @@ def describe(spec: str, selection: DataSelection = DataSelection()) -> dict:
         shapes = [
             s for s in cache.meta["shapes"] if (split == "all" or s["split"] == split) and (not classes or s["class"] in classes)
         ]
-        return {
+        info = {
             "source": spec,
             "kind": "cache",
             "resolution": cache.meta["resolution"],
@@ -100,9 +101,11 @@ def describe(spec: str, selection: DataSelection = DataSelection()) -> dict:
             "skipped": len(cache.meta["skipped"]),
             "skipped_files": cache.meta["skipped"],
         }
+        credited = [{"path": s["path"], "class": s["class"], **s["attribution"]} for s in shapes if s.get("attribution")]
+        return info | _credits(credited, cache.meta.get("left_out", []))
     catalog = scan_source(spec, classes=classes, split=split, views=views, holdout=holdout)
-    suffixes = Counter(e.path.suffix.lower() for e in catalog.entries)
-    return {
+    suffixes = Counter(_container(e.path).suffix.lower() for e in catalog.entries)
+    info = {
         "source": spec,
         "kind": "files",
         "layout": catalog.layout,
@@ -110,6 +113,20 @@ def describe(spec: str, selection: DataSelection = DataSelection()) -> dict:
         "counts": catalog.counts(),
         "total": len(catalog.entries),
     }
+    credited = [{"path": str(e.path), "class": e.category, **dict(e.attribution)} for e in catalog.entries if e.attribution]
+    return info | _credits(credited, list(catalog.left_out))
+
+
+def _container(path: Path) -> Path:
+    """The file a shape is in: itself, or the archive of ``<archive>/<item>``."""
+    inside = split_archive_path(path)
+    return path if inside is None else inside[0]
+
+
+def _credits(credited: list[dict], left_out: list[dict]) -> dict:
+    """``attribution`` (per model: path, class, name, creator, licence...) and ``left_out``
+    (items of no class), for sources that have them (Sweet Home 3D)."""
+    return ({"attribution": credited} if credited else {}) | ({"left_out": left_out} if left_out else {})
 
 
 def _spread(labels: Sequence[int], n: int) -> list[int]:

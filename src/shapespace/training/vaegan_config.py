@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from shapespace.config import Registry, in_range, non_negative, one_of, positive, setting
 from shapespace.errors import ConfigError
-from shapespace.training.config import GANTrainConfig
+from shapespace.training.config import ROBUST_RECIPE, GANTrainConfig
 
 RECON_LOSSES = ("l2", "bce")
 
@@ -94,6 +94,11 @@ FAST_VAE_RECIPE = VAEGANTrainConfig(
     checkpoint_every=250,
 )
 
+# The fields that make the robust 3D-GAN recipe's GAN terms, and the fast 3D-VAE-GAN recipe's
+# encoder terms and run length.
+ROBUST_GAN_TERMS = ("lr_generator", "lr_discriminator", "adam_beta1", "adam_beta2", "d_accuracy_threshold", "r1_gamma", "r1_every", "precision")
+FAST_ENCODER_TERMS = ("steps", "batch_size", "lr_encoder", "kl_weight", "recon_weight", "recon_loss", "sample_every", "checkpoint_every")
+
 # The robust recipe: the GAN part of the robust 3D-GAN recipe (non-saturating loss, lazy R1
 # every 4 steps with D in layer norm, Adam betas (0, 0.99), equal learning rates 2e-4, no
 # accuracy gate, no instance noise or label smoothing), with the fast recipe's encoder and
@@ -101,22 +106,8 @@ FAST_VAE_RECIPE = VAEGANTrainConfig(
 # with the robust recipe (its D has layer norm); without --init-from it trains from scratch.
 ROBUST_VAE_RECIPE = VAEGANTrainConfig(
     recipe="robust",
-    steps=1500,
-    batch_size=16,
-    lr_generator=2e-4,
-    lr_discriminator=2e-4,
-    lr_encoder=3e-4,
-    adam_beta1=0.0,
-    adam_beta2=0.99,
-    d_accuracy_threshold=1.0,
-    r1_gamma=1.0,
-    r1_every=4,
-    kl_weight=1e-2,
-    recon_weight=1e-2,
-    recon_loss="bce",
-    precision="auto",
-    sample_every=100,
-    checkpoint_every=250,
+    **{name: getattr(ROBUST_RECIPE, name) for name in ROBUST_GAN_TERMS},
+    **{name: getattr(FAST_VAE_RECIPE, name) for name in FAST_ENCODER_TERMS},
 )
 
 VAE_RECIPES: Registry[VAEGANTrainConfig] = Registry("3D-VAE-GAN recipe")
