@@ -39,6 +39,10 @@ def test_real_batches_follow_the_data_order_and_augment_reproducibly(box_set):
     assert flipped.shape == plain.shape and flipped.sum() == plain.sum()  # moved, not changed
     # A data-parallel process's rows are those rows of the whole batch, augmentation included.
     assert torch.equal(RealBatches(box_set, order, ("flip", "rot90"), 0, cpu, shard=slice(2, 4))(1), flipped[2:4])
+    # Gathering the next batch ahead (CUDA's default) changes nothing, in order or after a jump.
+    ahead = RealBatches(box_set, order, ("flip", "rot90"), 0, cpu, prefetch=True)
+    for step in (0, 1, 2, 7, 8, 3):
+        assert torch.equal(ahead(step), augmented(step)), step
 
 
 def test_prior_latents_are_a_function_of_seed_and_step():

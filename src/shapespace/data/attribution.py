@@ -8,6 +8,11 @@ academic, non-commercial research use, and none of the copies states further ter
 A source is recognised by its specification (``builtin:chair``) or by a data set's name in
 its path (``.../modelnet10-chair-vox30``); a prepared cache (:mod:`shapespace.data.cache`)
 is traced back to the source it was prepared from. Anything else is unknown, and said so.
+
+Sweet Home 3D libraries (:mod:`shapespace.data.sweethome`) are licensed model by model
+(CC-BY 3.0 or CC0, each with its creator): :data:`SWEETHOME` states the terms for the whole
+source and :func:`model_credits` lists every model's creator and licence, from the
+libraries or from a cache prepared from them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shapespace.data.cache import META_NAME, is_cache
+from shapespace.data.sweethome import find_libraries, is_library, list_furniture
 from shapespace.errors import ShapespaceError
 from shapespace.io.jsonfile import read_json
 
@@ -66,9 +72,18 @@ IKEA = Attribution(
     ),
     url="http://ikea.csail.mit.edu/",
 )
+SWEETHOME = Attribution(
+    name="Sweet Home 3D furniture libraries (Debian packages sweethome3d-furniture and sweethome3d)",
+    terms=(
+        "each model under its library's licence: Creative Commons Attribution 3.0 (Blend Swap CC-BY, "
+        "Kator Legaz, Reallusion, Scopia; the default catalogue GPL / CC-BY 3.0) or CC0 (Blend Swap CC-0); "
+        "CC-BY asks that each model's creator be credited: `shapespace data info SOURCE` lists them"
+    ),
+    url="https://www.sweethome3d.com/",
+)
 # Checked in this order: a path naming two data sets (an IKEA folder inside a ShapeNet
 # project) is attributed to the more specific one first.
-_BY_NAME = (("ikea", IKEA), ("shapenet", SHAPENET), ("modelnet", MODELNET))
+_BY_NAME = (("sweethome", SWEETHOME), (".sh3f", SWEETHOME), ("ikea", IKEA), ("shapenet", SHAPENET), ("modelnet", MODELNET))
 
 
 def data_attribution(source: str | os.PathLike) -> list[Attribution | None]:
@@ -89,11 +104,43 @@ def _one(source: str) -> Attribution | None:
         return BUILTIN
     path = Path(source)
     if is_cache(path):
-        try:
-            original = read_json(path / META_NAME, "cache description").get("source")
-        except ShapespaceError:
-            original = None
+        meta = _cache_meta(path)
+        if meta.get("layout") == "sweethome3d":
+            return SWEETHOME
+        original = meta.get("source")
         if isinstance(original, str) and original != source:
             return _one(original)
+    if is_library(path):
+        return SWEETHOME
     words = source.lower()
     return next((attribution for name, attribution in _BY_NAME if name in words), None)
+
+
+def _cache_meta(path: Path) -> dict:
+    try:
+        meta = read_json(path / META_NAME, "cache description")
+    except ShapespaceError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def model_credits(source: str | os.PathLike) -> list[dict[str, str]]:
+    """Every model's credit in a source that names a creator and licence per model.
+
+    Args:
+        source: a Sweet Home 3D library, a folder of them, or a cache prepared from one.
+
+    Returns:
+        One ``{"path", "class", "name", "creator", "license", "license_file", "library",
+        "id"}`` per shape, in the source's order; empty for sources without per-model credits.
+
+    Raises:
+        DataError: for a library that cannot be read.
+    """
+    path = Path(source)
+    if is_cache(path):
+        shapes = _cache_meta(path).get("shapes", [])
+        return [{"path": s["path"], "class": s["class"], **s["attribution"]} for s in shapes if isinstance(s, dict) and s.get("attribution")]
+    libraries = [path] if is_library(path) else find_libraries(path) if path.is_dir() else []
+    shapes, _ = list_furniture(libraries)
+    return [{"path": str(s.path), "class": s.category, **dict(s.credit)} for s in shapes]

@@ -72,8 +72,15 @@ NAME_RULES = (
     NameRule(r"\b(bookcase|bookshelf|shelves|shelving)\b", "bookcase", "a bookcase or shelving unit"),
 )
 
-# Catalogue id -> (class or None, reason): models the name rules would get wrong.
-ITEM_OVERRIDES: dict[str, tuple[str | None, str]] = {}
+# Catalogue id -> (class or None, reason): models the name rules get wrong, found on the
+# pictures of every mapped model of the Debian packages.
+ITEM_OVERRIDES: dict[str, tuple[str | None, str]] = {
+    "Blend Swap CC-0#foldingChair": (None, "a folding stool without a backrest"),
+    "Blend Swap CC-0#bookcase": (None, "glass doors close it: a closed box in voxels, unlike an open bookcase"),
+    "Scopia#ext_chair": (None, "a garden lounger with cushions, not a chair on legs"),
+    "Scopia#dining_room": (None, "a wall unit with a TV niche, not a bookcase"),
+    "Scopia#office_furniture1": (None, "a wall of closed cabinets, not a bookcase"),
+}
 
 
 def classify(name: str, item_id: str = "") -> tuple[str | None, str]:

@@ -10,6 +10,7 @@ import contextlib
 import math
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -73,7 +74,8 @@ class RealBatches:
     batch, so a shard sees what the same rows of a single-process batch would. On CUDA the
     set is copied to the device once when it is a plain tensor of at most
     :data:`DEVICE_RESIDENT_BYTES`; otherwise each batch is gathered on the host into pinned
-    memory and copied without blocking.
+    memory, the next step's in a background thread while this one trains (``prefetch``),
+    and copied without blocking.
 
     Args:
         data: the training set.
@@ -82,32 +84,48 @@ class RealBatches:
         seed: the run's seed.
         device: the training device.
         shard: the rows of each batch this process trains on (None: all).
+        prefetch: gather the next step's batch ahead (default: on CUDA when the set is not
+            on the device; on a CPU the gathering thread would take the cores training uses).
     """
 
     def __init__(self, data: VoxelSet, order: DataOrder, augment: tuple[str, ...], seed: int, device: torch.device,
-                 shard: slice | None = None) -> None:  # fmt: skip
+                 shard: slice | None = None, prefetch: bool | None = None) -> None:  # fmt: skip
         self.order, self.augment, self.seed, self.device, self.shard = order, augment, seed, torch.device(device), shard
+        self.rows = slice(None) if shard is None else shard
         voxels = data.voxels
-        resident = (
+        self.resident = (
             self.device.type == "cuda" and isinstance(voxels, torch.Tensor) and voxels.numel() * voxels.element_size() <= DEVICE_RESIDENT_BYTES
         )
-        self.resident = resident
-        self.voxels = voxels.to(self.device) if resident else voxels
-        self.pin = self.device.type == "cuda" and not resident
+        self.voxels = voxels.to(self.device) if self.resident else voxels
+        self.pin = self.device.type == "cuda" and not self.resident
+        self.prefetch = self.pin if prefetch is None else (prefetch and not self.resident)
+        self._pool = None
+        self._ahead: tuple[int, Any] | None = None  # (step, future of its host batch)
+        self._lock = threading.Lock()  # DataOrder caches an epoch: one caller at a time
+
+    def _host_batch(self, step: int) -> torch.Tensor:
+        with self._lock:
+            indices = self.order.batch(step)[self.rows]
+        shapes = self.voxels[indices]
+        return shapes.pin_memory() if self.pin else shapes
 
     def __call__(self, step: int) -> torch.Tensor:
         """ByteTensor of shape (b, R, R, R) on the device: the step's batch, or its shard."""
-        indices = self.order.batch(step)
-        rows = slice(None) if self.shard is None else self.shard
-        indices = indices[rows]
         if self.resident:
-            shapes = self.voxels[indices.to(self.voxels.device)]
+            shapes = self.voxels[self.order.batch(step)[self.rows].to(self.voxels.device)]
         else:
-            shapes = self.voxels[indices]
-            shapes = (shapes.pin_memory() if self.pin else shapes).to(self.device, non_blocking=True)
+            ahead, self._ahead = self._ahead, None
+            host = ahead[1].result() if ahead is not None and ahead[0] == step else self._host_batch(step)
+            if self.prefetch:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shapespace-batches")
+                self._ahead = (step + 1, self._pool.submit(self._host_batch, step + 1))
+            shapes = host.to(self.device, non_blocking=True)
         if self.augment:
             flips, turns = augmentation_draws(self.augment, self.order.batch_size, stream_rng(self.seed, Stream.AUGMENT, step))
-            shapes = apply_augmentation(shapes, flips[rows], turns[rows])
+            shapes = apply_augmentation(shapes, flips[self.rows], turns[self.rows])
         return shapes
 
 
