@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-e2e browser serve bench bench-data bench-train bench-infer bench-render bench-web bench-ikea-reference bench-ttq clean
+.PHONY: demo test test-e2e browser serve bench bench-data bench-train bench-infer bench-render bench-web bench-ikea-reference bench-ttq fetch-furniture clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench-ikea-reference: $(STAMP)
 # Hours of training in the background; resumable (run it again to continue).
 bench-ttq: $(STAMP)
 	$(BIN)/python benchmarks/time_to_quality.py --minutes 60 --eval-every 10
+
+# Sweet Home 3D's furniture libraries from Debian into data/sweethome3d/ (not in git):
+# apt-get download + dpkg-deb -x, nothing installed (scripts/fetch_furniture.sh).
+fetch-furniture:
+	sh scripts/fetch_furniture.sh data/sweethome3d
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

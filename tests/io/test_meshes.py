@@ -9,7 +9,12 @@ from shapespace.errors import ConfigError, DataError
 from shapespace.geometry.frame import frame_rotation
 from shapespace.geometry.mesh import voxels_to_mesh
 from shapespace.geometry.voxelize import VoxelizeOptions
-from shapespace.io.meshes import load_geometry, write_mesh, write_points_ply
+from shapespace.io.meshes import (
+    GLTF_FROM_WORLD,
+    load_geometry,
+    write_mesh,
+    write_points_ply,
+)
 from shapespace.io.pointclouds import points_to_shape
 from shapespace.io.registry import read_shape
 
@@ -112,6 +117,8 @@ def test_write_mesh_round_trip(tmp_path, fmt):
     mesh = _marching_cubes_block()
     path = write_mesh(mesh, tmp_path / f"shape.{fmt}")
     loaded = trimesh.load(path, force="mesh")
+    if fmt == "glb":  # written in glTF's frame (y up): turn it back
+        loaded.apply_transform(np.block([[GLTF_FROM_WORLD.T, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]))
     assert np.allclose(loaded.bounds, mesh.bounds, atol=1e-5)
     assert abs(loaded.volume - mesh.volume) < 1e-6
     assert [p.name for p in tmp_path.iterdir()] == [f"shape.{fmt}"]  # no temp file left
@@ -226,3 +233,14 @@ def test_truncated_binary_ply_is_refused(tmp_path):
     with pytest.raises(DataError, match="not a readable mesh file .*unexpected length") as info:
         read_shape(path)
     assert str(info.value).startswith(f"{path}: ")
+
+
+def test_glb_files_stand_upright_in_gltf_frame(tmp_path):
+    # A box tall along the world's up axis (z) and deep along its front axis (x).
+    box = trimesh.creation.box(extents=(2.0, 1.0, 3.0))
+    write_mesh(box, tmp_path / "box.glb")
+    write_mesh(box, tmp_path / "box.obj")
+    glb = trimesh.load(tmp_path / "box.glb", force="mesh")
+    np.testing.assert_allclose(glb.extents, (1.0, 3.0, 2.0), atol=1e-6)  # glTF: y up, z the front axis
+    np.testing.assert_allclose(trimesh.load(tmp_path / "box.obj", force="mesh").extents, (2.0, 1.0, 3.0), atol=1e-6)
+    assert np.isclose(np.linalg.det(GLTF_FROM_WORLD), 1.0)  # a rotation, not a mirror

@@ -13,6 +13,7 @@ from shapespace.errors import CheckpointError, ConfigError, DataError
 from shapespace.geometry.frame import voxel_to_world
 from shapespace.geometry.mesh import voxels_to_mesh
 from shapespace.io.matlab import write_mat
+from shapespace.io.meshes import GLTF_FROM_WORLD
 from shapespace.models import GANConfig, ShapeGAN, get_preset
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.prior import latents_for_seeds
@@ -22,7 +23,6 @@ from shapespace.pipelines.sampling import interpolate_shapes, sample_shapes
 from shapespace.rendering.figures import _label_height, render_mosaic
 from shapespace.rendering.preview import render_voxels
 from shapespace.web.handlers import (
-    GLTF_FROM_WORLD,
     DemoModel,
     ShapeSet,
     WebLimits,

@@ -11,8 +11,8 @@ is traced back to the source it was prepared from. Anything else is unknown, and
 
 Sweet Home 3D libraries (:mod:`shapespace.data.sweethome`) are licensed model by model
 (CC-BY 3.0 or CC0, each with its creator): :data:`SWEETHOME` states the terms for the whole
-source and :func:`model_credits` lists every model's creator and licence, from the
-libraries or from a cache prepared from them.
+source; each model's creator and licence travel with its shape (``ShapeEntry.attribution``,
+a cache's ``cache.json``) and ``shapespace data info`` lists them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shapespace.data.cache import META_NAME, is_cache
-from shapespace.data.sweethome import find_libraries, is_library, list_furniture
+from shapespace.data.sweethome import is_library
 from shapespace.errors import ShapespaceError
 from shapespace.io.jsonfile import read_json
 
@@ -76,8 +76,9 @@ SWEETHOME = Attribution(
     name="Sweet Home 3D furniture libraries (Debian packages sweethome3d-furniture and sweethome3d)",
     terms=(
         "each model under its library's licence: Creative Commons Attribution 3.0 (Blend Swap CC-BY, "
-        "Kator Legaz, Reallusion, Scopia; the default catalogue GPL / CC-BY 3.0) or CC0 (Blend Swap CC-0); "
-        "CC-BY asks that each model's creator be credited: `shapespace data info SOURCE` lists them"
+        "Kator Legaz, Reallusion, Scopia) or CC0 (Blend Swap CC-0); the default catalogue of sweethome3d.jar "
+        "GPL-2+ (Debian's copyright file; its catalogue says GNU GPL / CC-BY 3.0); CC-BY asks that each "
+        "model's creator be credited: `shapespace data info SOURCE` lists them"
     ),
     url="https://www.sweethome3d.com/",
 )
@@ -123,24 +124,3 @@ def _cache_meta(path: Path) -> dict:
         return {}
     return meta if isinstance(meta, dict) else {}
 
-
-def model_credits(source: str | os.PathLike) -> list[dict[str, str]]:
-    """Every model's credit in a source that names a creator and licence per model.
-
-    Args:
-        source: a Sweet Home 3D library, a folder of them, or a cache prepared from one.
-
-    Returns:
-        One ``{"path", "class", "name", "creator", "license", "license_file", "library",
-        "id"}`` per shape, in the source's order; empty for sources without per-model credits.
-
-    Raises:
-        DataError: for a library that cannot be read.
-    """
-    path = Path(source)
-    if is_cache(path):
-        shapes = _cache_meta(path).get("shapes", [])
-        return [{"path": s["path"], "class": s["class"], **s["attribution"]} for s in shapes if isinstance(s, dict) and s.get("attribution")]
-    libraries = [path] if is_library(path) else find_libraries(path) if path.is_dir() else []
-    shapes, _ = list_furniture(libraries)
-    return [{"path": str(s.path), "class": s.category, **dict(s.credit)} for s in shapes]

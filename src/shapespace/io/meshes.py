@@ -154,14 +154,28 @@ def read_mesh_shape(path: Path, options: VoxelizeOptions) -> np.ndarray:
     return mesh_to_voxels(vertices @ rotation.T, faces, options.resolution, options.fill, solid=solid)
 
 
+# glTF's frame from shapespace's world frame (z up, the front facing -x; geometry/frame.py):
+# glTF 2.0 ("Coordinate system and units") has +y up and the front facing +z, so
+# x' = -y, y' = z, z' = -x. A proper rotation (determinant 1).
+GLTF_FROM_WORLD = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
+
+
 def write_mesh(mesh: trimesh.Trimesh, path: str | os.PathLike) -> Path:
-    """Write ``mesh`` to ``path`` atomically; the format comes from the suffix (obj, stl, ply, glb)."""
+    """Write ``mesh`` (world frame) to ``path`` atomically; the format comes from the suffix
+    (obj, stl, ply, glb). OBJ, STL and PLY keep the world frame; GLB is turned into glTF's
+    frame (:data:`GLTF_FROM_WORLD`), so that glTF viewers stand the shape upright, and
+    carries vertex normals for smooth shading."""
     path = Path(path)
     file_type = path.suffix.lstrip(".").lower()
     if file_type not in MESH_FORMATS:
         raise ConfigError(f"{path}: unsupported mesh format {file_type!r}; use one of {', '.join(MESH_FORMATS)}")
+    options = {}
+    if file_type == "glb":
+        mesh = mesh.copy()
+        mesh.apply_transform(np.block([[GLTF_FROM_WORLD, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]))
+        options["include_normals"] = True
     with atomic_path(path) as tmp:
-        mesh.export(str(tmp), file_type=file_type)
+        mesh.export(str(tmp), file_type=file_type, **options)
     return path
 
 

@@ -20,13 +20,16 @@ The OBJ's MTL file and texture images sit beside it in the archive and are read 
 is item 12 of ``Scopia.sh3f``; the words after the number are the item's name, for people,
 and must match it (so a path recorded against another version of the library fails loudly).
 
-**Placing a model** follows Sweet Home 3D (``ModelManager``): the OBJ's vertices are rotated
-by ``modelRotation``, then the bounding box of the result is scaled, axis by axis, to width
-x height x depth along x, y, z. Sweet Home 3D's frame has y up and the front of a piece
-facing +z, towards the viewer of its catalogue icon (:data:`SWEETHOME_UP`,
-:data:`SWEETHOME_FRONT`; checked with ``shapespace data show`` on the chairs of the Debian
-package); :class:`~shapespace.geometry.voxelize.VoxelizeOptions` ``up``/``front`` override
-it like for every other format.
+**Placing a model** follows Sweet Home 3D (``ModelManager``): the OBJ's vertices ``v`` are
+rotated to ``M @ v``, ``M`` being ``modelRotation`` read row by row, then the bounding box of
+the result is scaled, axis by axis, to width x height x depth along x, y, z. Sweet Home 3D's
+frame has y up and the front of a piece facing +z, towards the viewer of its catalogue icon
+(:data:`SWEETHOME_UP`, :data:`SWEETHOME_FRONT`). Both were checked on pictures
+(``shapespace data show``) of the Debian libraries: every chair stands upright with its
+backrest at high axis 0, as the built-in chairs, among them the five whose catalogue gives
+a ``modelRotation`` (read column by column instead, three of them face backwards and one
+stands on its head). :class:`~shapespace.geometry.voxelize.VoxelizeOptions` ``up``/``front``
+override the frame as for every other format.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import posixpath
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -142,14 +146,14 @@ def slugify(text: str) -> str:
 
 
 def _index_ranges(indices: list[int]) -> str:
-    if not indices:
-        return "none"
-    runs, start = [], indices[0]
-    for previous, current in zip(indices, indices[1:] + [None]):
-        if current != previous + 1 if current is not None else True:
-            runs.append(f"{start}" if start == previous else f"{start}-{previous}")
-            start = current
-    return ", ".join(runs)
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and index == runs[-1][1] + 1:
+            runs[-1][1] = index
+        else:
+            runs.append([index, index])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs) or "none"
 
 
 def decode_properties(data: bytes) -> str:
@@ -267,28 +271,39 @@ def parse_catalogue(props: dict[str, str], names: frozenset[str] = frozenset()) 
     return library, items
 
 
+# What reading a damaged member of a zip archive raises (bad CRC, truncated or corrupt data).
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error)
+
+
 def _open_archive(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a Sweet Home 3D library (not a zip archive, or a truncated one)") from None
+        raise DataError("not a Sweet Home 3D library (not a zip archive, or a truncated one)") from None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, what: str) -> bytes:
+    try:
+        return archive.read(name)
+    except KeyError:
+        raise DataError(f"{what} {name} is not in the archive") from None
+    except _ZIP_ERRORS as error:
+        raise DataError(f"{what} {name} cannot be read from the archive ({error})") from None
 
 
 @lru_cache(maxsize=16)
 def _read_library(path: Path, mtime_ns: int, size: int) -> FurnitureLibrary:
+    """The library at ``path`` (cached per version of the file); errors do not name the file."""
     with _open_archive(path) as archive:
         names = frozenset(archive.namelist())
         catalogue = next((name for name in CATALOGUE_NAMES if name in names), None)
         if catalogue is None:
-            raise DataError(f"{path}: the archive holds no furniture catalogue (looked for {' and '.join(CATALOGUE_NAMES)})")
-        try:
-            data = archive.read(catalogue)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise DataError(f"{path}: cannot read {catalogue} ({error})") from None
+            raise DataError(f"the archive holds no furniture catalogue (looked for {' and '.join(CATALOGUE_NAMES)})")
+        data = _read_member(archive, catalogue, "the catalogue")
     try:
         library, items = parse_catalogue(parse_properties(decode_properties(data)), names)
     except DataError as error:
-        raise DataError(f"{path}: {catalogue}: {error}") from None
+        raise DataError(f"{catalogue}: {error}") from None
     return FurnitureLibrary(
         path=path,
         catalogue=catalogue,
@@ -308,20 +323,25 @@ def read_library(path: str | os.PathLike) -> FurnitureLibrary:
     """
     path = Path(path)
     try:
-        stat = path.stat()
-    except OSError:
-        raise DataError(f"{path}: no such file") from None
+        return _library(path)
+    except DataError as error:
+        raise DataError(f"{path}: {error}") from None
+
+
+def _library(path: Path) -> FurnitureLibrary:
     if not path.is_file():
-        raise DataError(f"{path}: not a file")
+        raise DataError("no such file")
+    stat = path.stat()
     return _read_library(path, stat.st_mtime_ns, stat.st_size)
 
 
 def _split_item_path(path: str | os.PathLike) -> tuple[FurnitureLibrary, FurnitureItem]:
+    """The library and item ``LIBRARY.sh3f/<number>-<name>`` names; errors do not name the path."""
     split = split_archive_path(path)
     if split is None:
         raise DataError("not an item of a Sweet Home 3D library (expected LIBRARY.sh3f/<number>-<name>)")
     archive, key = split
-    library = read_library(archive)
+    library = _library(archive)
     return library, library.item(key)
 
 
@@ -365,20 +385,21 @@ class _ArchiveResolver:
 
 
 def _load_obj(archive: zipfile.ZipFile, item: FurnitureItem, materials: bool) -> "trimesh.Scene":
-    """The item's OBJ as stored, with its materials and textures when ``materials``."""
+    """The item's OBJ as stored, with its materials and textures when ``materials``.
+
+    An MTL file or texture the OBJ names but the archive lacks is left out, as Sweet Home 3D
+    does (about one model in fifty of the Debian libraries names a texture by a path on its
+    author's disk), and listed in ``scene.metadata["missing_files"]``.
+    """
     import trimesh
 
     if not item.model.lower().endswith(".obj"):
         raise DataError(f"its model {item.model} is not a Wavefront OBJ file (the only model format read)")
-    try:
-        data = archive.read(item.model)
-    except KeyError:
-        raise DataError(f"its model {item.model} is not in the archive") from None
+    data = _read_member(archive, item.model, "its model")
     resolver = _ArchiveResolver(archive, posixpath.dirname(item.model))
     loaded = trimesh.load(io.BytesIO(data), file_type="obj", resolver=resolver, process=False, skip_materials=not materials)
-    if resolver.missing:
-        raise DataError(f"its model {item.model} names {', '.join(sorted(set(resolver.missing)))}, not in the archive")
     scene = loaded if isinstance(loaded, trimesh.Scene) else trimesh.Scene(loaded)
+    scene.metadata["missing_files"] = sorted(set(resolver.missing))
     if not any(isinstance(g, trimesh.Trimesh) and len(g.faces) for g in scene.geometry.values()):
         raise DataError(f"its model {item.model} holds no triangles")
     return scene
@@ -422,13 +443,19 @@ def _triangles(scene: "trimesh.Scene") -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
 
 
+def _checked_placement(item: FurnitureItem, vertices: np.ndarray, faces: np.ndarray, up: str, front: str) -> np.ndarray:
+    used = vertices[np.unique(faces)]
+    if not np.isfinite(used).all():
+        raise DataError(f"its model {item.model} has NaN or infinite coordinates")
+    return placement(item, used, up, front)
+
+
 def _placed_triangles(path, up: str, front: str) -> tuple[FurnitureItem, np.ndarray, np.ndarray]:
+    """The item ``path`` names and its triangles, placed; errors do not name the path."""
     library, item = _split_item_path(path)
     with _open_archive(library.path) as archive:
         vertices, faces = _triangles(_load_obj(archive, item, materials=False))
-    if not np.isfinite(vertices).all():
-        raise DataError(f"its model {item.model} has NaN or infinite coordinates")
-    transform = placement(item, vertices[np.unique(faces)], up, front)
+    transform = _checked_placement(item, vertices, faces, up, front)
     return item, vertices @ transform[:3, :3].T + transform[:3, 3], faces
 
 
@@ -460,11 +487,12 @@ def load_item_scene(path: str | os.PathLike, up: str = SWEETHOME_UP, front: str 
 
     Returns:
         A trimesh scene in the canonical frame, in cm, the bottom centre of its bounding
-        box at the origin; ``scene.metadata`` holds the item's ``name``, ``creator`` and ``license``.
+        box at the origin; ``scene.metadata`` holds the item's ``name``, ``creator`` and
+        ``license``, and ``missing_files``: the MTL files and textures the model names that
+        the archive lacks (left out, as Sweet Home 3D does).
 
     Raises:
-        DataError: naming ``path``, as :func:`item_geometry`, and for an MTL file or texture
-            the model names that is not in the archive.
+        DataError: naming ``path``, as :func:`item_geometry`.
     """
     import trimesh
 
@@ -472,11 +500,11 @@ def load_item_scene(path: str | os.PathLike, up: str = SWEETHOME_UP, front: str 
         library, item = _split_item_path(path)
         with _open_archive(library.path) as archive:
             scene = _load_obj(archive, item, materials=True)
+        transform = _checked_placement(item, *_triangles(scene), up, front)
     except DataError as error:
         raise DataError(f"{path}: {error}") from None
-    transform = placement(item, _triangles(scene)[0], up, front)
     placed = trimesh.Scene([geometry.copy().apply_transform(transform) for geometry in scene.dump() if isinstance(geometry, trimesh.Trimesh)])
-    placed.metadata.update({"name": item.name, "creator": item.creator, "license": item.license})
+    placed.metadata.update({"name": item.name, "creator": item.creator, "license": item.license, "missing_files": scene.metadata["missing_files"]})
     return placed
 
 

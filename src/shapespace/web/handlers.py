@@ -10,11 +10,10 @@ Bad input raises a :class:`~shapespace.errors.ShapespaceError` whose message nam
 parameter at fault in backticks (``seed``, ``count``, ``photo``, ...); the page shows it in
 the words of its controls (:mod:`shapespace.web.app`).
 
-Meshes: OBJ and PLY are written in shapespace's world frame (z up, front facing -x;
-:mod:`shapespace.geometry.frame`), as ``shapespace sample`` writes them. The GLB file, which
-the page's 3D view shows and offers for download, is turned into glTF's own frame (y up,
-front facing +z; glTF 2.0 specification, "Coordinate system and units") so that glTF
-viewers stand the shape upright.
+Meshes are written as ``shapespace sample`` writes them (:func:`shapespace.io.meshes.write_mesh`):
+OBJ and PLY in shapespace's world frame (z up, front facing -x), the GLB file, which the
+page's 3D view shows, in glTF's own frame (y up, front facing +z) so that glTF viewers
+stand the shape upright.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from PIL import Image, UnidentifiedImageError
 
 from shapespace.errors import ConfigError, DataError
 from shapespace.geometry.mesh import voxels_to_mesh
-from shapespace.io.atomic import atomic_path, write_with_atomic
+from shapespace.io.atomic import atomic_path
 from shapespace.io.meshes import write_mesh
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE
@@ -47,9 +46,6 @@ from shapespace.pipelines.sampling import interpolate_shapes, load_gan, sample_s
 from shapespace.rendering.figures import render_mosaic, save_png
 from shapespace.rendering.preview import render_voxels
 
-# glTF's frame from shapespace's world frame: x' = -y, y' = z (up), z' = -x (the front,
-# which faces -x in the world frame, faces +z). A proper rotation (determinant 1).
-GLTF_FROM_WORLD = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
 # Pictures: tile size of the sample mosaic and of the interpolation strip, and of the
 # reconstruction's picture; the encoder's view is enlarged (nearest neighbour) to at least this.
 TILE_SIZE = 160
@@ -403,21 +399,19 @@ def write_meshes(volume: np.ndarray, folder: Path, name: str, threshold: float) 
     if len(mesh.faces) == 0:
         return MeshFiles(None, (), 0)
     glb = folder / f"{name}.glb"
-    # With its vertex normals, so that viewers shade it smoothly (write_mesh leaves them out).
-    write_with_atomic(glb, lambda tmp: gltf_mesh(mesh).export(str(tmp), file_type="glb", include_normals=True))
+    write_mesh(coloured(mesh), glb)  # in glTF's frame, with vertex normals (write_mesh)
     files = [glb] + [write_mesh(mesh, folder / f"{name}.{fmt}") for fmt in MESH_DOWNLOADS if fmt != "glb"]
     return MeshFiles(glb, tuple(files), len(mesh.faces))
 
 
-def gltf_mesh(mesh: Any) -> Any:
-    """A copy of a world-frame mesh in glTF's frame, coloured as the pictures are."""
+def coloured(mesh: Any) -> Any:
+    """A copy of ``mesh`` with the pictures' colour as its material."""
     import trimesh
 
-    turned = mesh.copy()
-    turned.apply_transform(np.block([[GLTF_FROM_WORLD, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]))
+    painted = mesh.copy()
     material = trimesh.visual.material.PBRMaterial(baseColorFactor=GLB_COLOR, metallicFactor=0.0, roughnessFactor=1.0)
-    turned.visual = trimesh.visual.TextureVisuals(material=material)
-    return turned
+    painted.visual = trimesh.visual.TextureVisuals(material=material)
+    return painted
 
 
 def _save_shapes(shapes: np.ndarray, shape_set: ShapeSet) -> ShapeSet:
