@@ -224,7 +224,7 @@ def prepare_cache(
                 for e in entries
             ],
             "skipped": [{"path": s["path"], "error": s["error"]} for s in skipped],
-            "left_out": list(catalog.left_out),
+            "left_out": [item | {"path": str(Path(item["path"]).resolve().relative_to(base))} for item in catalog.left_out],
         }
         (staging / META_NAME).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         os.chmod(staging, 0o777 & ~current_umask())

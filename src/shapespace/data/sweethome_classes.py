@@ -56,7 +56,7 @@ NAME_RULES = (
     NameRule(r"\btechnical table\b", None, "a drafting table with a tilted top, neither table nor desk"),
     NameRule(r"\b(pool|football|tennis) table\b|\btable (tennis|fan)\b", None, "a game or a fan, not furniture of a class"),
     NameRule(r"\btablecloth\b", None, "a tablecloth down to the floor hides the table's legs"),
-    NameRule(r"\bshelves cabinet\b|\bcabinet\b", None, "a cabinet with doors, not a bookcase"),
+    NameRule(r"\bcabinet\b", None, "a cabinet with doors, not a bookcase"),
     NameRule(r"\bopened convertible sofa\b", None, "a sofa opened into a bed: neither sofa nor bed"),
     NameRule(r"\b(bunk|loft|mezzanine) bed\b", None, "a bed with a second level or an open space below, unlike the IKEA beds"),
     NameRule(r"\b(crib|baby bed)\b", None, "a crib with barred sides, unlike the IKEA beds"),
