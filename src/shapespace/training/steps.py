@@ -25,6 +25,7 @@ from shapespace.data.sources import VoxelSet
 from shapespace.errors import ConfigError, ShapespaceError
 from shapespace.models.config import GANConfig
 from shapespace.models.prior import sample_latents
+from shapespace.training.interrupts import StopRequests, TrainingInterrupted
 from shapespace.training.rng import DataOrder, Stream, stream_rng
 from shapespace.training.run_folder import RunFolder
 
@@ -312,88 +313,78 @@ def run_steps(
       at once (:class:`~shapespace.training.interrupts.StopRequests`).
     - The run folder is locked while training (:meth:`RunFolder.lock`).
     """
-    from shapespace.training.interrupts import StopRequests, TrainingInterrupted
-
-    warn = warn or (lambda message: print(f"shapespace: warning: {message}", file=sys.stderr))
-    run = trainer.run
-    main = trainer.distributed.is_main  # with several processes, rank 0 alone writes the run folder
-    with run.lock() if main else contextlib.nullcontext(), StopRequests() as stop:
-        summary = _run_locked(trainer, steps, log_every, sample_every, checkpoint_every, on_log, max_seconds, warn, checkpoint_minutes, stop)
-    if summary["stopped_by"] is not None and trainer.step < steps:
-        raise TrainingInterrupted(summary["stopped_by"], trainer.step, run.path)
-    del summary["stopped_by"]
-    return summary
-
-
-def _run_locked(trainer, steps, log_every, sample_every, checkpoint_every, on_log, max_seconds, warn, checkpoint_minutes, stop) -> dict[str, Any]:
-    warned: set[str] = set()
     from torch.utils.tensorboard import SummaryWriter
 
+    warn = warn or (lambda message: print(f"shapespace: warning: {message}", file=sys.stderr))
     run, distributed = trainer.run, trainer.distributed
-    main = distributed.is_main
-    if main:
-        run.write_config(trainer.resolved_config())
-    writer = SummaryWriter(str(run.tensorboard_dir), purge_step=trainer.step if trainer.step else None) if main else None
-    start_step, started = trainer.step, time.perf_counter()
-    last_saved, stopped_by = started, None
-    window: list[StepResult] = []
-    bar = tqdm(total=steps, initial=trainer.step, disable=not trainer.progress, desc=trainer.PROGRESS_NAME, unit="step", dynamic_ncols=True)
-    try:
-        while trainer.step < steps:
-            # Every process stops at the same step: on a signal to any, or at the time limit.
-            time_up = max_seconds is not None and time.perf_counter() - started >= max_seconds
-            signalled, time_up = distributed.any((stop.received is not None, time_up), trainer.device)
-            if signalled:
-                stopped_by = stop.received or signal.SIGTERM  # a signal to another process: as a scheduler's
-                break
-            if time_up:
-                break
-            window.append(trainer.train_step())
-            bar.update(1)
-            log_due = trainer.step % log_every == 0 or trainer.step == steps
-            due = checkpoint_every and trainer.step % checkpoint_every == 0
-            overdue = checkpoint_minutes and time.perf_counter() - last_saved >= 60 * checkpoint_minutes
-            if not (log_due or due or overdue):
-                continue  # the step's values stay on the device: no wait for it
-            values = _settled(window, trainer.step, run.path)
-            if log_due:
-                window.clear()
-            if main and log_due:
-                means = {key: sum(v[key] for v in values) / len(values) for key in values[0]}
-                means.update(trainer.monitor())
-                record = {"step": trainer.step, **means, "seconds": time.perf_counter() - started}
-                window.clear()
-                if trainer.step >= GUARD_AFTER_STEPS:
-                    _guard(record, warned, warn)
-                for key, value in means.items():
-                    writer.add_scalar(f"train/{key}", value, trainer.step)
-                run.append_metrics(record)
-                bar.set_postfix(
-                    loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
-                    d_acc=f"{record['d_accuracy']:.2f}", d_upd=f"{record['d_update_rate']:.2f}",
-                )  # fmt: skip
-                if not trainer.progress:
-                    print(_log_line(record, steps), file=sys.stderr, flush=True)
-                if on_log is not None:
-                    on_log(record)
-            if main and sample_every and trainer.step % sample_every == 0:
+    main = distributed.is_main  # with several processes, rank 0 alone writes the run folder
+    with run.lock() if main else contextlib.nullcontext(), StopRequests() as stop:
+        warned: set[str] = set()
+        if main:
+            run.write_config(trainer.resolved_config())
+        writer = SummaryWriter(str(run.tensorboard_dir), purge_step=trainer.step if trainer.step else None) if main else None
+        start_step, started = trainer.step, time.perf_counter()
+        last_saved, stopped_by = started, None
+        window: list[StepResult] = []
+        bar = tqdm(total=steps, initial=trainer.step, disable=not trainer.progress, desc=trainer.PROGRESS_NAME, unit="step", dynamic_ncols=True)
+        try:
+            while trainer.step < steps:
+                # Every process stops at the same step: on a signal to any, or at the time limit.
+                time_up = max_seconds is not None and time.perf_counter() - started >= max_seconds
+                signalled, time_up = distributed.any((stop.received is not None, time_up), trainer.device)
+                if signalled:
+                    stopped_by = stop.received or signal.SIGTERM  # a signal to another process: as a scheduler's
+                    break
+                if time_up:
+                    break
+                window.append(trainer.train_step())
+                bar.update(1)
+                log_due = trainer.step % log_every == 0 or trainer.step == steps
+                due = checkpoint_every and trainer.step % checkpoint_every == 0
+                overdue = checkpoint_minutes and time.perf_counter() - last_saved >= 60 * checkpoint_minutes
+                if not (log_due or due or overdue):
+                    continue  # the step's values stay on the device: no wait for it
+                values = _settled(window, trainer.step, run.path)
+                if log_due:
+                    window.clear()
+                if main and log_due:
+                    means = {key: sum(v[key] for v in values) / len(values) for key in values[0]}
+                    means.update(trainer.monitor())
+                    record = {"step": trainer.step, **means, "seconds": time.perf_counter() - started}
+                    window.clear()
+                    if trainer.step >= GUARD_AFTER_STEPS:
+                        _guard(record, warned, warn)
+                    for key, value in means.items():
+                        writer.add_scalar(f"train/{key}", value, trainer.step)
+                    run.append_metrics(record)
+                    bar.set_postfix(
+                        loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                        d_acc=f"{record['d_accuracy']:.2f}", d_upd=f"{record['d_update_rate']:.2f}",
+                    )  # fmt: skip
+                    if not trainer.progress:
+                        print(_log_line(record, steps), file=sys.stderr, flush=True)
+                    if on_log is not None:
+                        on_log(record)
+                if main and sample_every and trainer.step % sample_every == 0:
+                    trainer.write_preview()
+                if main and (due or overdue) and trainer.step < steps and stop.received is None:
+                    trainer.save_checkpoint()
+                    last_saved = time.perf_counter()
+            _settled(window, trainer.step, run.path)  # the steps since the last log line, before the last checkpoint
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+        if main and (trainer.step != start_step or not run.model_dir.is_dir()):
+            trainer.save_checkpoint()
+            if sample_every:
                 trainer.write_preview()
-            if main and (due or overdue) and trainer.step < steps and stop.received is None:
-                trainer.save_checkpoint()
-                last_saved = time.perf_counter()
-        _settled(window, trainer.step, run.path)  # the steps since the last log line, before the last checkpoint
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.close()
-    if main and (trainer.step != start_step or not run.model_dir.is_dir()):
-        trainer.save_checkpoint()
-        if sample_every:
-            trainer.write_preview()
-    return {
-        "run_dir": str(run.path),
-        "steps": trainer.step,
-        "steps_this_session": trainer.step - start_step,
-        "seconds": time.perf_counter() - started,
-        "stopped_by": stopped_by,
-    }
+        summary = {
+            "run_dir": str(run.path),
+            "steps": trainer.step,
+            "steps_this_session": trainer.step - start_step,
+            "seconds": time.perf_counter() - started,
+        }
+    if stopped_by is not None and trainer.step < steps:
+        raise TrainingInterrupted(stopped_by, trainer.step, run.path)
+    return summary
