@@ -106,14 +106,17 @@ class DiagonalGaussian:
     def std(self) -> torch.Tensor:
         return torch.exp(0.5 * self.logvar)
 
-    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
         """A reparameterised draw ``mean + std * eps`` (differentiable in mean and logvar).
 
         ``eps`` comes from ``generator`` (a CPU generator), so a seed gives the same draw
-        on every device. Returns FloatTensor of shape (B, latent_dim).
+        on every device; or it is given (FloatTensor of shape (B, latent_dim), e.g. a
+        data-parallel process's rows of the noise drawn for the whole batch). Returns
+        FloatTensor of shape (B, latent_dim).
         """
-        eps = torch.randn(self.mean.shape, generator=generator).to(self.mean.device)
-        return self.mean + self.std * eps
+        if eps is None:
+            eps = torch.randn(self.mean.shape, generator=generator)
+        return self.mean + self.std * eps.to(self.mean.device)
 
     def mode(self) -> torch.Tensor:
         """The most likely latent, the mean: FloatTensor of shape (B, latent_dim)."""

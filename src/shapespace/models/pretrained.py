@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from shapespace import __version__
-from shapespace.errors import CheckpointError, ConfigError
+from shapespace.errors import CheckpointError, ConfigError, ShapespaceError
 from shapespace.io.atomic import atomic_path, write_text_atomic
 from shapespace.io.jsonfile import read_json
 
@@ -140,6 +140,6 @@ def resolve_model_dir(path: str | os.PathLike) -> Path:
 def _is_run_config(path: Path) -> bool:
     """Whether ``path`` is a run folder's resolved config (its ``kind`` ends in "-run")."""
     try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("kind", "")).endswith("-run")
-    except (OSError, ValueError, AttributeError):
+        return str(read_json(path, "run config").get("kind", "")).endswith("-run")
+    except ShapespaceError:
         return False

@@ -56,13 +56,10 @@ def locate_model(path: str | os.PathLike) -> ModelLocation:
     Raises:
         CheckpointError: naming ``path`` when it holds no model.
     """
-    path = Path(path)
-    if not (path / "model").is_dir() and (path / "run" / "model" / "config.json").is_file():  # shapespace demo's OUT
-        report = path / DEMO_REPORT_NAME
-        return ModelLocation(path / "run" / "model", path / "run", report if report.is_file() else None)
-    model_dir = resolve_model_dir(path)
+    model_dir = resolve_model_dir(path)  # a run, a model, or shapespace demo's OUT (OUT/run/model)
     run_dir = model_dir.parent if _is_run_dir(model_dir.parent) else None
-    return ModelLocation(model_dir, run_dir)
+    report = None if run_dir is None else run_dir.parent / DEMO_REPORT_NAME  # a demo's OUT/quality.json
+    return ModelLocation(model_dir, run_dir, report if report is not None and run_dir.name == "run" and report.is_file() else None)
 
 
 def _is_run_dir(path: Path) -> bool:

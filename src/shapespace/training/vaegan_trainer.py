@@ -242,7 +242,8 @@ class VAEGANTrainer:
         images = self.render(shapes, step)[rows]  # (b, 3, S, S)
         real = shapes[rows].to(torch.float32).unsqueeze(1)  # (b, 1, R, R, R)
         z = prior_latents(self.model_config, cfg.batch_size, cfg.seed, step, self.device)[rows]  # (b, latent_dim)
-        # The posterior's noise: drawn for the whole batch, as Posterior.sample draws it.
+        # The posterior's noise, drawn for the whole batch as Posterior.sample draws it; a
+        # data-parallel process keeps its rows.
         eps = torch.randn(cfg.batch_size, self.model_config.latent_dim, generator=stream_rng(cfg.seed, Stream.POSTERIOR, step))
         eps = eps[rows].to(self.device)  # (b, latent_dim)
         if cfg.gan_weight == 0:
@@ -258,7 +259,7 @@ class VAEGANTrainer:
             # that belong to neither. The price: L_GAN's gradient also reaches E, through
             # those shared statistics (small: about a tenth of the reconstruction term's
             # gradient norm at the fast recipe's weights; tests/training/test_vaegan_trainer.py).
-            decoded = self.generator_forward(torch.cat([posterior.mean + posterior.std * eps, z]))  # (2b, 1, R, R, R)
+            decoded = self.generator_forward(torch.cat([posterior.sample(eps=eps), z]))  # (2b, 1, R, R, R)
             reconstruction, fake = decoded[:batch], decoded[batch:] + noise_fake
             logit_real, logit_fake = score(self.discriminator_forward, real + noise_real, fake.detach(), cfg.joint_d_batch)
             loss_d = losses.discriminator_loss(cfg.loss, logit_real, logit_fake, cfg.real_label)
@@ -295,7 +296,7 @@ class VAEGANTrainer:
         cfg = self.train_config
         with autocast(self.precision, self.device):
             posterior = self.encoder_forward(images)
-            reconstruction = self.generator_forward(posterior.mean + posterior.std * eps)
+            reconstruction = self.generator_forward(posterior.sample(eps=eps))
         kl = posterior.kl(self.model_config.latent_std).mean()
         recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
         self._update_encoder_and_generator(cfg.kl_weight * kl + cfg.recon_weight * recon)
