@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-e2e browser serve bench bench-data bench-train bench-infer bench-render bench-web bench-ikea-reference bench-ttq fetch-furniture clean
+.PHONY: demo test test-e2e browser photo-deps photos serve bench bench-data bench-train bench-infer bench-render bench-web bench-ikea-reference bench-ttq fetch-furniture clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/shapespace demo --out runs/demo --overwrite
 
-test: $(STAMP) browser
+test: $(STAMP) browser photo-deps
 	$(BIN)/python -m pytest -q
 
 # The web demo's browser test alone (tests/web/test_e2e.py).
@@ -34,6 +34,22 @@ browser:
 	  echo "installing chromium for the browser test (apt-get)" && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1; } || \
 	echo "chromium is not installed: the browser test will be skipped"
+
+# The photo renderer (rendering/gl.py) draws through Mesa's EGL (llvmpipe on a CPU). As root
+# with apt-get, install Mesa's EGL when it is missing (moderngl itself comes with `.[dev]` or
+# `.[photos]`); when that fails, the renderer's tests are skipped and say why.
+photo-deps:
+	@{ ldconfig -p 2>/dev/null | grep -q 'libEGL_mesa.so.0' && ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1'; } || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  echo "installing Mesa's EGL for the photo renderer (apt-get)" && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libegl1 libegl-mesa0 libgl1-mesa-dri) >/dev/null 2>&1; } || \
+	echo "Mesa's EGL is not installed: the photo renderer's tests will be skipped"
+
+# Issue 16's training pictures: fetch the furniture, then render 64 pictures of each of its
+# 147 shapes in random rooms into runs/photos/sh3d-64 (about 3 minutes on 2 cores).
+photos: $(STAMP) photo-deps
+	@[ -d data/sweethome3d ] || sh scripts/fetch_furniture.sh data/sweethome3d
+	$(BIN)/shapespace data photos data/sweethome3d --views 64 --out runs/photos/sh3d-64
 
 # The web demo for the model `make demo` trained; SERVE_FLAGS="--port 8000" etc.
 serve: $(STAMP)

@@ -23,7 +23,10 @@ error into its two causes:
   what the shapes' style (and the random facing) costs.
 
 Each is given per class and as the mean over classes, plain and with the best of 4 quarter
-turns (as ``eval recon`` reports). Prints one JSON object.
+turns (as ``eval recon`` reports). For both model rows, ``class_accuracy`` says how often the
+reconstruction's class is right: the class of the built-in shape (``--count`` per class) with
+the highest IoU to the reconstruction at the model's resolution, as balanced accuracy (the
+mean over classes of the share right; chance is 1/6). Prints one JSON object.
 
     python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--model RUN]
 """
@@ -50,6 +53,20 @@ def _summary(scores: dict) -> dict:
         "ap_best_rotation": {name: round(row["ap_best_rotation"], 1) for name, row in scores["per_class"].items()}
         | {"mean": round(scores["mean"]["ap_best_rotation"], 1)},
     }
+
+
+def _nearest_class(reconstructions: torch.Tensor, reference: torch.Tensor, reference_class: torch.Tensor) -> torch.Tensor:
+    """The class of the reference shape (rows of FloatTensor (M, R^3), {0, 1}) with the highest
+    IoU to each reconstruction (FloatTensor (N, R, R, R), thresholded at 0.5): LongTensor (N,)."""
+    solid = (reconstructions.reshape(len(reconstructions), -1) > 0.5).float()
+    overlap = solid @ reference.T
+    union = solid.sum(1, keepdim=True) + reference.sum(1)[None] - overlap
+    return reference_class[(overlap / union.clamp(min=1)).argmax(dim=1)]
+
+
+def _balanced_accuracy(predicted: torch.Tensor, truth: torch.Tensor, classes: int) -> float:
+    rates = [float((predicted[truth == k] == k).float().mean()) for k in range(classes) if (truth == k).any()]
+    return sum(rates) / len(rates)
 
 
 def main() -> None:
@@ -83,13 +100,22 @@ def main() -> None:
     }
     if args.model is not None:
         model = load_vae_gan(args.model, "cpu")
-        size = model.encoder_config.image_size
+        size, resolution = model.encoder_config.image_size, model.config.resolution
         photos = load_images([p.image for p in pairs], size)
-        shapes = from_evaluation_grid(target, model.config.resolution)
+        shapes = from_evaluation_grid(target, resolution)
         renders = render_photos(shapes, size, torch.Generator().manual_seed(0))
+        reference, reference_class = [], []
+        for k, name in enumerate(classes):
+            voxels, _ = builtin_voxels(name, args.count, resolution, seed=0)
+            reference.append(torch.from_numpy(voxels).reshape(len(voxels), -1).float())
+            reference_class += [k] * len(voxels)
         for name, images in (("model_on_photos", photos), ("model_on_renders", renders)):
-            predicted = to_evaluation_grid(reconstruct(model, images))
+            reconstructions = reconstruct(model, images)
+            predicted = to_evaluation_grid(reconstructions)
             result[name] = _summary(reconstruction_scores(predicted, target, categories))
+            nearest = _nearest_class(reconstructions, torch.cat(reference), torch.tensor(reference_class))
+            truth = torch.tensor([classes.index(c) for c in categories])
+            result[name]["class_accuracy"] = round(100 * _balanced_accuracy(nearest, truth, len(classes)), 1)
         result["model"] = str(args.model)
     print(json.dumps(result, indent=2))
 

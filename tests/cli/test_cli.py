@@ -10,7 +10,7 @@ from shapespace.cli.main import build_parser, main
 COMMANDS = [
     ["eval"], ["eval", "gen"], ["eval", "classify"], ["eval", "recon"], ["arithmetic"], ["neighbours"], ["report"],
     [], ["presets"], ["recipes"], ["train"], ["train", "gan"], ["train", "vae-gan"], ["data"], ["data", "prepare"], ["data", "info"], ["data", "show"],
-    ["data", "export"], ["sample"], ["interpolate"], ["demo"], ["reconstruct"], ["serve"],
+    ["data", "export"], ["data", "photos"], ["sample"], ["interpolate"], ["demo"], ["reconstruct"], ["serve"],
 ]  # fmt: skip
 
 

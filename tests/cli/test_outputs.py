@@ -54,6 +54,7 @@ COMMANDS = {
     "demo": (["demo", "--steps", "1"], "dir"),
     "data prepare": (["data", "prepare", "{shapes}"], "dir"),
     "data show": (["data", "show", "builtin:chair", "--n", "1"], "file"),
+    "data photos": (["data", "photos", "{shapes}"], "dir"),
     "data export": (["data", "export", "builtin:chair"], "file"),
     "eval gen": (["eval", "gen", "--samples", "{samples}", "--ref", "builtin:chair"], "file"),
     "eval classify": (["eval", "classify", "{gan}", "--data", "builtin:chair"], "file"),

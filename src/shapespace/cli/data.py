@@ -1,19 +1,25 @@
-"""``shapespace data prepare | info | show | export``."""
+"""``shapespace data prepare | info | show | export | photos``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from pathlib import Path
+
 from shapespace.cli.args import (
     add_json_flag,
     add_output_flag,
     add_progress_flag,
     add_source_flags,
+    checked,
+    name_list,
+    non_negative_int,
     positive_int,
     report_skipped,
     selection_from,
 )
+from shapespace.config import in_range
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
@@ -88,6 +94,22 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_photos(args: argparse.Namespace) -> int:
+    from shapespace.data.photo_cache import prepare_photo_cache
+
+    meta = prepare_photo_cache(
+        args.data, args.out, resolution=args.resolution, size=args.size, views=args.views, seed=args.seed,
+        classes=args.classes, textures=args.textures, workers=args.workers, progress=not args.no_progress, overwrite=args.overwrite,
+    )  # fmt: skip
+    counts = {c: sum(s["class"] == c for s in meta["shapes"]) for c in meta["classes"]}
+    summary = {
+        "out": str(args.out), "shapes": meta["count"], "classes": counts, "views": meta["views"], "pictures": meta["count"] * meta["views"],
+        "size": meta["size"], "resolution": meta["resolution"], "rendered_now": meta["rendered"], "preview": str(args.out / "preview.png"),
+    }  # fmt: skip
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def _add_resolution_flag(p: argparse.ArgumentParser) -> None:
     # The range (2 to 256, a memory cap) is checked by the library, whose one-line error names --res.
     p.add_argument("--res", dest="resolution", type=positive_int, default=32, help="grid size R, 2 to 256 (default 32)")
@@ -129,3 +151,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_progress_flag(p)
     add_source_flags(p, split_default="all")
     p.set_defaults(func=cmd_data_export)
+
+    p = data_sub.add_parser(
+        "photos", help="render textured furniture in random rooms into a photo cache for train vae-gan --photo-cache (resumable)"
+    )
+    p.add_argument("data", metavar="SOURCE", help="Sweet Home 3D furniture: a .sh3f library, sweethome3d.jar or a folder of them (make fetch-furniture)")
+    add_output_flag(p, kind="dir", required=True, help="photo cache folder to create, or to continue")
+    _add_resolution_flag(p)
+    p.add_argument("--size", type=checked(int, in_range(8, 1024)), default=128, help="picture side in pixels, 8 to 1024 (default 128)")
+    p.add_argument("--views", type=positive_int, default=48, help="pictures per shape (default 48)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the rooms, cameras and lights (default 0)")
+    p.add_argument("--classes", type=name_list, help="only these classes, comma-separated (default: all six)")
+    p.add_argument("--textures", type=Path, help="sweethome3d.jar for the floor and wall textures (default: found in SOURCE)")
+    p.add_argument("--workers", type=non_negative_int, help="rendering processes (default: one per core; 0: in this process)")
+    p.add_argument("--overwrite", action="store_true", help="replace a cache in --out that was rendered with other settings")
+    add_progress_flag(p)
+    p.set_defaults(func=cmd_data_photos)

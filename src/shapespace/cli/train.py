@@ -64,6 +64,8 @@ VAE_FLAGS = {
     "photo_occluders": "--occluders",
     "photo_texture": "--texture",
     "photo_blur": "--blur",
+    "photo_cache": "--photo-cache",
+    "photo_cache_share": "--photo-cache-share",
 }
 
 # Every 3D-GAN flag but the weight average (a 3D-VAE-GAN must not use one), plus the encoder's.

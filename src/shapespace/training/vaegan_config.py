@@ -34,6 +34,10 @@ class VAEGANTrainConfig(GANTrainConfig):
       about half the compute per step; a warm-up for a later run with the GAN term on.
     - the ``photo_*`` chances are those of
       :class:`~shapespace.rendering.photos.PhotoSettings`.
+    - ``photo_cache``: with a cache, ``round(photo_cache_share * batch_size)`` rows of every
+      batch are (picture, shape) pairs drawn from it at random (their shapes are not
+      augmented: a flipped shape would no longer match its picture); the other rows are
+      shapes of the data, rendered on the fly.
     """
 
     lr_encoder: float = setting(1e-4, check=positive(), help="encoder learning rate (the paper does not say)")
@@ -55,6 +59,12 @@ class VAEGANTrainConfig(GANTrainConfig):
     )
     photo_texture: float = setting(0.0, check=in_range(0, 1), help="chance that a training photo's object gets a patterned surface")
     photo_blur: float = setting(0.0, check=in_range(0, 1), help="chance that a training photo is blurred, sigma 0.4-1.2 px")
+    photo_cache: str = setting(
+        "", help="a photo cache (shapespace data photos): rendered pictures of textured furniture with their shapes; empty: none"
+    )
+    photo_cache_share: float = setting(
+        0.5, check=in_range(0, 1), help="the share of every batch drawn from --photo-cache (the rest: --data, rendered on the fly)"
+    )
 
     def validate(self) -> None:
         super().validate()

@@ -172,6 +172,12 @@ class VAEGANTrainer:
         self.distributed, self.shard = distributed, distributed.shard(cfg.batch_size)
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
         self.real_batches = RealBatches(data, self.order, cfg.augment, cfg.seed, self.device)  # the whole batch: photos
+        self.photo_pairs = None
+        if cfg.photo_cache:
+            from shapespace.data.photo_cache import open_photo_cache
+
+            self.photo_pairs = open_photo_cache(cfg.photo_cache, model_config.resolution)
+        self.cached_rows = 0 if self.photo_pairs is None else round(cfg.photo_cache_share * cfg.batch_size)
         restoring = self.run.check(resume)
 
         torch.manual_seed(cfg.seed)  # initial weights
@@ -225,6 +231,30 @@ class VAEGANTrainer:
         )
         return render_photos(shapes.to(self.device), self.encoder_config.image_size, stream_rng(cfg.seed, stream, step), settings)
 
+    def cached_pairs(self, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pairs ``chosen`` (IntArray (k,)) of the photo cache: pictures FloatTensor (k, 3, S, S)
+        in [0, 1] at the encoder's input size, and their shapes ByteTensor (k, R, R, R), on the device."""
+        pairs, size = self.photo_pairs, self.encoder_config.image_size
+        images = torch.from_numpy(pairs.images[chosen]).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        if images.shape[-1] != size:  # as photos are resized for the encoder: smoothly, with antialiasing
+            images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        shapes = torch.from_numpy(pairs.voxels[pairs.shape_of[chosen]]).to(self.device)
+        return images.contiguous(), shapes
+
+    def training_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole batch of ``step``: photos FloatTensor (B, 3, S, S) and their shapes ByteTensor
+        (B, R, R, R), on the device. With a photo cache its pairs come first, then shapes of
+        the data rendered on the fly."""
+        shapes = self.real_batches(step)  # (B, R, R, R) uint8
+        k = self.cached_rows
+        if k == 0:
+            return self.render(shapes, step), shapes
+        picks = torch.randint(len(self.photo_pairs), (k,), generator=stream_rng(self.train_config.seed, Stream.PHOTO_CACHE, step))
+        cached_images, cached_shapes = self.cached_pairs(picks.numpy())
+        if k == len(shapes):
+            return cached_images, cached_shapes
+        return torch.cat([cached_images, self.render(shapes[k:], step)]), torch.cat([cached_shapes, shapes[k:]])
+
     def instance_noise(self, step: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         cfg, r = self.train_config, self.model_config.resolution
         shape = (cfg.batch_size, 1, r, r, r)
@@ -238,8 +268,8 @@ class VAEGANTrainer:
         cfg, model, step = self.train_config, self.model, self.step
         model.train()
         rows = slice(None) if self.shard is None else self.shard  # this process's rows of the batch
-        shapes = self.real_batches(step)  # (B, R, R, R) uint8 on the device
-        images = self.render(shapes, step)[rows]  # (b, 3, S, S)
+        images, shapes = self.training_pairs(step)  # (B, 3, S, S), (B, R, R, R) uint8 on the device
+        images = images[rows]  # (b, 3, S, S)
         real = shapes[rows].to(torch.float32).unsqueeze(1)  # (b, 1, R, R, R)
         z = prior_latents(self.model_config, cfg.batch_size, cfg.seed, step, self.device)[rows]  # (b, latent_dim)
         # The posterior's noise, drawn for the whole batch as Posterior.sample draws it; a
@@ -321,14 +351,19 @@ class VAEGANTrainer:
         cfg, model = self.train_config, self.inference_model()
         picture = preview_picture(model.generator, self.model_config, cfg.num_preview, cfg.seed, self.device)
         path = self.run.save_picture(picture, "step", self.step)
-        count = min(_PREVIEW_COUNT, len(self.data))
-        shapes = self.data.voxels[torch.arange(count)]
-        images = self.render(shapes, 0, stream=Stream.PREVIEW_RENDER)
+        if self.photo_pairs is None:
+            count = min(_PREVIEW_COUNT, len(self.data))
+            shapes = self.data.voxels[torch.arange(count)]
+            images = self.render(shapes, 0, stream=Stream.PREVIEW_RENDER)
+        else:  # the first picture of shapes spread over the cache
+            pairs = self.photo_pairs
+            count, views = min(_PREVIEW_COUNT, len(pairs.voxels)), len(pairs) // len(pairs.voxels)
+            images, shapes = self.cached_pairs(np.linspace(0, len(pairs.voxels) - 1, count).round().astype(np.int64) * views)
         predicted = model.generator(model.encoder(images).mode())[:, 0].float().cpu()
         size = 128
         photos = F.interpolate(images.float().cpu(), size=(size, size), mode="nearest")
         photos = (photos.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
-        tiles = np.concatenate([photos, render_voxels(predicted, size=size), render_voxels(shapes.float(), size=size)])
+        tiles = np.concatenate([photos, render_voxels(predicted, size=size), render_voxels(shapes.float().cpu(), size=size)])
         self.run.save_picture(image_mosaic(tiles, ncols=count), "recon", self.step)
         return path
 

@@ -1,0 +1,303 @@
+"""A cache of rendered (photo, voxel shape) pairs of textured furniture, for the 3D-VAE-GAN.
+
+``shapespace data photos SOURCE --out CACHE`` renders every item of a Sweet Home 3D source
+(:mod:`shapespace.data.sweethome`) ``views`` times in random rooms
+(:mod:`shapespace.rendering.scenes`) and voxelises it once. ``train vae-gan --photo-cache
+CACHE`` then draws part of every batch from it (:class:`PhotoPairs`).
+
+The folder::
+
+    photo-cache.json       what was rendered: source, settings, seed, the shapes with their
+                           class and credit, and whether every shape is done ("complete")
+    shapes.npy             UInt8Array (N, R, R, R): the voxel targets, canonical frame
+    labels.npy             Int64Array (N,): class indices into "classes"
+    images/00012.npy       UInt8Array (views, S, S, 3): the pictures of shape 12
+    preview.png            the first picture of up to 64 shapes
+
+Rendering runs in worker processes, one OpenGL context each, with a progress bar. Each
+shape's pictures are written atomically; running the same command again continues where it
+stopped (a file that is missing or does not load is rendered again). Picture ``v`` of shape
+``i`` depends only on (seed, i, v), so an interrupted and a straight run give the same cache.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from shapespace.errors import DataError
+from shapespace.io.atomic import write_text_atomic, write_with_atomic
+from shapespace.io.jsonfile import read_json
+from shapespace.rendering.scenes import SceneSettings
+
+PHOTO_CACHE_FORMAT = "shapespace photo cache"
+PHOTO_CACHE_VERSION = 1
+META_NAME = "photo-cache.json"
+JAR_NAME = "sweethome3d.jar"
+# The fields of the description that must match for a run to continue a cache.
+_SAME_FOR_RESUME = ("source", "textures", "resolution", "size", "views", "seed", "classes_requested", "scene")
+
+
+def is_photo_cache(path: str | os.PathLike) -> bool:
+    return (Path(path) / META_NAME).is_file()
+
+
+def find_textures(source: str | os.PathLike) -> Path:
+    """``sweethome3d.jar`` (the room textures) in or beside ``source``.
+
+    Raises:
+        DataError: naming where it looked.
+    """
+    source = Path(source)
+    folder = source if source.is_dir() else source.parent
+    for candidate in (folder / JAR_NAME, *sorted(folder.rglob(JAR_NAME))):
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"{source}: no {JAR_NAME} in {folder} for the floor and wall textures; give it with --textures (make fetch-furniture fetches it)")
+
+
+def _image_path(root: Path, index: int) -> Path:
+    return root / "images" / f"{index:05d}.npy"
+
+
+def _valid_images(path: Path, views: int, size: int) -> bool:
+    try:
+        images = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return False
+    return images.shape == (views, size, size, 3) and images.dtype == np.uint8
+
+
+# -- worker processes ---------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(paths: Sequence[str], size: int, textures: str, scene: dict, seed: int, views: int, root: str) -> None:
+    os.environ.setdefault("LP_NUM_THREADS", "1")  # one llvmpipe thread per worker process
+    from shapespace.io.sweethome import load_item_scene
+    from shapespace.rendering.scenes import SceneRenderer, read_room_textures
+
+    renderer = SceneRenderer(size, lambda i: load_item_scene(paths[i]), len(paths), read_room_textures(textures), SceneSettings.from_dict(scene))
+    _WORKER.update(renderer=renderer, seed=seed, views=views, root=Path(root))
+
+
+def _render_shape(index: int) -> int:
+    renderer, seed, views, root = _WORKER["renderer"], _WORKER["seed"], _WORKER["views"], _WORKER["root"]
+    images = np.stack([renderer.render(index, seed, view) for view in range(views)])
+    write_with_atomic(_image_path(root, index), lambda tmp: np.save(tmp, images, allow_pickle=False))
+    return index
+
+
+def render_pictures(
+    paths: Sequence[str], todo: Sequence[int], root: Path, size: int, textures: Path, scene: SceneSettings,
+    seed: int, views: int, workers: int, progress: bool,
+) -> None:  # fmt: skip
+    """Render the pictures of shapes ``todo`` into ``root/images`` (in ``workers`` processes; 0: here)."""
+    from tqdm import tqdm
+
+    args = (list(paths), size, str(textures), scene.to_dict(), seed, views, str(root))
+    bar = tqdm(total=len(todo), desc="data photos", unit="shape", disable=not progress)
+    try:
+        if workers == 0:
+            _start_worker(*args)
+            for index in todo:
+                _render_shape(index)
+                bar.update()
+            return
+        context = multiprocessing.get_context("spawn")  # a GL context must not cross a fork
+        with context.Pool(workers, initializer=_start_worker, initargs=args) as pool:
+            for _ in pool.imap_unordered(_render_shape, todo):
+                bar.update()
+    finally:
+        bar.close()
+        _WORKER.clear()
+
+
+def _preview(root: Path, count: int, size: int) -> None:
+    from PIL import Image
+
+    shown = min(count, 64)
+    columns = min(shown, 8)
+    rows = -(-shown // columns)
+    grid = np.full((rows * size, columns * size, 3), 255, np.uint8)
+    for k in range(shown):
+        image = np.load(_image_path(root, k), mmap_mode="r")[0]
+        grid[(k // columns) * size : (k // columns + 1) * size, (k % columns) * size : (k % columns + 1) * size] = image
+    write_with_atomic(root / "preview.png", lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+
+
+def prepare_photo_cache(
+    source: str,
+    out: str | os.PathLike,
+    resolution: int = 32,
+    size: int = 128,
+    views: int = 48,
+    seed: int = 0,
+    classes: Sequence[str] | None = None,
+    textures: str | os.PathLike | None = None,
+    scene: SceneSettings = SceneSettings(),
+    workers: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """Render and voxelise a Sweet Home 3D source into a photo cache at ``out`` (the module's layout).
+
+    Args:
+        source: a ``.sh3f`` library, ``sweethome3d.jar`` or a folder of them.
+        resolution: the voxel targets' grid size.
+        size: the pictures' side in pixels.
+        views: pictures per shape.
+        classes: only these of the six classes (None: all).
+        textures: ``sweethome3d.jar`` for the room textures (None: found in or beside the source).
+        workers: rendering processes (None: every core; 0: in this process).
+        overwrite: replace a cache rendered with other settings (one with the same settings
+            is always continued).
+
+    Returns:
+        The description written to ``photo-cache.json``.
+
+    Raises:
+        DataError: for a source without furniture, a missing texture jar, or an existing
+            cache with other settings (without ``overwrite``), naming it.
+    """
+    from shapespace import __version__
+    from shapespace.data.sources import DataSelection
+    from shapespace.data.sweethome import find_libraries, is_library, list_furniture
+
+    out = Path(out)
+    source_path = Path(source)
+    if not (is_library(source_path) or source_path.is_dir()):
+        raise DataError(f"{source}: not a Sweet Home 3D library (.sh3f, sweethome3d.jar) or a folder of them")
+    libraries = find_libraries(source_path) if source_path.is_dir() else [source_path]
+    if not libraries:
+        raise DataError(f"{source}: holds no Sweet Home 3D library (.sh3f or .jar); make fetch-furniture fetches them")
+    texture_jar = Path(textures) if textures is not None else find_textures(source_path)
+    from shapespace.rendering.scenes import read_room_textures
+
+    read_room_textures(texture_jar)  # fails here, naming the jar, rather than in every worker
+    from shapespace.rendering.gl import GLRenderer
+
+    GLRenderer(8).release()  # the same for a missing moderngl or EGL (a failing worker start would be retried forever)
+
+    data = DataSelection(split="all", classes=None if classes is None else tuple(classes)).load(str(source_path), resolution, progress=progress)
+    furniture, _ = list_furniture(libraries)
+    credits = {str(shape.path): dict(shape.credit) for shape in furniture}
+    meta = {
+        "format": PHOTO_CACHE_FORMAT,
+        "version": PHOTO_CACHE_VERSION,
+        "shapespace": __version__,
+        "source": str(source_path.resolve()),
+        "textures": str(texture_jar.resolve()),
+        "resolution": resolution,
+        "size": size,
+        "views": views,
+        "seed": seed,
+        "classes_requested": None if classes is None else sorted(classes),
+        "scene": scene.to_dict(),
+        "classes": list(data.classes),
+        "count": len(data),
+        "shapes": [
+            {"path": path, "class": data.classes[int(label)], "credit": credits.get(path, {})} for path, label in zip(data.paths, data.labels)
+        ],
+        "complete": False,
+    }
+    if out.exists():
+        if not is_photo_cache(out):
+            raise DataError(f"--out {out}: exists and is not a photo cache; refusing to replace it")
+        old = read_json(out / META_NAME, "photo cache description")
+        differ = [k for k in _SAME_FOR_RESUME if old.get(k) != meta[k]] + (["shapes"] if old.get("shapes") != meta["shapes"] else [])
+        if differ and not overwrite:
+            raise DataError(f"--out {out}: a photo cache rendered with other {', '.join(differ)}; pass --overwrite to render it anew")
+        if differ:
+            shutil.rmtree(out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    write_with_atomic(out / "shapes.npy", lambda tmp: np.save(tmp, data.voxels[:].numpy().astype(np.uint8), allow_pickle=False))
+    write_with_atomic(out / "labels.npy", lambda tmp: np.save(tmp, data.labels.numpy().astype(np.int64), allow_pickle=False))
+    write_text_atomic(out / META_NAME, json.dumps(meta, indent=1) + "\n")
+
+    todo = [i for i in range(len(data)) if not _valid_images(_image_path(out, i), views, size)]
+    workers = min(os.cpu_count() or 1, len(todo)) if workers is None else workers
+    if todo:
+        render_pictures(data.paths, todo, out, size, texture_jar, scene, seed, views, workers, progress)
+    _preview(out, len(data), size)
+    meta["complete"] = True
+    write_text_atomic(out / META_NAME, json.dumps(meta, indent=1) + "\n")
+    meta["rendered"] = len(todo)
+    return meta
+
+
+@dataclass(frozen=True)
+class PhotoPairs:
+    """An opened, complete photo cache: every picture with the index of its shape.
+
+    Attributes:
+        path: the cache folder.
+        images: UInt8Array (N * views, S, S, 3), shape by shape.
+        shape_of: Int64Array (N * views,): the shape of each picture.
+        voxels: UInt8Array (N, R, R, R).
+        labels: Int64Array (N,).
+        meta: the description.
+    """
+
+    path: Path
+    images: np.ndarray
+    shape_of: np.ndarray
+    voxels: np.ndarray
+    labels: np.ndarray
+    meta: dict
+
+    @property
+    def size(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.voxels.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def open_photo_cache(path: str | os.PathLike, resolution: int | None = None) -> PhotoPairs:
+    """Load a photo cache into memory, refusing an incomplete, damaged or mismatched one.
+
+    Args:
+        resolution: the grid size the caller needs (None: any).
+
+    Raises:
+        DataError: naming the file and what is wrong.
+    """
+    path = Path(path)
+    meta_path = path / META_NAME
+    meta = read_json(meta_path, "photo cache description")
+    if meta.get("format") != PHOTO_CACHE_FORMAT or meta.get("version") != PHOTO_CACHE_VERSION:
+        raise DataError(f"{meta_path}: not a version-{PHOTO_CACHE_VERSION} shapespace photo cache (shapespace data photos makes one)")
+    try:
+        count, views, size, res = int(meta["count"]), int(meta["views"]), int(meta["size"]), int(meta["resolution"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"{meta_path}: damaged photo cache description ({error})") from None
+    if not meta.get("complete"):
+        raise DataError(f"{path}: the photo cache is incomplete (its rendering stopped); run the same `shapespace data photos` command again to finish it")
+    if resolution is not None and res != resolution:
+        raise DataError(f"{path}: the photo cache holds {res}^3 shapes but {resolution}^3 are needed; render one with --res {resolution}")
+    try:
+        voxels = np.load(path / "shapes.npy", allow_pickle=False)
+        labels = np.load(path / "labels.npy", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: damaged photo cache: shapes.npy or labels.npy does not load ({error})") from None
+    if voxels.shape != (count, res, res, res) or labels.shape != (count,):
+        raise DataError(f"{path}: damaged photo cache: shapes.npy {voxels.shape} and labels.npy {labels.shape} do not match {count} shapes of {res}^3")
+    images = np.empty((count * views, size, size, 3), np.uint8)
+    for index in range(count):
+        file = _image_path(path, index)
+        if not _valid_images(file, views, size):
+            raise DataError(f"{file}: missing or damaged (expected {views} pictures of {size}x{size}); run `shapespace data photos` again to mend the cache")
+        images[index * views : (index + 1) * views] = np.load(file, allow_pickle=False)
+    return PhotoPairs(path, images, np.repeat(np.arange(count), views), voxels.astype(np.uint8), labels.astype(np.int64), meta)

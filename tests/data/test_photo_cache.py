@@ -1,0 +1,146 @@
+"""The photo cache (data/photo_cache.py, `shapespace data photos`): layout, resume, damage,
+mismatches, and the pairs `train vae-gan --photo-cache` draws. Small libraries made here.
+Skipped, with the install commands, where moderngl or Mesa's EGL is missing."""
+
+import json
+
+import numpy as np
+import pytest
+
+from shapespace.data.photo_cache import META_NAME, find_textures, open_photo_cache, prepare_photo_cache
+from shapespace.errors import DataError
+from shapespace.io.registry import read_shape
+from shapespace.geometry.voxelize import VoxelizeOptions
+from shapespace.rendering.gl import GLRenderer, RendererUnavailable
+from shapespace.rendering.scenes import SceneSettings
+from sweethome_library import furniture_room_library, texture_jar
+
+FAST = SceneSettings(neighbour_chance=0.5, jpeg_quality=(90, 90))
+
+
+@pytest.fixture(scope="module")
+def furniture(tmp_path_factory):
+    try:
+        GLRenderer(8).release()
+    except RendererUnavailable as error:
+        pytest.skip(str(error))
+    folder = tmp_path_factory.mktemp("furniture")
+    furniture_room_library(folder / "Room.sh3f", count=3)
+    texture_jar(folder / "sweethome3d.jar")
+    return folder
+
+
+def _prepare(furniture, out, **kw):
+    options = dict(resolution=8, size=16, views=3, scene=FAST, workers=0, progress=False) | kw
+    return prepare_photo_cache(str(furniture), out, **options)
+
+
+def test_the_cache_holds_pictures_shapes_classes_and_credits(furniture, tmp_path):
+    meta = _prepare(furniture, tmp_path / "photos")
+    assert meta["complete"] and meta["rendered"] == 3 and meta["count"] == 3 and meta["classes"] == ["chair", "table"]
+    assert [s["class"] for s in meta["shapes"]] == ["chair", "chair", "table"]  # by class, as data sets are
+    assert meta["shapes"][0]["credit"]["creator"] == "Ada" and meta["shapes"][0]["credit"]["license"] == "CC0"
+    pairs = open_photo_cache(tmp_path / "photos", resolution=8)
+    assert pairs.images.shape == (9, 16, 16, 3) and pairs.size == 16 and pairs.resolution == 8 and len(pairs) == 9
+    assert pairs.shape_of.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2] and pairs.labels.tolist() == [0, 0, 1]
+    # The targets are the reader's grids of the items.
+    path = meta["shapes"][2]["path"]
+    assert np.array_equal(pairs.voxels[2], read_shape(path, VoxelizeOptions(resolution=8)).astype(np.uint8))
+    assert (tmp_path / "photos" / "preview.png").is_file()
+    assert len({pairs.images[i].tobytes() for i in range(9)}) == 9  # every picture differs
+
+
+def test_a_stopped_or_damaged_cache_is_continued_to_the_same_pictures(furniture, tmp_path):
+    _prepare(furniture, tmp_path / "straight")
+    _prepare(furniture, tmp_path / "photos")
+    first = (tmp_path / "photos" / "images" / "00001.npy")
+    first.unlink()
+    (tmp_path / "photos" / "images" / "00002.npy").write_bytes(b"truncated")
+    meta = json.loads((tmp_path / "photos" / META_NAME).read_text())
+    meta["complete"] = False
+    (tmp_path / "photos" / META_NAME).write_text(json.dumps(meta))
+    with pytest.raises(DataError, match=r"photos: the photo cache is incomplete .*run the same `shapespace data photos` command again"):
+        open_photo_cache(tmp_path / "photos")
+    again = _prepare(furniture, tmp_path / "photos")
+    assert again["rendered"] == 2  # the two missing or damaged files, no more
+    assert np.array_equal(open_photo_cache(tmp_path / "photos").images, open_photo_cache(tmp_path / "straight").images)
+
+
+def test_worker_processes_render_the_same_pictures(furniture, tmp_path):
+    _prepare(furniture, tmp_path / "here")
+    _prepare(furniture, tmp_path / "pool", workers=2)
+    assert np.array_equal(open_photo_cache(tmp_path / "here").images, open_photo_cache(tmp_path / "pool").images)
+
+
+def test_other_settings_need_overwrite(furniture, tmp_path):
+    _prepare(furniture, tmp_path / "photos")
+    with pytest.raises(DataError, match=r"--out .*photos: a photo cache rendered with other views, seed; pass --overwrite"):
+        _prepare(furniture, tmp_path / "photos", views=2, seed=4)
+    assert _prepare(furniture, tmp_path / "photos", views=2, overwrite=True)["rendered"] == 3
+    assert open_photo_cache(tmp_path / "photos").images.shape[0] == 6
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match=r"--out .*other: exists and is not a photo cache"):
+        _prepare(furniture, tmp_path / "other", overwrite=True)
+
+
+def test_damaged_caches_are_named(furniture, tmp_path):
+    _prepare(furniture, tmp_path / "photos")
+    with pytest.raises(DataError, match=r"holds 8\^3 shapes but 16\^3 are needed; render one with --res 16"):
+        open_photo_cache(tmp_path / "photos", resolution=16)
+    (tmp_path / "photos" / "images" / "00000.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(DataError, match=r"00000\.npy: missing or damaged \(expected 3 pictures of 16x16\)"):
+        open_photo_cache(tmp_path / "photos")
+    (tmp_path / "photos" / "shapes.npy").write_bytes(b"nothing")
+    with pytest.raises(DataError, match=r"damaged photo cache: shapes.npy or labels.npy does not load"):
+        open_photo_cache(tmp_path / "photos")
+    (tmp_path / "photos" / META_NAME).write_text("{")
+    with pytest.raises(DataError, match=r"photo-cache\.json: not a readable photo cache description"):
+        open_photo_cache(tmp_path / "photos")
+    with pytest.raises(DataError, match=r"not a readable photo cache description"):
+        open_photo_cache(tmp_path / "nowhere")
+
+
+def test_sources_without_furniture_or_textures(furniture, tmp_path):
+    with pytest.raises(DataError, match=r"nothing\.obj: not a Sweet Home 3D library"):
+        prepare_photo_cache(str(tmp_path / "nothing.obj"), tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty: holds no Sweet Home 3D library"):
+        prepare_photo_cache(str(tmp_path / "empty"), tmp_path / "out")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "Room.sh3f").write_bytes((furniture / "Room.sh3f").read_bytes())
+    with pytest.raises(DataError, match=r"no sweethome3d\.jar in .*alone for the floor and wall textures; give it with --textures"):
+        prepare_photo_cache(str(alone), tmp_path / "out")
+    assert find_textures(furniture / "Room.sh3f") == furniture / "sweethome3d.jar"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_data_photos_command(furniture, tmp_path, capsys):
+    from shapespace.cli.main import main
+
+    argv = ["data", "photos", str(furniture), "--views", "2", "--size", "16", "--res", "8", "--workers", "0", "--no-progress"]
+    assert main(argv + ["--out", str(tmp_path / "photos")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["shapes"] == 3 and summary["classes"] == {"chair": 2, "table": 1} and summary["pictures"] == 6
+    assert summary["rendered_now"] == 3 and (tmp_path / "photos" / "preview.png").is_file()
+    assert main(argv + ["--out", str(tmp_path / "photos")]) == 0  # already done: nothing to render
+    assert json.loads(capsys.readouterr().out)["rendered_now"] == 0
+    assert main(argv + ["--classes", "table", "--out", str(tmp_path / "tables")]) == 0
+    assert json.loads(capsys.readouterr().out)["classes"] == {"table": 1}
+    assert main(["data", "photos", "builtin:chair", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    assert "builtin:chair: not a Sweet Home 3D library" in capsys.readouterr().err
+
+
+def test_without_egl_the_command_stops_at_once_with_the_install_commands(furniture, tmp_path, monkeypatch, capsys):
+    import moderngl
+
+    from shapespace.cli.main import main
+
+    def fail(**kwargs):
+        raise Exception("cannot open libEGL.so.1")
+
+    monkeypatch.setattr(moderngl, "create_standalone_context", fail)
+    assert main(["data", "photos", str(furniture), "--views", "1", "--res", "8", "--no-progress", "--out", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no OpenGL context through EGL (cannot open libEGL.so.1)" in err[0] and "make photo-deps" in err[0]

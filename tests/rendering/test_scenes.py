@@ -1,0 +1,101 @@
+"""Pictures of furniture in random rooms (rendering/scenes.py): determinism, framing, the room
+textures, settings. The libraries and the texture jar are small zips made here. Skipped, with
+the install commands, where moderngl or Mesa's EGL is missing."""
+
+import numpy as np
+import pytest
+
+from shapespace.errors import ConfigError, DataError
+from shapespace.io.sweethome import load_item_scene, read_library
+from shapespace.rendering.gl import GLRenderer, RendererUnavailable
+from shapespace.rendering.scenes import SceneRenderer, SceneSettings, read_room_textures
+from sweethome_library import furniture_room_library, make_library, texture_jar
+
+# No camera effects, no other furniture: the object alone in its room.
+BARE = SceneSettings(neighbour_chance=0.0, noise=(0.0, 0.0), jpeg_quality=(100, 100))
+
+
+@pytest.fixture(scope="module")
+def egl():
+    try:
+        GLRenderer(8).release()
+    except RendererUnavailable as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory, egl):
+    folder = tmp_path_factory.mktemp("room")
+    library = read_library(furniture_room_library(folder / "Room.sh3f", count=3))
+    paths = [library.item_path(item) for item in library.items]
+    textures = read_room_textures(texture_jar(folder / "sweethome3d.jar"))
+    return paths, textures
+
+
+def _renderer(room, settings=BARE, size=32) -> SceneRenderer:
+    paths, textures = room
+    return SceneRenderer(size, lambda i: load_item_scene(paths[i]), len(paths), textures, settings)
+
+
+def test_the_room_textures_are_the_floor_and_wall_entries_of_the_catalogue(tmp_path):
+    textures = read_room_textures(texture_jar(tmp_path / "sweethome3d.jar"))
+    assert [(t.name, t.category, t.size, t.image.size) for t in textures] == [("Checks", "Floor", (40.0, 40.0), (8, 8)), ("Paint", "Wall", (100.0, 100.0), (8, 8))]
+
+
+def test_a_jar_without_a_texture_catalogue_or_a_broken_one_is_named(tmp_path):
+    bare = make_library(tmp_path / "plain.jar", "x=1\n", {})
+    with pytest.raises(DataError, match=r"plain\.jar: not Sweet Home 3D's jar: .*DefaultTexturesCatalog.properties"):
+        read_room_textures(bare)
+    broken = tmp_path / "broken.jar"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(DataError, match=r"broken\.jar: not a readable Sweet Home 3D jar"):
+        read_room_textures(broken)
+
+
+def test_pictures_are_deterministic_per_seed_shape_and_view(room):
+    renderer = _renderer(room, SceneSettings())
+    first = renderer.render(0, seed=5, view=1)
+    assert first.shape == (32, 32, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, renderer.render(0, seed=5, view=1))
+    assert np.array_equal(first, _renderer(room, SceneSettings()).render(0, seed=5, view=1))  # another renderer, same picture
+    assert not np.array_equal(first, renderer.render(0, seed=5, view=2))
+    assert not np.array_equal(first, renderer.render(0, seed=6, view=1))
+
+
+def test_the_crop_is_around_the_object(room):
+    # With no margin the green chair spans the picture: every edge row and column touches it,
+    # and its colour dominates the middle.
+    renderer = _renderer(room, SceneSettings(**{**BARE.to_dict(), "margin": (0.0, 0.0)}))
+    for view in range(4):
+        image = renderer.render(0, seed=0, view=view).astype(int)
+        green = (image[..., 1] > image[..., 0] + 30) & (image[..., 1] > image[..., 2] + 30)
+        assert green[12:20, 12:20].mean() > 0.5
+        assert green[0].any() or green[1].any()
+        assert green[:, 0].any() or green[:, 1].any()
+        assert green[-1].any() or green[-2].any()
+        assert green[:, -1].any() or green[:, -2].any()
+
+
+def test_other_furniture_stands_around_the_object(room):
+    # The blue table shows in pictures of the green chair when neighbours are on.
+    def shows_blue(image: np.ndarray) -> bool:
+        image = image.astype(int)
+        return bool(((image[..., 2] > image[..., 0] + 40) & (image[..., 2] > image[..., 1] + 40)).any())
+
+    crowded = _renderer(room, SceneSettings(**{**BARE.to_dict(), "neighbour_chance": 1.0, "margin": (0.5, 0.5)}))
+    alone = _renderer(room, SceneSettings(**{**BARE.to_dict(), "margin": (0.5, 0.5)}))
+    with_table = [shows_blue(crowded.render(0, 0, view)) for view in range(16)]
+    assert sum(with_table) >= 4  # the other items are the table and a second green chair
+    assert not any(shows_blue(alone.render(0, 0, view)) for view in range(16))
+
+
+def test_settings_are_checked_and_round_trip():
+    assert SceneSettings.from_dict(SceneSettings().to_dict()) == SceneSettings()
+    with pytest.raises(ConfigError, match="scene setting fov must be a range"):
+        SceneSettings(fov=(60.0, 30.0))
+    with pytest.raises(ConfigError, match="scene setting occluder_chance is a chance"):
+        SceneSettings(occluder_chance=2.0)
+    with pytest.raises(ConfigError, match="scene setting elevation must lie strictly between 0 and 90"):
+        SceneSettings(elevation=(0.0, 40.0))
+    with pytest.raises(ConfigError, match="scene setting jpeg_quality must lie in 1..100"):
+        SceneSettings(jpeg_quality=(0, 90))

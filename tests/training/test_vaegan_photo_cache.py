@@ -1,0 +1,124 @@
+"""`train vae-gan --photo-cache`: the cache's pairs in every batch, their determinism, resume,
+the preview, mismatches. The caches are written here in the documented layout (no rendering)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import box_voxels
+from shapespace.cli.main import main
+from shapespace.data.photo_cache import META_NAME, PHOTO_CACHE_FORMAT, PHOTO_CACHE_VERSION
+from shapespace.data.sources import VoxelSet
+from shapespace.errors import DataError
+from shapespace.models.encoder import EncoderConfig
+from shapespace.models import GANConfig
+from shapespace.training.vaegan_config import VAE_RECIPES
+from shapespace.training.vaegan_trainer import VAEGANTrainer
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+TINY_GAN = GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), discriminator_channels=(16, 32), latent_prior="normal")
+TINY_ENCODER = EncoderConfig(image_size=16, latent_dim=16, channels=(8, 16), kernels=(5, 5, 4), strides=(2, 2, 1))
+
+
+def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=True):
+    """A photo cache whose picture v of shape i is filled with the grey level 10 * (i * views + v) + 5,
+    and whose shape i is a box of height 3 + i."""
+    (path / "images").mkdir(parents=True)
+    voxels = np.zeros((count, resolution, resolution, resolution), np.uint8)
+    for i in range(count):
+        voxels[i, 4:10, 4:10, 1 : 4 + i] = 1
+        grey = (10 * (i * views + np.arange(views)) + 5).astype(np.uint8)
+        np.save(path / "images" / f"{i:05d}.npy", np.broadcast_to(grey[:, None, None, None], (views, size, size, 3)).copy())
+    np.save(path / "shapes.npy", voxels)
+    np.save(path / "labels.npy", np.zeros(count, np.int64))
+    meta = {
+        "format": PHOTO_CACHE_FORMAT, "version": PHOTO_CACHE_VERSION, "count": count, "views": views, "size": size,
+        "resolution": resolution, "classes": ["chair"], "shapes": [{"path": f"x.sh3f/{i}", "class": "chair"} for i in range(count)],
+        "complete": complete,
+    }  # fmt: skip
+    (path / META_NAME).write_text(json.dumps(meta))
+    return path
+
+
+def _recipe(**changes):
+    base = VAE_RECIPES.get("fast").replace(
+        steps=2, batch_size=4, precision="fp32", sample_every=0, checkpoint_every=0, log_every=1, instance_noise=0.0, seed=3
+    )
+    return base.replace(**changes)
+
+
+def _boxes(n: int = 8) -> VoxelSet:
+    return VoxelSet(box_voxels(n), torch.zeros(n, dtype=torch.long), ("box",), "test:boxes")
+
+
+def _trainer(run_dir, recipe, encoder=TINY_ENCODER, **kw) -> VAEGANTrainer:
+    return VAEGANTrainer(TINY_GAN, encoder, recipe, _boxes(), run_dir, device="cpu", progress=False, **kw)
+
+
+def test_the_first_rows_of_every_batch_come_from_the_cache(tmp_path):
+    cache = write_photo_cache(tmp_path / "photos")
+    trainer = _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), photo_cache_share=0.5))
+    assert trainer.cached_rows == 2
+    images, shapes = trainer.training_pairs(0)
+    assert images.shape == (4, 3, 16, 16) and shapes.shape == (4, 16, 16, 16) and shapes.dtype == torch.uint8
+    for row in range(2):  # a cached picture (one grey level) with its own shape
+        level = round(float(images[row, 0, 0, 0]) * 255)
+        picture = (level - 5) // 10
+        assert torch.all(images[row] == level / 255.0)
+        assert int(shapes[row].sum()) == 36 * (3 + picture // 2)  # the box of shape picture // views
+    data = _boxes()
+    assert any(torch.equal(shapes[2], data.voxels[i]) or torch.equal(shapes[2], data.voxels[i].flip(1)) for i in range(8))
+    # The same step draws the same pairs; another step others (of 6 pictures, 2 rows).
+    again, _ = _trainer(tmp_path / "run2", _recipe(photo_cache=str(cache), photo_cache_share=0.5)).training_pairs(0)
+    assert torch.equal(images, again)
+    assert not all(torch.equal(trainer.training_pairs(s)[0][:2], images[:2]) for s in range(1, 6))
+
+
+def test_pictures_are_resized_for_the_encoder_and_a_whole_batch_may_come_from_the_cache(tmp_path):
+    cache = write_photo_cache(tmp_path / "photos", size=32)
+    trainer = _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), photo_cache_share=1.0))
+    images, shapes = trainer.training_pairs(1)
+    assert images.shape == (4, 3, 16, 16)  # 32 -> the encoder's 16
+    assert all(torch.allclose(image, image.flatten()[0]) for image in images)  # a flat grey stays flat
+    assert all(int(s.sum()) in (36 * 3, 36 * 4, 36 * 5) for s in shapes)
+
+
+def test_training_with_a_cache_resumes_exactly_and_previews_cached_pictures(tmp_path):
+    cache = write_photo_cache(tmp_path / "photos")
+    recipe = _recipe(photo_cache=str(cache), photo_cache_share=0.5, steps=4)
+    straight = _trainer(tmp_path / "straight", recipe)
+    straight.train()
+    first = _trainer(tmp_path / "stopped", recipe.replace(steps=2))
+    first.train()
+    resumed = _trainer(tmp_path / "stopped", recipe, resume=True)
+    resumed.train()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert straight.write_preview().is_file()
+    assert any(p.name.startswith("recon_") for p in (tmp_path / "straight" / "samples").iterdir())
+
+
+def test_an_unusable_cache_stops_the_trainer(tmp_path):
+    with pytest.raises(DataError, match=r"holds 8\^3 shapes but 16\^3 are needed"):
+        _trainer(tmp_path / "r1", _recipe(photo_cache=str(write_photo_cache(tmp_path / "small", resolution=8))))
+    with pytest.raises(DataError, match=r"the photo cache is incomplete"):
+        _trainer(tmp_path / "r2", _recipe(photo_cache=str(write_photo_cache(tmp_path / "half", complete=False))))
+
+
+def test_the_cli_flags(tmp_path, capsys):
+    cache = write_photo_cache(tmp_path / "photos", size=64)
+    argv = ["train", "vae-gan", "--preset", "tiny-16", "--steps", "1", "--batch-size", "2", "--precision", "fp32", "--no-progress",
+            "--sample-every", "0", "--data", "builtin:chair", "--count", "4", "--photo-cache", str(cache), "--photo-cache-share", "0.5"]  # fmt: skip
+    assert main(argv + ["--out", str(tmp_path / "run")]) == 0
+    training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
+    assert training["photo_cache"] == str(cache) and training["photo_cache_share"] == 0.5
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        main(argv[:-2] + ["--photo-cache-share", "2", "--out", str(tmp_path / "bad")])
+    assert exit.value.code == 2 and "argument --photo-cache-share: expected a number in [0, 1], got 2.0" in capsys.readouterr().err
+    assert main(argv[:-4] + ["--photo-cache", str(tmp_path / "none"), "--out", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "none" in err and "photo cache description" in err
