@@ -127,3 +127,15 @@ def test_a_missing_egl_names_the_install_commands(monkeypatch):
     monkeypatch.setattr(moderngl, "create_standalone_context", fail)
     with pytest.raises(RendererUnavailable, match="no OpenGL context through EGL.*apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"):
         GLRenderer(16)
+
+
+def test_a_shadow_decal_darkens_the_floor_under_a_footprint_softly(gl):
+    floor = gl.quad(np.array([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]], float), (1.0, 1.0, 1.0))
+    decal = gl.shadow_decal(np.array([-0.3, -0.3]), np.array([0.3, 0.3]), height=0.01)
+    image = gl.render([Placed(floor, np.eye(4)), Placed(decal, np.eye(4), shadow=0.5)], _top_view(), FLAT)
+    floor.release()
+    decal.release(textures=False)
+    grey = image[..., 0].astype(int)
+    assert abs(grey[16, 16] - 128) <= 2  # half-way to black in the middle
+    assert grey[0, 0] == 255 and grey[16, 0] == 255  # untouched beyond the spread
+    assert 128 < grey[16, 10] < 250  # soft in between

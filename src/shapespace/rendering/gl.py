@@ -5,7 +5,8 @@ The rasterising is Mesa's; this module only uploads triangles, materials and tex
 runs a small shader: the diffuse colour (the texture's, else the material's) lit by one
 directional light and a sky/ground ambient term, with an exposure gain, in linear light
 between sRGB decoding and encoding. Faces are lit from both sides (models of furniture
-libraries are not always closed or consistently wound). There are no shadows.
+libraries are not always closed or consistently wound). There are no cast shadows; soft
+contact shadows under objects are decals (:meth:`GLRenderer.shadow_decal`).
 
 Why moderngl with EGL (docs/renderer_study.md): about 4 ms per 256x256 image on one CPU
 core, two small wheels from PyPI and Mesa's runtime libraries (Debian ``libegl1
@@ -69,10 +70,15 @@ uniform vec3 light_colour;
 uniform vec3 sky_colour;      // ambient light from above
 uniform vec3 ground_colour;   // ambient light from below
 uniform float exposure;
+uniform float shadow;         // > 0: a shadow decal, black with alpha shadow * the texture's alpha
 in vec3 v_normal;
 in vec2 v_uv;
 out vec4 frag;
 void main() {
+    if (shadow > 0.0) {
+        frag = vec4(0.0, 0.0, 0.0, shadow * texture(texture0, v_uv).a);
+        return;
+    }
     vec3 base = colour;
     if (has_texture) {
         base *= pow(texture(texture0, v_uv).rgb, vec3(2.2));
@@ -163,11 +169,15 @@ class Placed:
         uv_axes: None to use the mesh's UVs, else two world vectors (u, v): the texture
             coordinate of a world point p is (u . p, v . p) (so |u| is one over the
             texture's real width).
+        shadow: 0 for a solid model; above 0, the model is a shadow decal
+            (:meth:`GLRenderer.shadow_decal`), drawn black with alpha ``shadow`` times its
+            texture's alpha over the solid models.
     """
 
     model: Model
     transform: np.ndarray
     uv_axes: tuple[np.ndarray, np.ndarray] | None = None
+    shadow: float = 0.0
 
 
 def _open_context():
@@ -202,15 +212,22 @@ class GLRenderer:
             color_attachments=[self.ctx.renderbuffer((side, side), 4)], depth_attachment=self.ctx.depth_renderbuffer((side, side))
         )
         self._white = self._texture_from_array(np.full((1, 1, 3), 255, np.uint8))
+        # A soft blob: alpha 1 in the middle, falling smoothly to 0 at the edges.
+        t = (np.arange(64) + 0.5) / 64
+        falloff = np.clip((0.5 - np.abs(t - 0.5)) / 0.3, 0, 1)
+        falloff = falloff * falloff * (3 - 2 * falloff)
+        blob = np.zeros((64, 64, 4), np.uint8)
+        blob[..., 3] = np.round(255 * np.outer(falloff, falloff))
+        self._blob = self._texture_from_array(blob)
 
     @property
     def renderer_name(self) -> str:
         return str(self.ctx.info.get("GL_RENDERER", "unknown"))
 
     def _texture_from_array(self, rgb: np.ndarray):
-        """A repeating, mipmapped texture of UInt8Array (H, W, 3), row 0 at the image's top."""
+        """A repeating, mipmapped texture of UInt8Array (H, W, 3 or 4), row 0 at the image's top."""
         flipped = np.ascontiguousarray(rgb[::-1])  # GL's rows start at the bottom
-        texture = self.ctx.texture((rgb.shape[1], rgb.shape[0]), 3, flipped.tobytes())
+        texture = self.ctx.texture((rgb.shape[1], rgb.shape[0]), rgb.shape[2], flipped.tobytes())
         texture.repeat_x = texture.repeat_y = True
         texture.build_mipmaps()
         texture.filter = (self._gl.LINEAR_MIPMAP_LINEAR, self._gl.LINEAR)
@@ -278,6 +295,19 @@ class GLRenderer:
         part = Part(*self._vao(positions, np.tile(normal, (6, 1)), np.zeros((6, 2), np.float32)), texture, srgb_to_linear(colour))
         return Model([part], corners.astype(np.float64), corners.min(axis=0), corners.max(axis=0))
 
+    def shadow_decal(self, low: np.ndarray, high: np.ndarray, height: float = 0.3, spread: float = 0.35) -> Model:
+        """A soft contact shadow under a footprint: a horizontal quad at ``height`` over the
+        box ``low``..``high`` (x, y) widened by ``spread`` of its size on each side; draw it
+        with :class:`Placed` ``shadow`` > 0, and release it with ``textures=False`` (the blob
+        texture is the renderer's). Where two decals overlap, the first drawn shows."""
+        size = np.asarray(high, np.float64) - np.asarray(low, np.float64)
+        (x0, y0), (x1, y1) = np.asarray(low) - spread * size, np.asarray(high) + spread * size
+        corners = np.array([[x0, y0, height], [x1, y0, height], [x1, y1, height], [x0, y1, height]], np.float32)
+        uvs = np.array([[0, 0], [1, 0], [1, 1], [0, 0], [1, 1], [0, 1]], np.float32)
+        normals = np.tile(np.array([0.0, 0.0, 1.0], np.float32), (6, 1))
+        part = Part(*self._vao(corners[[0, 1, 2, 0, 2, 3]], normals, uvs), self._blob, (0.0, 0.0, 0.0))
+        return Model([part], corners.astype(np.float64), corners.min(axis=0), corners.max(axis=0))
+
     def render(self, placed: Sequence[Placed], projection_view: np.ndarray, light: Light, background: Sequence[float] = (0.5, 0.5, 0.5)) -> np.ndarray:
         """Draw ``placed`` models with ``projection_view`` (FloatArray (4, 4), world to clip space).
 
@@ -297,7 +327,14 @@ class GLRenderer:
         program["ground_colour"].value = tuple(light.ground)
         program["exposure"].value = float(light.exposure)
         program["texture0"].value = 0
-        for item in placed:
+        program["shadow"].value = 0.0
+        solid = [item for item in placed if item.shadow <= 0]
+        decals = [item for item in placed if item.shadow > 0]
+        for item in solid + decals:
+            if item.shadow > 0 and item is decals[0]:  # blended over the solid models
+                self.ctx.enable(gl.BLEND)
+                self.ctx.blend_func = gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA
+            program["shadow"].value = float(item.shadow)
             program["model"].write(np.asarray(item.transform, dtype="f4").T.tobytes())
             if item.uv_axes is None:
                 program["uv_mode"].value = 0
@@ -310,6 +347,7 @@ class GLRenderer:
                 program["colour"].value = part.colour
                 (part.texture or self._white).use(0)
                 part.vao.render(gl.TRIANGLES)
+        self.ctx.disable(gl.BLEND)
         side = self.size * SUPERSAMPLE
         pixels = np.frombuffer(self.fbo.read(components=3, alignment=1), dtype=np.uint8).reshape(side, side, 3)[::-1]
         binned = pixels.reshape(self.size, SUPERSAMPLE, self.size, SUPERSAMPLE, 3).astype(np.uint16).mean(axis=(1, 3))

@@ -19,7 +19,8 @@ every random choice drawn from ``numpy.random.default_rng([seed, shape, view])``
    the object's vertices, widened by a random margin on each side and stretched to the
    square picture.
 4. **Light.** A directional light from a random direction above the horizon, of random
-   strength and colour temperature, sky/ground ambient light and an exposure gain.
+   strength and colour temperature, sky/ground ambient light and an exposure gain; a soft
+   contact shadow (a dark blob decal) under every piece of furniture. No cast shadows.
 5. **Camera effects.** Gaussian pixel noise and a JPEG round trip at a random quality.
 
 The rasterizer is :class:`~shapespace.rendering.gl.GLRenderer` (OpenGL through EGL).
@@ -70,6 +71,7 @@ class SceneSettings:
         light: strength of the directional light.
         ambient: strength of the ambient light from the sky.
         exposure: exposure gain.
+        shadow: darkness (alpha) of the soft contact shadow under each piece of furniture.
         noise: standard deviation of the pixel noise, in [0, 1] units.
         jpeg_quality: JPEG quality of the round trip.
     """
@@ -77,7 +79,7 @@ class SceneSettings:
     elevation: tuple[float, float] = (5.0, 40.0)
     fov: tuple[float, float] = (30.0, 65.0)
     distance: tuple[float, float] = (1.05, 1.7)
-    margin: tuple[float, float] = (0.0, 0.12)
+    margin: tuple[float, float] = (0.03, 0.3)
     neighbour_chance: float = 0.6
     max_neighbours: int = 3
     occluder_chance: float = 0.2
@@ -87,6 +89,7 @@ class SceneSettings:
     light: tuple[float, float] = (0.4, 1.1)
     ambient: tuple[float, float] = (0.2, 0.5)
     exposure: tuple[float, float] = (0.8, 1.5)
+    shadow: tuple[float, float] = (0.25, 0.6)
     noise: tuple[float, float] = (0.0, 0.02)
     jpeg_quality: tuple[int, int] = (40, 95)
 
@@ -341,10 +344,15 @@ def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> 
     high = high + span * rng.uniform(*s.margin, size=2)
     projection_view = crop_to_window(low, high) @ projection @ view
 
-    placed = [Placed(target, np.eye(4)), *neighbours, *room]
+    darkness = _uniform(rng, s.shadow)
+    shadows = [
+        Placed(scene.gl.shadow_decal(item.model.low[:2], item.model.high[:2]), item.transform, shadow=darkness)
+        for item in [Placed(target, np.eye(4)), *neighbours]
+    ]
+    placed = [Placed(target, np.eye(4)), *neighbours, *room, *shadows]
     try:
         image = scene.gl.render(placed, projection_view, _light(s, rng))
     finally:
-        for item in room:  # the room's quads are made per picture; their textures are shared
+        for item in room + shadows:  # made per picture; their textures are shared
             item.model.release(textures=False)
     return _camera_effects(image, s, rng)
