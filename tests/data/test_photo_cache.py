@@ -74,19 +74,19 @@ def test_worker_processes_render_the_same_pictures(furniture, tmp_path):
 
 def test_other_settings_need_overwrite(furniture, tmp_path):
     _prepare(furniture, tmp_path / "photos")
-    with pytest.raises(DataError, match=r"--out .*photos: a photo cache rendered with other views, seed; pass --overwrite"):
+    with pytest.raises(DataError, match=r"out .*photos: a photo cache rendered with other views, seed; pass overwrite"):
         _prepare(furniture, tmp_path / "photos", views=2, seed=4)
     assert _prepare(furniture, tmp_path / "photos", views=2, overwrite=True)["rendered"] == 3
     assert open_photo_cache(tmp_path / "photos").images.shape[0] == 6
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
-    with pytest.raises(DataError, match=r"--out .*other: exists and is not a photo cache"):
+    with pytest.raises(DataError, match=r"out .*other: exists and is not a photo cache"):
         _prepare(furniture, tmp_path / "other", overwrite=True)
 
 
 def test_damaged_caches_are_named(furniture, tmp_path):
     _prepare(furniture, tmp_path / "photos")
-    with pytest.raises(DataError, match=r"holds 8\^3 shapes but 16\^3 are needed; render one with --res 16"):
+    with pytest.raises(DataError, match=r"holds 8\^3 shapes but 16\^3 are needed; render one with resolution 16"):
         open_photo_cache(tmp_path / "photos", resolution=16)
     (tmp_path / "photos" / "images" / "00000.npy").write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(DataError, match=r"00000\.npy: missing or damaged \(expected 3 pictures of 16x16\)"):
@@ -110,7 +110,7 @@ def test_sources_without_furniture_or_textures(furniture, tmp_path):
     alone = tmp_path / "alone"
     alone.mkdir()
     (alone / "Room.sh3f").write_bytes((furniture / "Room.sh3f").read_bytes())
-    with pytest.raises(DataError, match=r"no sweethome3d\.jar in .*alone for the floor and wall textures; give it with --textures"):
+    with pytest.raises(DataError, match=r"no sweethome3d\.jar in .*alone for the floor and wall textures; give it with textures"):
         prepare_photo_cache(str(alone), tmp_path / "out")
     assert find_textures(furniture / "Room.sh3f") == furniture / "sweethome3d.jar"
     assert not (tmp_path / "out").exists()
@@ -130,10 +130,12 @@ def test_the_data_photos_command(furniture, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["classes"] == {"table": 1}
     assert main(["data", "photos", "builtin:chair", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "builtin:chair: not a Sweet Home 3D library" in capsys.readouterr().err
+    assert main(argv + ["--views", "5", "--out", str(tmp_path / "photos")]) == 2  # the flags are named on the command line
+    assert "--out " + str(tmp_path / "photos") + ": a photo cache rendered with other views; pass --overwrite" in capsys.readouterr().err
 
 
 def test_without_egl_the_command_stops_at_once_with_the_install_commands(furniture, tmp_path, monkeypatch, capsys):
-    import moderngl
+    moderngl = pytest.importorskip("moderngl")
 
     from shapespace.cli.main import main
 

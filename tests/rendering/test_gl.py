@@ -22,6 +22,9 @@ def gl():
     renderer.release()
 
 
+EYE = (0.0, 0.0, 10.0)
+
+
 def _top_view(width: float = 2.0) -> np.ndarray:
     """Looking straight down the z axis at the square [-1, 1]^2 of the plane z = 0 (x right, y up)."""
     view = look_at(np.array([0.0, 0.0, 10.0]), np.zeros(3), up=np.array([0.0, 1.0, 0.0]))
@@ -48,7 +51,7 @@ def test_the_crop_maps_the_window_onto_the_whole_picture():
 
 def test_a_plain_quad_shows_its_srgb_colour_under_white_ambient_light(gl):
     quad = gl.quad(np.array([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]], float), (0.8, 0.2, 0.4))
-    image = gl.render([Placed(quad, np.eye(4))], _top_view(), FLAT, background=(0.0, 0.0, 0.0))
+    image = gl.render([Placed(quad, np.eye(4))], _top_view(), FLAT, EYE, background=(0.0, 0.0, 0.0))
     quad.release()
     assert image.shape == (32, 32, 3) and image.dtype == np.uint8
     assert np.abs(image.astype(int) - [204, 51, 102]).max() <= 1  # the whole picture, to a rounding
@@ -56,8 +59,8 @@ def test_a_plain_quad_shows_its_srgb_colour_under_white_ambient_light(gl):
 
 def test_the_background_shows_around_a_smaller_quad_and_exposure_scales_linear_light(gl):
     quad = gl.quad(np.array([[-0.5, -0.5, 0], [0.5, -0.5, 0], [0.5, 0.5, 0], [-0.5, 0.5, 0]], float), (0.5, 0.5, 0.5))
-    image = gl.render([Placed(quad, np.eye(4))], _top_view(), FLAT, background=(0.0, 1.0, 0.0))
-    brighter = gl.render([Placed(quad, np.eye(4))], _top_view(), Light(**{**FLAT.__dict__, "exposure": 2.0}), background=(0.0, 1.0, 0.0))
+    image = gl.render([Placed(quad, np.eye(4))], _top_view(), FLAT, EYE, background=(0.0, 1.0, 0.0))
+    brighter = gl.render([Placed(quad, np.eye(4))], _top_view(), Light(**{**FLAT.__dict__, "exposure": 2.0}), EYE, background=(0.0, 1.0, 0.0))
     quad.release()
     assert (image[0, 0] == [0, 255, 0]).all() and (image[-1, -1] == [0, 255, 0]).all()
     assert np.abs(image[16, 16].astype(int) - 128).max() <= 1
@@ -66,9 +69,10 @@ def test_the_background_shows_around_a_smaller_quad_and_exposure_scales_linear_l
 
 
 def test_lambert_light_and_both_sides_of_a_face(gl):
+    # The quad's normal (from its winding) points away from the camera: it is turned to face it.
     quad = gl.quad(np.array([[-1, -1, 0], [-1, 1, 0], [1, 1, 0], [1, -1, 0]], float), (1.0, 1.0, 1.0))  # wound clockwise from above
     light = Light(direction=(0.0, 0.0, 1.0), colour=(0.25, 0.25, 0.25), sky=(0.0, 0.0, 0.0), ground=(0.0, 0.0, 0.0))
-    image = gl.render([Placed(quad, np.eye(4))], _top_view(), light)
+    image = gl.render([Placed(quad, np.eye(4))], _top_view(), light, EYE)
     quad.release()
     assert np.abs(image.astype(int) - round(255 * 0.25 ** (1 / 2.2))).max() <= 1  # lit although its normal points down
 
@@ -82,7 +86,7 @@ def test_textures_keep_their_orientation_through_mesh_uvs(gl):
     mesh = trimesh.Trimesh(vertices, [[0, 1, 2], [0, 2, 3]], process=False)
     mesh.visual = trimesh.visual.TextureVisuals(uv=np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float), image=texture)
     model = gl.upload_scene(trimesh.Scene(mesh))
-    image = gl.render([Placed(model, np.eye(4))], _top_view(), FLAT)
+    image = gl.render([Placed(model, np.eye(4))], _top_view(), FLAT, EYE)
     model.release()
     # Sampled away from the middle, where the texels blend.
     assert (image[3, 3] == [255, 0, 0]).all() and (image[3, -4] == [0, 255, 0]).all()
@@ -95,7 +99,7 @@ def test_world_planar_texture_coordinates_tile_a_floor(gl):
     floor = gl.quad(np.array([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]], float), (1.0, 1.0, 1.0), texture)
     # One texture repeat per unit of x: two repeats, four stripes of 8 pixels across the picture.
     axes = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
-    image = gl.render([Placed(floor, np.eye(4), axes)], _top_view(), FLAT)
+    image = gl.render([Placed(floor, np.eye(4), axes)], _top_view(), FLAT, EYE)
     floor.release()
     texture.release()
     row = image[16, :, 0].astype(int)
@@ -108,7 +112,7 @@ def test_the_mesh_colour_drops_out_where_a_texture_is_drawn(gl):
     material = trimesh.visual.material.SimpleMaterial(image=Image.new("RGB", (2, 2), (200, 200, 200)), diffuse=[50, 20, 10, 255])
     mesh.visual = trimesh.visual.TextureVisuals(uv=np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float), material=material)
     model = gl.upload_scene(trimesh.Scene(mesh))
-    image = gl.render([Placed(model, np.eye(4))], _top_view(), FLAT)
+    image = gl.render([Placed(model, np.eye(4))], _top_view(), FLAT, EYE)
     model.release()
     assert np.abs(image.astype(int) - 200).max() <= 1
 
@@ -119,7 +123,7 @@ def test_bad_sizes_are_refused():
 
 
 def test_a_missing_egl_names_the_install_commands(monkeypatch):
-    import moderngl
+    moderngl = pytest.importorskip("moderngl", reason="moderngl is not installed (pip install 'shapespace[photos]')")
 
     def fail(**kwargs):
         raise Exception("libEGL.so: cannot open shared object file")
@@ -132,7 +136,7 @@ def test_a_missing_egl_names_the_install_commands(monkeypatch):
 def test_a_shadow_decal_darkens_the_floor_under_a_footprint_softly(gl):
     floor = gl.quad(np.array([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]], float), (1.0, 1.0, 1.0))
     decal = gl.shadow_decal(np.array([-0.3, -0.3]), np.array([0.3, 0.3]), height=0.01)
-    image = gl.render([Placed(floor, np.eye(4)), Placed(decal, np.eye(4), shadow=0.5)], _top_view(), FLAT)
+    image = gl.render([Placed(floor, np.eye(4)), Placed(decal, np.eye(4), shadow=0.5)], _top_view(), FLAT, EYE)
     floor.release()
     decal.release(textures=False)
     grey = image[..., 0].astype(int)

@@ -99,3 +99,26 @@ def test_settings_are_checked_and_round_trip():
         SceneSettings(elevation=(0.0, 40.0))
     with pytest.raises(ConfigError, match="scene setting jpeg_quality must lie in 1..100"):
         SceneSettings(jpeg_quality=(0, 90))
+    with pytest.raises(ConfigError, match="scene setting max_neighbours must be at least 1 when neighbour_chance is above 0"):
+        SceneSettings(max_neighbours=0)
+    assert SceneSettings(max_neighbours=0, neighbour_chance=0.0).max_neighbours == 0
+    with pytest.raises(ConfigError, match="scene setting fov must lie strictly between 0 and 180"):
+        SceneSettings(fov=(0.0, 40.0))
+    with pytest.raises(ConfigError, match="scene setting distance must be at least 1"):
+        SceneSettings(distance=(0.5, 1.5))
+    with pytest.raises(ConfigError, match="scene setting margin must not be negative"):
+        SceneSettings(margin=(-0.1, 0.2))
+    with pytest.raises(ConfigError, match=r"unknown scene settings \['zoom'\]"):
+        SceneSettings.from_dict({"zoom": 2})
+
+
+def test_the_models_of_one_picture_stay_uploaded(room):
+    with pytest.raises(ConfigError, match=r"keep_models must be at least max_neighbours \+ 1 = 4"):
+        SceneRenderer(16, lambda i: None, 3, room[1], SceneSettings(), keep_models=3)
+    # With room for exactly one picture's models, pictures with neighbours still render.
+    paths, textures = room
+    renderer = SceneRenderer(16, lambda i: load_item_scene(paths[i]), 3, textures, SceneSettings(neighbour_chance=1.0, max_neighbours=2), keep_models=3)
+    for view in range(6):
+        assert renderer.render(view % 3, 0, view).shape == (16, 16, 3)
+    assert len(renderer.models) <= 3
+    renderer.release()

@@ -2,6 +2,7 @@
 the preview, mismatches. The caches are written here in the documented layout (no rendering)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from conftest import box_voxels
 from shapespace.cli.main import main
 from shapespace.data.photo_cache import META_NAME, PHOTO_CACHE_FORMAT, PHOTO_CACHE_VERSION
 from shapespace.data.sources import VoxelSet
-from shapespace.errors import DataError
+from shapespace.errors import CheckpointError, ConfigError, DataError
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models import GANConfig
 from shapespace.training.vaegan_config import VAE_RECIPES
@@ -23,7 +24,7 @@ TINY_GAN = GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), 
 TINY_ENCODER = EncoderConfig(image_size=16, latent_dim=16, channels=(8, 16), kernels=(5, 5, 4), strides=(2, 2, 1))
 
 
-def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=True):
+def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=True, classes=("box",), seed=0):
     """A photo cache whose picture v of shape i is filled with the grey level 10 * (i * views + v) + 5,
     and whose shape i is a box of height 3 + i."""
     (path / "images").mkdir(parents=True)
@@ -36,8 +37,8 @@ def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=T
     np.save(path / "labels.npy", np.zeros(count, np.int64))
     meta = {
         "format": PHOTO_CACHE_FORMAT, "version": PHOTO_CACHE_VERSION, "count": count, "views": views, "size": size,
-        "resolution": resolution, "classes": ["chair"], "shapes": [{"path": f"x.sh3f/{i}", "class": "chair"} for i in range(count)],
-        "complete": complete,
+        "resolution": resolution, "classes": list(classes), "shapes": [{"path": f"x.sh3f/{i}", "class": classes[0]} for i in range(count)],
+        "complete": complete, "seed": seed, "id": f"test-{count}-{views}-{size}-{seed}",
     }  # fmt: skip
     (path / META_NAME).write_text(json.dumps(meta))
     return path
@@ -58,23 +59,33 @@ def _trainer(run_dir, recipe, encoder=TINY_ENCODER, **kw) -> VAEGANTrainer:
     return VAEGANTrainer(TINY_GAN, encoder, recipe, _boxes(), run_dir, device="cpu", progress=False, **kw)
 
 
-def test_the_first_rows_of_every_batch_come_from_the_cache(tmp_path):
+def _cached_rows(images: torch.Tensor) -> list[int]:
+    """The rows of a batch that are cached pictures: flat grey (rendered ones never are)."""
+    return [r for r in range(len(images)) if torch.all(images[r] == images[r].flatten()[0])]
+
+
+def test_cache_pairs_share_every_batch_with_rendered_shapes(tmp_path):
     cache = write_photo_cache(tmp_path / "photos")
     trainer = _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), photo_cache_share=0.5))
     assert trainer.cached_rows == 2
-    images, shapes = trainer.training_pairs(0)
-    assert images.shape == (4, 3, 16, 16) and shapes.shape == (4, 16, 16, 16) and shapes.dtype == torch.uint8
-    for row in range(2):  # a cached picture (one grey level) with its own shape
-        level = round(float(images[row, 0, 0, 0]) * 255)
-        picture = (level - 5) // 10
-        assert torch.all(images[row] == level / 255.0)
-        assert int(shapes[row].sum()) == 36 * (3 + picture // 2)  # the box of shape picture // views
-    data = _boxes()
-    assert any(torch.equal(shapes[2], data.voxels[i]) or torch.equal(shapes[2], data.voxels[i].flip(1)) for i in range(8))
-    # The same step draws the same pairs; another step others (of 6 pictures, 2 rows).
+    seen = set()
+    for step in range(6):
+        images, shapes = trainer.training_pairs(step)
+        assert images.shape == (4, 3, 16, 16) and shapes.shape == (4, 16, 16, 16) and shapes.dtype == torch.uint8
+        rows = _cached_rows(images)
+        assert len(rows) == 2
+        seen |= set(rows)
+        for row in rows:  # a cached picture (one grey level) with its own shape
+            level = round(float(images[row, 0, 0, 0]) * 255)
+            picture = (level - 5) // 10
+            assert int(shapes[row].sum()) == 36 * (3 + picture // 2)  # the box of shape picture // views
+        data = _boxes()
+        for row in sorted(set(range(4)) - set(rows)):  # the others: data shapes (maybe flipped)
+            assert any(torch.equal(shapes[row], v) or torch.equal(shapes[row], v.flip(1)) for v in data.voxels)
+    assert len(seen) > 2  # the cached rows move about the batch (each process of a data-parallel run gets some)
+    # The same step draws the same pairs, in a new trainer too.
     again, _ = _trainer(tmp_path / "run2", _recipe(photo_cache=str(cache), photo_cache_share=0.5)).training_pairs(0)
-    assert torch.equal(images, again)
-    assert not all(torch.equal(trainer.training_pairs(s)[0][:2], images[:2]) for s in range(1, 6))
+    assert torch.equal(trainer.training_pairs(0)[0], again)
 
 
 def test_pictures_are_resized_for_the_encoder_and_a_whole_batch_may_come_from_the_cache(tmp_path):
@@ -82,7 +93,9 @@ def test_pictures_are_resized_for_the_encoder_and_a_whole_batch_may_come_from_th
     trainer = _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), photo_cache_share=1.0))
     images, shapes = trainer.training_pairs(1)
     assert images.shape == (4, 3, 16, 16)  # 32 -> the encoder's 16
-    assert all(torch.allclose(image, image.flatten()[0]) for image in images)  # a flat grey stays flat
+    levels = {round(float(image.flatten()[0]) * 255) for image in images}
+    assert levels <= {5, 15, 25, 35, 45, 55} and len(levels) > 1  # each flat grey keeps its level
+    assert all(torch.allclose(image, image.flatten()[0], atol=1e-6) for image in images)
     assert all(int(s.sum()) in (36 * 3, 36 * 4, 36 * 5) for s in shapes)
 
 
@@ -102,14 +115,29 @@ def test_training_with_a_cache_resumes_exactly_and_previews_cached_pictures(tmp_
 
 
 def test_an_unusable_cache_stops_the_trainer(tmp_path):
-    with pytest.raises(DataError, match=r"holds 8\^3 shapes but 16\^3 are needed"):
+    with pytest.raises(DataError, match=r"photo_cache .*holds 8\^3 shapes but 16\^3 are needed"):
         _trainer(tmp_path / "r1", _recipe(photo_cache=str(write_photo_cache(tmp_path / "small", resolution=8))))
-    with pytest.raises(DataError, match=r"the photo cache is incomplete"):
+    with pytest.raises(DataError, match=r"photo_cache .*the photo cache is incomplete"):
         _trainer(tmp_path / "r2", _recipe(photo_cache=str(write_photo_cache(tmp_path / "half", complete=False))))
+    with pytest.raises(DataError, match=r"photo_cache .*its pictures are 8 pixels, smaller than the encoder's 16; render them again with size 16"):
+        _trainer(tmp_path / "r3", _recipe(photo_cache=str(write_photo_cache(tmp_path / "tiny", size=8))))
+    with pytest.raises(DataError, match=r"photo_cache .*holds classes the data lacks \(table\); the data has box"):
+        _trainer(tmp_path / "r4", _recipe(photo_cache=str(write_photo_cache(tmp_path / "tables", classes=("table",)))))
+    with pytest.raises(ConfigError, match=r"photo_cache_share 0.1 of batch_size 4 rounds to no row"):
+        _trainer(tmp_path / "r5", _recipe(photo_cache=str(write_photo_cache(tmp_path / "ok")), photo_cache_share=0.1))
+
+
+def test_resume_refuses_a_cache_rendered_anew_at_the_same_path(tmp_path):
+    cache = write_photo_cache(tmp_path / "photos")
+    _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), steps=1, checkpoint_every=1)).train()
+    shutil.rmtree(cache)
+    write_photo_cache(tmp_path / "photos", seed=7)
+    with pytest.raises(CheckpointError, match=r"resume.*photo_cache config differs"):
+        _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), steps=2, checkpoint_every=1), resume=True)
 
 
 def test_the_cli_flags(tmp_path, capsys):
-    cache = write_photo_cache(tmp_path / "photos", size=64)
+    cache = write_photo_cache(tmp_path / "photos", size=64, classes=("chair",))
     argv = ["train", "vae-gan", "--preset", "tiny-16", "--steps", "1", "--batch-size", "2", "--precision", "fp32", "--no-progress",
             "--sample-every", "0", "--data", "builtin:chair", "--count", "4", "--photo-cache", str(cache), "--photo-cache-share", "0.5"]  # fmt: skip
     assert main(argv + ["--out", str(tmp_path / "run")]) == 0

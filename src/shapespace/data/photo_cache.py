@@ -42,7 +42,9 @@ PHOTO_CACHE_VERSION = 1
 META_NAME = "photo-cache.json"
 JAR_NAME = "sweethome3d.jar"
 # The fields of the description that must match for a run to continue a cache.
-_SAME_FOR_RESUME = ("source", "textures", "resolution", "size", "views", "seed", "classes_requested", "scene")
+_SAME_FOR_RESUME = ("version", "revision", "source", "textures", "files", "resolution", "size", "views", "seed", "classes_requested", "scene")
+# The fields that define a cache's pairs (its "id", which training runs record).
+_DEFINING = (*_SAME_FOR_RESUME, "classes", "count", "shapes")
 
 
 def is_photo_cache(path: str | os.PathLike) -> bool:
@@ -60,7 +62,21 @@ def find_textures(source: str | os.PathLike) -> Path:
     for candidate in (folder / JAR_NAME, *sorted(folder.rglob(JAR_NAME))):
         if candidate.is_file():
             return candidate
-    raise DataError(f"{source}: no {JAR_NAME} in {folder} for the floor and wall textures; give it with --textures (make fetch-furniture fetches it)")
+    raise DataError(f"{source}: no {JAR_NAME} in {folder} for the floor and wall textures; give it with `textures` (make fetch-furniture fetches it)")
+
+
+def _file_stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def photo_cache_id(meta: dict) -> str:
+    """A hash of what defines a cache's pairs (settings, revision, input files, shapes): two
+    caches with the same id hold the same pictures and shapes."""
+    import hashlib
+
+    defining = {key: meta.get(key) for key in _DEFINING}
+    return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _image_path(root: Path, index: int) -> Path:
@@ -79,18 +95,29 @@ def _valid_images(path: Path, views: int, size: int) -> bool:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(paths: Sequence[str], size: int, textures: str, scene: dict, seed: int, views: int, root: str) -> None:
-    os.environ.setdefault("LP_NUM_THREADS", "1")  # one llvmpipe thread per worker process
+def _start_worker(paths: Sequence[str], size: int, textures: str, scene: dict, seed: int, views: int, root: str, threads: int | None) -> None:
+    if threads is not None:  # llvmpipe's threads per process, read when the context is made
+        os.environ["LP_NUM_THREADS"] = str(threads)
     from shapespace.io.sweethome import load_item_scene
     from shapespace.rendering.scenes import SceneRenderer, read_room_textures
 
     renderer = SceneRenderer(size, lambda i: load_item_scene(paths[i]), len(paths), read_room_textures(textures), SceneSettings.from_dict(scene))
-    _WORKER.update(renderer=renderer, seed=seed, views=views, root=Path(root))
+    _WORKER.update(renderer=renderer, paths=paths, seed=seed, views=views, root=Path(root))
+
+
+def _stop_worker() -> None:
+    renderer = _WORKER.pop("renderer", None)
+    if renderer is not None:
+        renderer.release()
+    _WORKER.clear()
 
 
 def _render_shape(index: int) -> int:
     renderer, seed, views, root = _WORKER["renderer"], _WORKER["seed"], _WORKER["views"], _WORKER["root"]
-    images = np.stack([renderer.render(index, seed, view) for view in range(views)])
+    try:
+        images = np.stack([renderer.render(index, seed, view) for view in range(views)])
+    except Exception as error:  # name the shape; a worker's traceback would not
+        raise DataError(f"{_WORKER['paths'][index]}: could not be rendered ({error})") from None
     write_with_atomic(_image_path(root, index), lambda tmp: np.save(tmp, images, allow_pickle=False))
     return index
 
@@ -99,25 +126,47 @@ def render_pictures(
     paths: Sequence[str], todo: Sequence[int], root: Path, size: int, textures: Path, scene: SceneSettings,
     seed: int, views: int, workers: int, progress: bool,
 ) -> None:  # fmt: skip
-    """Render the pictures of shapes ``todo`` into ``root/images`` (in ``workers`` processes; 0: here)."""
+    """Render the pictures of shapes ``todo`` into ``root/images`` (in ``workers`` processes; 0: here).
+
+    Raises:
+        DataError: naming the shape that failed, or saying that a worker process died.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     from tqdm import tqdm
 
-    args = (list(paths), size, str(textures), scene.to_dict(), seed, views, str(root))
     bar = tqdm(total=len(todo), desc="data photos", unit="shape", disable=not progress)
     try:
         if workers == 0:
-            _start_worker(*args)
-            for index in todo:
-                _render_shape(index)
-                bar.update()
+            _start_worker(list(paths), size, str(textures), scene.to_dict(), seed, views, str(root), None)
+            try:
+                for index in todo:
+                    _render_shape(index)
+                    bar.update()
+            finally:
+                _stop_worker()
             return
-        context = multiprocessing.get_context("spawn")  # a GL context must not cross a fork
-        with context.Pool(workers, initializer=_start_worker, initargs=args) as pool:
-            for _ in pool.imap_unordered(_render_shape, todo):
-                bar.update()
+        # Spawned (a GL context must not cross a fork). Unlike multiprocessing.Pool, the
+        # executor fails (BrokenProcessPool) instead of waiting forever when a worker dies.
+        args = (list(paths), size, str(textures), scene.to_dict(), seed, views, str(root), 1)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=args) as pool:
+            pending = {pool.submit(_render_shape, index) for index in todo}
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        future.result()
+                        bar.update()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+    except BrokenProcessPool as error:
+        raise DataError(f"a rendering process died ({error}); the pictures done so far are kept: run the same command again to continue") from None
     finally:
         bar.close()
-        _WORKER.clear()
 
 
 def _preview(root: Path, count: int, size: int) -> None:
@@ -170,37 +219,58 @@ def prepare_photo_cache(
     from shapespace import __version__
     from shapespace.data.sources import DataSelection
     from shapespace.data.sweethome import find_libraries, is_library, list_furniture
+    from shapespace.rendering.gl import GLRenderer
+    from shapespace.rendering.scenes import RENDER_REVISION, read_room_textures
 
     out = Path(out)
     source_path = Path(source)
     if not (is_library(source_path) or source_path.is_dir()):
         raise DataError(f"{source}: not a Sweet Home 3D library (.sh3f, sweethome3d.jar) or a folder of them")
+    source_path = source_path.resolve()  # shape paths then read the same from any folder
     libraries = find_libraries(source_path) if source_path.is_dir() else [source_path]
     if not libraries:
         raise DataError(f"{source}: holds no Sweet Home 3D library (.sh3f or .jar); make fetch-furniture fetches them")
-    texture_jar = Path(textures) if textures is not None else find_textures(source_path)
-    from shapespace.rendering.scenes import read_room_textures
-
+    texture_jar = (Path(textures) if textures is not None else find_textures(source_path)).resolve()
     read_room_textures(texture_jar)  # fails here, naming the jar, rather than in every worker
-    from shapespace.rendering.gl import GLRenderer
+    GLRenderer(8).release()  # the same for a missing moderngl or EGL
 
-    GLRenderer(8).release()  # the same for a missing moderngl or EGL (a failing worker start would be retried forever)
-
-    data = DataSelection(split="all", classes=None if classes is None else tuple(classes)).load(str(source_path), resolution, progress=progress)
-    furniture, _ = list_furniture(libraries)
-    credits = {str(shape.path): dict(shape.credit) for shape in furniture}
     meta = {
         "format": PHOTO_CACHE_FORMAT,
         "version": PHOTO_CACHE_VERSION,
+        "revision": RENDER_REVISION,
         "shapespace": __version__,
-        "source": str(source_path.resolve()),
-        "textures": str(texture_jar.resolve()),
+        "source": str(source_path),
+        "textures": str(texture_jar),
+        # Size and modification time of every file read: a changed library or jar is a new cache.
+        "files": {str(p): _file_stamp(p) for p in [*libraries, texture_jar]},
         "resolution": resolution,
         "size": size,
         "views": views,
         "seed": seed,
         "classes_requested": None if classes is None else sorted(classes),
         "scene": scene.to_dict(),
+    }
+    # What can be compared before any work: the folder, and the settings of a cache in it.
+    old = None
+    if out.exists():
+        if not is_photo_cache(out):
+            raise DataError(f"`out` {out}: exists and is not a photo cache; refusing to replace it")
+        try:
+            old = read_json(out / META_NAME, "photo cache description")
+        except DataError:
+            if not overwrite:
+                raise
+        differ = ["description"] if old is None else [k for k in _SAME_FOR_RESUME if old.get(k) != meta[k]]
+        if differ and not overwrite:
+            raise DataError(f"`out` {out}: a photo cache rendered with other {', '.join(differ)}; pass `overwrite` to render it anew")
+        if differ:
+            shutil.rmtree(out)
+            old = None
+
+    data = DataSelection(split="all", classes=None if classes is None else tuple(classes)).load(str(source_path), resolution, progress=progress)
+    furniture, _ = list_furniture(libraries)
+    credits = {str(shape.path): dict(shape.credit) for shape in furniture}
+    meta |= {
         "classes": list(data.classes),
         "count": len(data),
         "shapes": [
@@ -208,22 +278,20 @@ def prepare_photo_cache(
         ],
         "complete": False,
     }
-    if out.exists():
-        if not is_photo_cache(out):
-            raise DataError(f"--out {out}: exists and is not a photo cache; refusing to replace it")
-        old = read_json(out / META_NAME, "photo cache description")
-        differ = [k for k in _SAME_FOR_RESUME if old.get(k) != meta[k]] + (["shapes"] if old.get("shapes") != meta["shapes"] else [])
-        if differ and not overwrite:
-            raise DataError(f"--out {out}: a photo cache rendered with other {', '.join(differ)}; pass --overwrite to render it anew")
-        if differ:
-            shutil.rmtree(out)
+    if old is not None and old.get("shapes") != meta["shapes"]:
+        if not overwrite:
+            raise DataError(f"`out` {out}: a photo cache rendered with other shapes; pass `overwrite` to render it anew")
+        shutil.rmtree(out)
+    meta["id"] = photo_cache_id(meta)
     (out / "images").mkdir(parents=True, exist_ok=True)
+    for stale in (out / "images").glob(".*.tmp*"):  # left by a process killed while writing
+        stale.unlink(missing_ok=True)
     write_with_atomic(out / "shapes.npy", lambda tmp: np.save(tmp, data.voxels[:].numpy().astype(np.uint8), allow_pickle=False))
     write_with_atomic(out / "labels.npy", lambda tmp: np.save(tmp, data.labels.numpy().astype(np.int64), allow_pickle=False))
     write_text_atomic(out / META_NAME, json.dumps(meta, indent=1) + "\n")
 
     todo = [i for i in range(len(data)) if not _valid_images(_image_path(out, i), views, size)]
-    workers = min(os.cpu_count() or 1, len(todo)) if workers is None else workers
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, len(todo)) if workers is None else workers
     if todo:
         render_pictures(data.paths, todo, out, size, texture_jar, scene, seed, views, workers, progress)
     _preview(out, len(data), size)
@@ -286,7 +354,7 @@ def open_photo_cache(path: str | os.PathLike, resolution: int | None = None) -> 
     if not meta.get("complete"):
         raise DataError(f"{path}: the photo cache is incomplete (its rendering stopped); run the same `shapespace data photos` command again to finish it")
     if resolution is not None and res != resolution:
-        raise DataError(f"{path}: the photo cache holds {res}^3 shapes but {resolution}^3 are needed; render one with --res {resolution}")
+        raise DataError(f"{path}: the photo cache holds {res}^3 shapes but {resolution}^3 are needed; render one with `resolution` {resolution}")
     try:
         voxels = np.load(path / "shapes.npy", allow_pickle=False)
         labels = np.load(path / "labels.npy", allow_pickle=False)

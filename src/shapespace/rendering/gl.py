@@ -4,8 +4,12 @@ This is the rasterizer of the photo-like training images (:mod:`shapespace.rende
 The rasterising is Mesa's; this module only uploads triangles, materials and textures and
 runs a small shader: the diffuse colour (the texture's, else the material's) lit by one
 directional light and a sky/ground ambient term, with an exposure gain, in linear light
-between sRGB decoding and encoding. Faces are lit from both sides (models of furniture
-libraries are not always closed or consistently wound). There are no cast shadows; soft
+between sRGB decoding and encoding. Every normal is turned towards the camera before
+lighting, so faces are lit from both sides whatever their winding or the file's normals
+(models of furniture libraries are not always closed or consistently wound). Texture
+filtering, mipmaps and the supersampling average sRGB-encoded values (slightly darker
+edges than a linear-light filter would give), and texture alpha and material opacity are
+ignored (glass and cut-outs render opaque). There are no cast shadows; soft
 contact shadows under objects are decals (:meth:`GLRenderer.shadow_decal`).
 
 Why moderngl with EGL (docs/renderer_study.md): about 4 ms per 256x256 image on one CPU
@@ -51,11 +55,13 @@ in vec3 in_position;
 in vec3 in_normal;
 in vec2 in_uv;
 out vec3 v_normal;
+out vec3 v_world;
 out vec2 v_uv;
 void main() {
     vec4 world = model * vec4(in_position, 1.0);
     gl_Position = projection_view * world;
-    v_normal = mat3(model) * in_normal;
+    v_normal = mat3(model) * in_normal;  // model matrices are rotations, translations and uniform scales
+    v_world = world.xyz;
     v_uv = uv_mode == 1 ? vec2(dot(world.xyz, uv_axis_u), dot(world.xyz, uv_axis_v)) : in_uv;
 }
 """
@@ -71,7 +77,9 @@ uniform vec3 sky_colour;      // ambient light from above
 uniform vec3 ground_colour;   // ambient light from below
 uniform float exposure;
 uniform float shadow;         // > 0: a shadow decal, black with alpha shadow * the texture's alpha
+uniform vec3 eye;             // the camera's position: normals are turned to face it
 in vec3 v_normal;
+in vec3 v_world;
 in vec2 v_uv;
 out vec4 frag;
 void main() {
@@ -84,7 +92,7 @@ void main() {
         base *= pow(texture(texture0, v_uv).rgb, vec3(2.2));
     }
     vec3 n = normalize(v_normal);
-    if (!gl_FrontFacing) n = -n;
+    if (dot(n, eye - v_world) < 0.0) n = -n;  // lit from both sides, whatever the winding
     vec3 ambient = mix(ground_colour, sky_colour, 0.5 + 0.5 * n.z);
     vec3 lit = base * (ambient + light_colour * max(dot(n, light_direction), 0.0));
     frag = vec4(pow(clamp(lit * exposure, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
@@ -123,7 +131,7 @@ class Model:
 
     Attributes:
         parts: one per material.
-        points: FloatArray (P, 3), up to 2,048 of its vertices (for framing the camera).
+        points: FloatArray (P, 3), its vertices (for framing the camera).
         low, high: FloatArray (3,), the corners of its bounding box.
     """
 
@@ -165,7 +173,8 @@ class Placed:
 
     Attributes:
         model: the uploaded model.
-        transform: FloatArray (4, 4), model to world.
+        transform: FloatArray (4, 4), model to world: a rotation, translation and uniform
+            scale (normals are transformed by its linear part).
         uv_axes: None to use the mesh's UVs, else two world vectors (u, v): the texture
             coordinate of a world point p is (u . p, v . p) (so |u| is one over the
             texture's real width).
@@ -280,10 +289,15 @@ class GLRenderer:
         meshes = [g for g in scene.dump() if isinstance(g, trimesh.Trimesh) and len(g.faces)]
         if not meshes:
             raise ValueError("the scene holds no triangles")
-        vertices = np.concatenate([np.asarray(m.vertices, dtype=np.float64) for m in meshes])
-        step = max(1, len(vertices) // 2048)
-        parts = [self.upload_mesh(m, textured) for m in meshes]
-        return Model(parts, vertices[::step].copy(), vertices.min(axis=0), vertices.max(axis=0))
+        vertices = np.unique(np.concatenate([np.asarray(m.vertices, dtype=np.float64) for m in meshes]), axis=0)
+        parts: list[Part] = []
+        try:
+            for mesh in meshes:
+                parts.append(self.upload_mesh(mesh, textured))
+        except BaseException:
+            Model(parts, vertices, vertices.min(axis=0), vertices.max(axis=0)).release()
+            raise
+        return Model(parts, vertices, vertices.min(axis=0), vertices.max(axis=0))
 
     def quad(self, corners: np.ndarray, colour: Sequence[float], texture: Any = None) -> Model:
         """A flat quadrilateral (4 corners, FloatArray (4, 3), in order around it) of one colour
@@ -308,8 +322,12 @@ class GLRenderer:
         part = Part(*self._vao(corners[[0, 1, 2, 0, 2, 3]], normals, uvs), self._blob, (0.0, 0.0, 0.0))
         return Model([part], corners.astype(np.float64), corners.min(axis=0), corners.max(axis=0))
 
-    def render(self, placed: Sequence[Placed], projection_view: np.ndarray, light: Light, background: Sequence[float] = (0.5, 0.5, 0.5)) -> np.ndarray:
-        """Draw ``placed`` models with ``projection_view`` (FloatArray (4, 4), world to clip space).
+    def render(
+        self, placed: Sequence[Placed], projection_view: np.ndarray, light: Light, eye: Sequence[float],
+        background: Sequence[float] = (0.5, 0.5, 0.5),
+    ) -> np.ndarray:  # fmt: skip
+        """Draw ``placed`` models with ``projection_view`` (FloatArray (4, 4), world to clip
+        space) seen from ``eye`` (the camera's position, which normals are turned to face).
 
         Returns:
             UInt8Array (size, size, 3), row 0 at the top.
@@ -327,6 +345,7 @@ class GLRenderer:
         program["ground_colour"].value = tuple(light.ground)
         program["exposure"].value = float(light.exposure)
         program["texture0"].value = 0
+        program["eye"].value = tuple(float(x) for x in eye)
         program["shadow"].value = 0.0
         solid = [item for item in placed if item.shadow <= 0]
         decals = [item for item in placed if item.shadow > 0]

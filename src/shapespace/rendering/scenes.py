@@ -41,6 +41,10 @@ import numpy as np
 from shapespace.errors import ConfigError, DataError
 from shapespace.rendering.gl import GLRenderer, Light, Model, Placed, crop_to_window, look_at, perspective, project
 
+# The version of the pictures' making: raise it whenever a change of this module or of
+# rendering/gl.py changes the pictures of a seed, so that photo caches are not continued
+# with pictures of another kind (data/photo_cache.py compares it).
+RENDER_REVISION = 2
 # Where the default texture catalogue sits in sweethome3d.jar.
 TEXTURE_CATALOGUE = "com/eteks/sweethome3d/io/DefaultTexturesCatalog.properties"
 # Painted walls and plain floors: light sRGB colours of walls, greys and woods of floors.
@@ -104,6 +108,17 @@ class SceneSettings:
         for name in ("neighbour_chance", "occluder_chance", "plain_wall_chance", "plain_floor_chance"):
             if getattr(self, name) > 1:
                 raise ConfigError(f"scene setting `{name}` is a chance, between 0 and 1, got {getattr(self, name)}")
+        for name in ("elevation", "fov", "distance", "margin", "light_elevation", "light", "ambient", "exposure", "noise", "shadow"):
+            if getattr(self, name)[0] < 0:
+                raise ConfigError(f"scene setting `{name}` must not be negative, got {getattr(self, name)}")
+        if self.neighbour_chance > 0 and self.max_neighbours < 1:
+            raise ConfigError(f"scene setting `max_neighbours` must be at least 1 when `neighbour_chance` is above 0, got {self.max_neighbours}")
+        if not (0 < self.fov[0] and self.fov[1] < 180):
+            raise ConfigError(f"scene setting `fov` must lie strictly between 0 and 180 degrees, got {self.fov}")
+        if self.distance[0] < 1:
+            raise ConfigError(f"scene setting `distance` must be at least 1 (the camera outside the object's bounding sphere), got {self.distance}")
+        if self.light_elevation[1] > 90:
+            raise ConfigError(f"scene setting `light_elevation` must lie between 0 and 90 degrees, got {self.light_elevation}")
         if not (0 < self.elevation[0] and self.elevation[1] < 90):
             raise ConfigError(f"scene setting `elevation` must lie strictly between 0 and 90 degrees, got {self.elevation}")
         if not (1 <= self.jpeg_quality[0] and self.jpeg_quality[1] <= 100):
@@ -114,6 +129,9 @@ class SceneSettings:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SceneSettings":
+        unknown = sorted(set(values) - {f for f in cls.__dataclass_fields__})
+        if unknown:
+            raise ConfigError(f"unknown scene settings {unknown}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
@@ -198,6 +216,8 @@ class SceneRenderer:
         self, size: int, load_item: Callable[[int], Any], count: int, textures: Sequence[RoomTexture],
         settings: SceneSettings = SceneSettings(), keep_models: int = 256,
     ) -> None:  # fmt: skip
+        if keep_models < settings.max_neighbours + 1:
+            raise ConfigError(f"`keep_models` must be at least max_neighbours + 1 = {settings.max_neighbours + 1} (the models of one picture), got {keep_models}")
         self.gl = GLRenderer(size)
         self.load_item, self.count, self.settings, self.keep = load_item, count, settings, keep_models
         self.models: OrderedDict[int, Model] = OrderedDict()
@@ -217,6 +237,15 @@ class SceneRenderer:
     def render(self, index: int, seed: int, view: int) -> np.ndarray:
         """Picture ``view`` of item ``index``: UInt8Array (size, size, 3)."""
         return render_scene(self, index, np.random.default_rng([seed, index, view]))
+
+    def release(self) -> None:
+        """Free every GL object and the context (moderngl frees nothing by garbage collection)."""
+        for model in self.models.values():
+            model.release()
+        self.models.clear()
+        for texture in {id(t): t for _, t in self.floors + self.walls}.values():  # walls may share the floors'
+            texture.release()
+        self.gl.release()
 
 
 def _neighbours(scene: SceneRenderer, index: int, target: Model, azimuth: float, eye: np.ndarray, rng: np.random.Generator) -> list[Placed]:
@@ -247,8 +276,9 @@ def _neighbours(scene: SceneRenderer, index: int, target: Model, azimuth: float,
     return placed
 
 
-def _room(scene: SceneRenderer, points: np.ndarray, rng: np.random.Generator) -> list[Placed]:
-    """Floor, four walls and a ceiling around ``points`` (FloatArray (P, 3), world), step 1."""
+def _room(scene: SceneRenderer, points: np.ndarray, rng: np.random.Generator, made: list[Model]) -> list[Placed]:
+    """Floor, four walls and a ceiling around ``points`` (FloatArray (P, 3), world), step 1;
+    each quad is also appended to ``made`` (the caller releases them)."""
     s, gl = scene.settings, scene.gl
     yaw = _uniform(rng, (0, 2 * math.pi))
     rotation = _yaw(yaw)
@@ -270,8 +300,11 @@ def _room(scene: SceneRenderer, points: np.ndarray, rng: np.random.Generator) ->
         turn = _yaw(yaw + float(rng.integers(4)) * math.pi / 2)
         floor_axes = (turn[:, 0] / (texture.size[0] * scale), turn[:, 1] / (texture.size[1] * scale))
         floor_colour = (1.0, 1.0, 1.0)
-    floor = gl.quad(world([(x0, y0, 0), (x1, y0, 0), (x1, y1, 0), (x0, y1, 0)]), floor_colour, floor_texture)
-    room = [Placed(floor, np.eye(4), floor_axes)]
+    def quad(corners: np.ndarray, colour, texture=None) -> Model:
+        made.append(gl.quad(corners, colour, texture))
+        return made[-1]
+
+    room = [Placed(quad(world([(x0, y0, 0), (x1, y0, 0), (x1, y1, 0), (x0, y1, 0)]), floor_colour, floor_texture), np.eye(4), floor_axes)]
 
     if rng.random() < s.plain_wall_chance:
         wall_texture, wall_colour, texture = None, _WALL_PAINTS[int(rng.integers(len(_WALL_PAINTS)))], None
@@ -286,9 +319,8 @@ def _room(scene: SceneRenderer, points: np.ndarray, rng: np.random.Generator) ->
         if texture is not None:
             along = (corners[1] - corners[0]) / np.linalg.norm(corners[1] - corners[0])
             axes = (along / (texture.size[0] * wall_scale), np.array([0.0, 0.0, 1.0]) / (texture.size[1] * wall_scale))
-        room.append(Placed(gl.quad(corners, wall_colour, wall_texture), np.eye(4), axes))
-    ceiling = gl.quad(world([(x0, y0, height), (x1, y0, height), (x1, y1, height), (x0, y1, height)]), _CEILING)
-    room.append(Placed(ceiling, np.eye(4)))
+        room.append(Placed(quad(corners, wall_colour, wall_texture), np.eye(4), axes))
+    room.append(Placed(quad(world([(x0, y0, height), (x1, y0, height), (x1, y1, height), (x0, y1, height)]), _CEILING), np.eye(4)))
     return room
 
 
@@ -333,7 +365,6 @@ def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> 
     extent = [target.points, eye[None]]
     for item in neighbours:
         extent.append(item.model.points @ item.transform[:3, :3].T + item.transform[:3, 3])
-    room = _room(scene, np.concatenate(extent), rng)
 
     view = look_at(eye, centre)
     projection = perspective(fov, near=max(1.0, 0.05 * distance), far=20.0 * distance + 2000.0)
@@ -345,14 +376,17 @@ def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> 
     projection_view = crop_to_window(low, high) @ projection @ view
 
     darkness = _uniform(rng, s.shadow)
-    shadows = [
-        Placed(scene.gl.shadow_decal(item.model.low[:2], item.model.high[:2]), item.transform, shadow=darkness)
-        for item in [Placed(target, np.eye(4)), *neighbours]
-    ]
-    placed = [Placed(target, np.eye(4)), *neighbours, *room, *shadows]
+    light = _light(s, rng)
+    made: list[Model] = []  # this picture's room and shadows; their textures are shared
     try:
-        image = scene.gl.render(placed, projection_view, _light(s, rng))
+        room = _room(scene, np.concatenate(extent), rng, made)
+        shadows = []
+        for item in [Placed(target, np.eye(4)), *neighbours]:
+            made.append(scene.gl.shadow_decal(item.model.low[:2], item.model.high[:2]))
+            shadows.append(Placed(made[-1], item.transform, shadow=darkness))
+        placed = [Placed(target, np.eye(4)), *neighbours, *room, *shadows]
+        image = scene.gl.render(placed, projection_view, light, eye=eye)
     finally:
-        for item in room + shadows:  # made per picture; their textures are shared
-            item.model.release(textures=False)
+        for model in made:
+            model.release(textures=False)
     return _camera_effects(image, s, rng)

@@ -28,6 +28,7 @@ class Stream(IntEnum):
     POSTERIOR = 0x5EED_0102  # posterior draws of a step (3D-VAE-GAN)
     PREVIEW_RENDER = 0x5EED_0103  # photos of the reconstruction pictures (3D-VAE-GAN)
     PHOTO_CACHE = 0x5EED_0104  # the pairs drawn from a photo cache in a step (3D-VAE-GAN)
+    PHOTO_CACHE_ORDER = 0x5EED_0105  # the order of cached and rendered pairs in a step's batch (3D-VAE-GAN)
 
 
 def stream_seed(seed: int, stream: int, index: int) -> int:

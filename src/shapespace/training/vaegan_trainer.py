@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from shapespace.data.sources import VoxelSet
-from shapespace.errors import CheckpointError, ConfigError
+from shapespace.errors import CheckpointError, ConfigError, DataError
 from shapespace.metrics.voxel import iou
 from shapespace.models.config import GANConfig
 from shapespace.models.encoder import EncoderConfig
@@ -129,6 +129,33 @@ def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> None:
         model.encoder.load_state_dict(source.encoder.state_dict())
 
 
+def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder_config: EncoderConfig, data: VoxelSet):
+    """The photo cache ``cfg.photo_cache`` for training, checked against the model and the data.
+
+    Raises:
+        DataError: naming ``photo_cache``: unreadable or incomplete, other grid size, pictures
+            smaller than the encoder's input (they would be blown up), or classes the data lacks.
+    """
+    from shapespace.data.photo_cache import open_photo_cache
+
+    try:
+        pairs = open_photo_cache(cfg.photo_cache, model_config.resolution)
+    except DataError as error:
+        raise DataError(f"`photo_cache` {error}") from None
+    if pairs.size < encoder_config.image_size:
+        raise DataError(
+            f"`photo_cache` {cfg.photo_cache}: its pictures are {pairs.size} pixels, smaller than the encoder's "
+            f"{encoder_config.image_size}; render them again with size {encoder_config.image_size} or more"
+        )
+    extra = sorted(set(pairs.meta.get("classes", [])) - set(data.classes))
+    if extra:
+        raise DataError(
+            f"`photo_cache` {cfg.photo_cache}: holds classes the data lacks ({', '.join(extra)}); the data has "
+            f"{', '.join(data.classes)}: add them to the data or render the cache with those classes only"
+        )
+    return pairs
+
+
 class VAEGANTrainer:
     """Trains a :class:`ShapeVAEGAN` on a :class:`VoxelSet` into a run folder.
 
@@ -172,12 +199,13 @@ class VAEGANTrainer:
         self.distributed, self.shard = distributed, distributed.shard(cfg.batch_size)
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
         self.real_batches = RealBatches(data, self.order, cfg.augment, cfg.seed, self.device)  # the whole batch: photos
-        self.photo_pairs = None
-        if cfg.photo_cache:
-            from shapespace.data.photo_cache import open_photo_cache
-
-            self.photo_pairs = open_photo_cache(cfg.photo_cache, model_config.resolution)
+        self.photo_pairs = None if not cfg.photo_cache else open_training_cache(cfg, model_config, encoder_config, data)
         self.cached_rows = 0 if self.photo_pairs is None else round(cfg.photo_cache_share * cfg.batch_size)
+        if self.photo_pairs is not None and self.cached_rows == 0:
+            raise ConfigError(
+                f"`photo_cache_share` {cfg.photo_cache_share} of `batch_size` {cfg.batch_size} rounds to no row: "
+                "give a larger share or batch, or no photo cache"
+            )
         restoring = self.run.check(resume)
 
         torch.manual_seed(cfg.seed)  # initial weights
@@ -220,6 +248,8 @@ class VAEGANTrainer:
             self.device, self.precision, self.memory_format, self.optimizers["generator"], self.distributed,
         )  # fmt: skip
         config["init_from"] = self.init_from
+        if self.photo_pairs is not None:  # resume needs the same pairs, not only the same path
+            config["photo_cache"] = {"path": str(self.photo_pairs.path.resolve()), "id": self.photo_pairs.meta.get("id")}
         return config
 
     # -- one step ---------------------------------------------------------------------
@@ -243,8 +273,9 @@ class VAEGANTrainer:
 
     def training_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole batch of ``step``: photos FloatTensor (B, 3, S, S) and their shapes ByteTensor
-        (B, R, R, R), on the device. With a photo cache its pairs come first, then shapes of
-        the data rendered on the fly."""
+        (B, R, R, R), on the device. With a photo cache, ``cached_rows`` of them are its pairs
+        and the others shapes of the data rendered on the fly (whose first ``cached_rows``
+        drawn shapes are left out), in an order drawn for the step."""
         shapes = self.real_batches(step)  # (B, R, R, R) uint8
         k = self.cached_rows
         if k == 0:
@@ -253,7 +284,10 @@ class VAEGANTrainer:
         cached_images, cached_shapes = self.cached_pairs(picks.numpy())
         if k == len(shapes):
             return cached_images, cached_shapes
-        return torch.cat([cached_images, self.render(shapes[k:], step)]), torch.cat([cached_shapes, shapes[k:]])
+        images, shapes = torch.cat([cached_images, self.render(shapes[k:], step)]), torch.cat([cached_shapes, shapes[k:]])
+        # Mixed in a drawn order, so that each process of a data-parallel run gets both kinds.
+        order = torch.randperm(len(shapes), generator=stream_rng(self.train_config.seed, Stream.PHOTO_CACHE_ORDER, step)).to(self.device)
+        return images[order], shapes[order]
 
     def instance_noise(self, step: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         cfg, r = self.train_config, self.model_config.resolution
