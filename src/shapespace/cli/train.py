@@ -154,16 +154,19 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 def cmd_train_gan(args: argparse.Namespace) -> int:
     from shapespace.models import get_preset
     from shapespace.training.config import GAN_RECIPES, recipe_architecture
-    from shapespace.training.distributed import from_environment, leave
+    from shapespace.training.distributed import end_process, from_environment, leave
 
     model_config = recipe_architecture(args.recipe, get_preset(args.preset))
     model_config = model_config.replace(**config_overrides(args, ARCHITECTURE_FLAGS))
     train_config = recipe_with_overrides(GAN_RECIPES.get(args.recipe), config_overrides(args, GAN_FLAGS))
     distributed, device = from_environment(args.device)  # several processes under torchrun
     try:
-        return _train_gan(args, model_config, train_config, distributed, device)
+        code = _train_gan(args, model_config, train_config, distributed, device)
     finally:
         leave()
+    if distributed.active:
+        end_process(code)
+    return code
 
 
 def _train_gan(args: argparse.Namespace, model_config, train_config, distributed, device: str) -> int:
@@ -216,7 +219,7 @@ def _train_in_group(trainer, distributed, args: argparse.Namespace, headline: st
 
 def cmd_train_vae_gan(args: argparse.Namespace) -> int:
     from shapespace.models.encoder import get_encoder_preset
-    from shapespace.training.distributed import from_environment, leave
+    from shapespace.training.distributed import end_process, from_environment, leave
     from shapespace.training.vaegan_config import VAE_RECIPES
     from shapespace.training.vaegan_trainer import VAEGANTrainer, vae_gan_architecture
 
@@ -235,9 +238,12 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
             device=device, resume=args.resume, progress=progress, distributed=distributed,
         )  # fmt: skip
         headline = f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}"
-        return _run_training(trainer, distributed, args, headline)
+        code = _run_training(trainer, distributed, args, headline)
     finally:
         leave()
+    if distributed.active:
+        end_process(code)
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -137,6 +137,21 @@ def leave() -> None:
         dist.destroy_process_group()
 
 
+def end_process(code: int) -> None:
+    """End a process of a multi-process run that has left its group, now, with ``code``.
+
+    Skips the interpreter's finalisation, where gloo's worker threads can still hold work
+    objects whose destruction aborts the process ("terminate called without an active
+    exception", exit -6; pytorch/pytorch#179291), which turned finished runs into failed
+    ones now and then on a busy machine. Everything is written and flushed by then.
+    """
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 class _GlobalBatchNorm:
     """BatchNorm over the whole global batch of a data-parallel run, with gloo or NCCL.
 
