@@ -5,7 +5,7 @@ For each of the six classes, one row: ``--per-class`` pictures of a photo cache
 each resized to a square the way the encoder sees it (stretched). Both are chosen at
 random with ``--seed``.
 
-    python docs/photo_grid.py runs/photos/sh3d-64 ../shared/data/ikea-dev --out docs/photos_vs_ikea.png
+    python docs/photo_grid.py runs/photos/sh3d-64 ../shared/data/ikea-dev --out docs/photos_vs_ikea.jpg
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cache", type=Path, help="a photo cache (shapespace data photos)")
     parser.add_argument("ikea", type=Path, help="an IKEA folder (Images/ Voxels/ Lists/)")
-    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
+    parser.add_argument("--out", type=Path, required=True, help="picture to write (.jpg or .png)")
     parser.add_argument("--per-class", type=int, default=5, help="pictures of each side per class (default 5)")
     parser.add_argument("--size", type=int, default=96, help="tile side in pixels (default 96)")
     parser.add_argument("--seed", type=int, default=0)
@@ -52,7 +52,8 @@ def main() -> None:
         for k, index in enumerate(rng.choice(len(chosen), size=min(n, len(chosen)), replace=False)):
             photo = Image.open(chosen[index].image).convert("RGB").resize((s, s), Image.BICUBIC)
             canvas.paste(photo, (label + n * s + gap + k * s, y))
-    write_with_atomic(args.out, lambda tmp: canvas.save(tmp, format="PNG", optimize=True))
+    options = {"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else {"optimize": True}
+    write_with_atomic(args.out, lambda tmp: canvas.save(tmp, **options))
     print(args.out)
 
 
