@@ -1,11 +1,12 @@
-"""The README's picture of training renders beside real IKEA photos (issue 16).
+"""A picture of training renders beside real IKEA photos (issue 16); it shows photos of the
+data set, so it is written outside the repository (runs/).
 
 For each of the six classes, one row: ``--per-class`` pictures of a photo cache
 (`shapespace data photos`) on the left, as many IKEA photos of that class on the right,
 each resized to a square the way the encoder sees it (stretched). Both are chosen at
 random with ``--seed``.
 
-    python docs/photo_grid.py runs/photos/sh3d-64 ../shared/data/ikea-dev --out docs/photos_vs_ikea.jpg
+    python docs/photo_grid.py runs/photos/sh3d-64 ../shared/data/ikea-dev --out runs/photos_vs_ikea.jpg
 """
 
 from __future__ import annotations
