@@ -8,6 +8,10 @@ would score these APs. They put ``shapespace eval recon`` numbers in context:
   the most a perfect classifier with the built-in furniture's class means can reach.
 * ``training_mean``: the mean over all six built-in classes for every photo (the
   ``eval recon`` baseline, here for the built-in shapes alone).
+* ``data_class_mean`` and ``data_mean`` (with ``--data SOURCE``, repeatable, as for
+  ``train vae-gan``): the same two rows with the shapes of those sources in place of the
+  built-in ones, e.g. the Sweet Home 3D furniture, to see how close its shapes' style is
+  to IKEA's. Classes the sources lack are left out of the mean over classes.
 * ``ikea_class_mean``: the mean IKEA ground-truth grid of the photo's class. It is computed
   from the test grids themselves, so it is a ceiling for class-level prediction, not a
   method.
@@ -28,7 +32,7 @@ reconstruction's class is right: the class of the built-in shape (``--count`` pe
 the highest IoU to the reconstruction at the model's resolution, as balanced accuracy (the
 mean over classes of the share right; chance is 1/6). Prints one JSON object.
 
-    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--model RUN]
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN]
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from pathlib import Path
 import torch
 
 from shapespace.data.builtin import builtin_voxels
+from shapespace.data.sources import DataSelection
 from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
 from shapespace.pipelines.reconstruction import load_ikea_targets, load_images, load_vae_gan, reconstruct
 from shapespace.rendering.photos import render_photos
@@ -74,6 +79,7 @@ def main() -> None:
     parser.add_argument("--ikea", type=Path, default=DEFAULT_IKEA, help="IKEA folder (default ../shared/data/ikea-dev)")
     parser.add_argument("--count", type=int, default=200, help="built-in shapes per class for the class means")
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
+    parser.add_argument("--data", action="append", default=[], help="shapes for the data_class_mean and data_mean rows (repeatable; SOURCE#class,... keeps those classes)")
     parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
     args = parser.parse_args()
 
@@ -98,6 +104,18 @@ def main() -> None:
         "training_mean": _summary(reconstruction_scores(per_photo({c: overall for c in classes}), target, categories)),
         "ikea_class_mean": _summary(reconstruction_scores(per_photo(ikea_means), target, categories)),
     }
+    if args.data:
+        data = DataSelection(classes=tuple(classes)).load_many(args.data, args.resolution)
+        voxels = data.voxels[torch.arange(len(data))].float()
+        means = {data.classes[k]: to_evaluation_grid(voxels[data.labels == k].mean(0)[None])[0] for k in data.labels.unique().tolist()}
+        known = [i for i, c in enumerate(categories) if c in means]  # photos of classes the sources have
+        kept = [categories[i] for i in known]
+        counts = {c: int((data.labels == data.classes.index(c)).sum()) for c in means}
+        result["data"] = {"sources": args.data, "shapes_per_class": counts}
+        predicted = torch.stack([means[c] for c in kept])
+        result["data_class_mean"] = _summary(reconstruction_scores(predicted, target[known], kept))
+        data_overall = to_evaluation_grid(voxels.mean(0)[None])[0]
+        result["data_mean"] = _summary(reconstruction_scores(per_photo({c: data_overall for c in classes}), target, categories))
     if args.model is not None:
         model = load_vae_gan(args.model, "cpu")
         size, resolution = model.encoder_config.image_size, model.config.resolution

@@ -15,7 +15,7 @@ from shapespace.models.encoder import (
     get_encoder_preset,
 )
 
-FEATURE_SIZES = {"paper-256": [64, 32, 16, 8, 1], "cpu-64": [32, 16, 8, 4, 1]}
+FEATURE_SIZES = {"paper-256": [64, 32, 16, 8, 1], "cpu-64": [32, 16, 8, 4, 1], "cpu-128": [64, 32, 16, 8, 1]}
 
 
 def _expected_parameters(config: EncoderConfig) -> int:
@@ -63,7 +63,7 @@ def test_preset_follows_the_generator_latent_dim():
     encoder = ImageEncoder(get_encoder_preset("cpu-64", latent_dim=16)).eval()
     with torch.no_grad():
         assert encoder(torch.zeros(1, 3, 64, 64)).mean.shape == (1, 16)
-    with pytest.raises(ConfigError, match="unknown encoder preset 'paper-128'; known encoder presets: paper-256, cpu-64"):
+    with pytest.raises(ConfigError, match="unknown encoder preset 'paper-128'; known encoder presets: paper-256, cpu-64, cpu-128"):
         get_encoder_preset("paper-128")
 
 

@@ -6,7 +6,16 @@ import torch
 from shapespace.models import GANConfig
 from shapespace.training.gan_trainer import GANTrainer
 from shapespace.training.rng import DataOrder
-from shapespace.training.steps import RealBatches, StepResult, TrainingDiverged, prior_latents, run_steps, sample_statistics, score
+from shapespace.training.steps import (
+    RealBatches,
+    StepResult,
+    TrainingDiverged,
+    _log_line,
+    prior_latents,
+    run_steps,
+    sample_statistics,
+    score,
+)
 
 
 def _recipe(**changes):
@@ -132,6 +141,31 @@ def test_non_finite_losses_stop_training_without_a_new_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged, match=r"step 3: the losses are not finite \(loss_d nan, loss_g nan\)"):
         run_steps(trainer, 4, log_every=1, sample_every=0, checkpoint_every=2, warn=print)
     assert trainer.saved == [2]  # the checkpoint of step 2 is the last one
+
+
+def test_a_non_finite_vae_term_stops_training_although_the_gan_losses_are_zero(tmp_path):
+    from shapespace.training.vaegan_trainer import VAEStepResult
+
+    class WarmUp(_Scripted):  # gan_weight 0: D's and G's adversarial losses are 0, the VAE's terms are not
+        def train_step(self):
+            recon = self.losses[self.step]
+            self.step += 1
+            return VAEStepResult(0.0, 0.0, 0.0, False, 2.0, recon, 0.5)
+
+    trainer = WarmUp(tmp_path, [5.0, float("inf"), 5.0, 5.0], {"sample_occupancy": 0.1, "sample_diversity": 0.5})
+    with pytest.raises(TrainingDiverged, match=r"step 2: the losses are not finite \(recon inf\)"):
+        run_steps(trainer, 4, log_every=4, sample_every=0, checkpoint_every=0)
+
+
+def test_log_lines_show_the_terms_that_train():
+    base = {"step": 20, "sample_occupancy": 0.05, "sample_diversity": 0.5, "seconds": 7.2}
+    gan = {**base, "loss_d": 1.25, "loss_g": 0.5, "d_accuracy": 0.75, "d_update_rate": 1.0}
+    assert _log_line(gan, 100) == (
+        "step 20/100  loss_d 1.2500  loss_g 0.5000  d_acc 0.75  d_upd 1.00  occupancy 0.0500  diversity 0.500  7 s"
+    )
+    warm_up = {**base, "loss_d": 0.0, "loss_g": 0.0, "d_accuracy": 0.0, "d_update_rate": 0.0, "recon": 3459.91, "kl": 353.79, "recon_iou": 0.2157}
+    assert _log_line(warm_up, 100) == "step 20/100  recon 3459.9  kl 353.8  recon_iou 0.216  occupancy 0.0500  diversity 0.500  7 s"
+    assert _log_line({**warm_up, **gan}, 100).startswith("step 20/100  loss_d 1.2500  loss_g 0.5000  d_acc 0.75  d_upd 1.00  recon 3459.9")
 
 
 def test_a_time_budget_ends_training_with_a_checkpoint(tmp_path):

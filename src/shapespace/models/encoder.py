@@ -205,6 +205,11 @@ ENCODER_PRESETS.register(
     EncoderConfig(image_size=64, channels=(32, 64, 128, 256), kernels=(5, 5, 5, 5, 4), strides=(2, 2, 2, 2, 1)),
     "CPU-friendly: 64x64 input, 5 convolutions (kernels {5,5,5,5,4}, strides {2,2,2,2,1}); a deviation for speed",
 )
+ENCODER_PRESETS.register(
+    "cpu-128",
+    EncoderConfig(image_size=128, channels=(32, 64, 128, 256), kernels=(5, 5, 5, 5, 8), strides=(2, 2, 2, 2, 1)),
+    "cpu-64's widths at 128x128 input (kernels {5,5,5,5,8}, strides {2,2,2,2,1}): the photo cache's full size",
+)
 
 
 def get_encoder_preset(name: str, latent_dim: int = 200) -> EncoderConfig:

@@ -267,19 +267,32 @@ def _settled(window: list[StepResult], step: int, run_path) -> list[dict[str, fl
     finite. A step's values stay on the device until a log line or a checkpoint needs them."""
     values = [result.log_values() for result in window]
     for offset, value in enumerate(values):
-        if not (math.isfinite(value["loss_d"]) and math.isfinite(value["loss_g"])):
+        bad = [f"{key} {v}" for key, v in value.items() if not math.isfinite(v)]  # the VAE's kl and recon too
+        if bad:
             raise TrainingDiverged(
-                f"step {step - len(window) + offset + 1}: the losses are not finite (loss_d {value['loss_d']}, "
-                f"loss_g {value['loss_g']}); training stopped and the last checkpoint in {run_path} was kept"
+                f"step {step - len(window) + offset + 1}: the losses are not finite ({', '.join(bad)}); "
+                f"training stopped and the last checkpoint in {run_path} was kept"
             )
     return values
 
 
+def _shown(record: dict[str, Any]) -> dict[str, str]:
+    """The values a log line and the progress bar show: D's and G's adversarial losses unless
+    D never ran (a VAE warm-up with ``--gan-weight 0``), then the VAE's terms where logged."""
+    shown = {}
+    if record["d_update_rate"] or record["loss_d"] or record["loss_g"]:
+        shown.update(loss_d=f"{record['loss_d']:.4f}", loss_g=f"{record['loss_g']:.4f}", d_acc=f"{record['d_accuracy']:.2f}",
+                     d_upd=f"{record['d_update_rate']:.2f}")  # fmt: skip
+    if "recon" in record:
+        shown.update(recon=f"{record['recon']:.1f}", kl=f"{record['kl']:.1f}", recon_iou=f"{record['recon_iou']:.3f}")
+    return shown
+
+
 def _log_line(record: dict[str, Any], steps: int) -> str:
     """A log record as one line, for runs without a progress bar."""
+    values = "  ".join(f"{key} {value}" for key, value in _shown(record).items())
     return (
-        f"step {record['step']}/{steps}  loss_d {record['loss_d']:.4f}  loss_g {record['loss_g']:.4f}  "
-        f"d_acc {record['d_accuracy']:.2f}  occupancy {record['sample_occupancy']:.4f}  "
+        f"step {record['step']}/{steps}  {values}  occupancy {record['sample_occupancy']:.4f}  "
         f"diversity {record['sample_diversity']:.3f}  {record['seconds']:.0f} s"
     )
 
@@ -357,10 +370,7 @@ def run_steps(
                     for key, value in means.items():
                         writer.add_scalar(f"train/{key}", value, trainer.step)
                     run.append_metrics(record)
-                    bar.set_postfix(
-                        loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
-                        d_acc=f"{record['d_accuracy']:.2f}", d_upd=f"{record['d_update_rate']:.2f}",
-                    )  # fmt: skip
+                    bar.set_postfix(_shown(record))
                     if not trainer.progress:
                         print(_log_line(record, steps), file=sys.stderr, flush=True)
                     if on_log is not None:
