@@ -32,7 +32,7 @@ reconstruction's class is right: the class of the built-in shape (``--count`` pe
 the highest IoU to the reconstruction at the model's resolution, as balanced accuracy (the
 mean over classes of the share right; chance is 1/6). Prints one JSON object.
 
-    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN]
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--samples K]]
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="built-in shapes per class for the class means")
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
     parser.add_argument("--data", action="append", default=[], help="shapes for the data_class_mean and data_mean rows (repeatable; SOURCE#class,... keeps those classes)")
+    parser.add_argument("--samples", type=int, default=0, help="the model's draws from q(z|y) per photo (0: the posterior mean)")
     parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
     args = parser.parse_args()
 
@@ -128,13 +129,14 @@ def main() -> None:
             reference.append(torch.from_numpy(voxels).reshape(len(voxels), -1).float())
             reference_class += [k] * len(voxels)
         for name, images in (("model_on_photos", photos), ("model_on_renders", renders)):
-            reconstructions = reconstruct(model, images)
+            reconstructions = reconstruct(model, images, samples=args.samples)
             predicted = to_evaluation_grid(reconstructions)
             result[name] = _summary(reconstruction_scores(predicted, target, categories))
             nearest = _nearest_class(reconstructions, torch.cat(reference), torch.tensor(reference_class))
             truth = torch.tensor([classes.index(c) for c in categories])
             result[name]["class_accuracy"] = round(100 * _balanced_accuracy(nearest, truth, len(classes)), 1)
         result["model"] = str(args.model)
+        result["posterior_samples"] = args.samples
     print(json.dumps(result, indent=2))
 
 

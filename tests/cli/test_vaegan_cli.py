@@ -103,6 +103,13 @@ def test_reconstruct_writes_shapes_for_each_photo(workspace, capsys):
     again = workspace / "recon-npy"
     assert main(["reconstruct", str(workspace / "vae" / "model"), *photos, "--out", str(again), "--format", "npy", "--device", "cpu"]) == 0
     assert np.array_equal(np.load(again / "reconstructions.npy"), shapes)
+    # --samples K averages K posterior draws per photo: other, softer shapes, the same on every run.
+    drawn = [workspace / "recon-drawn", workspace / "recon-drawn-again"]
+    for folder in drawn:
+        assert main(["reconstruct", str(workspace / "vae"), *photos, "--out", str(folder), "--format", "npy", "--samples", "4", "--device", "cpu"]) == 0
+    averaged = np.load(drawn[0] / "reconstructions.npy")
+    assert np.array_equal(np.load(drawn[1] / "reconstructions.npy"), averaged)
+    assert averaged.shape == shapes.shape and not np.allclose(averaged, shapes, atol=1e-4)
 
 
 def test_eval_recon_prints_json_and_a_table(workspace, capsys):
@@ -114,6 +121,11 @@ def test_eval_recon_prints_json_and_a_table(workspace, capsys):
     assert sorted(result["model"]["per_class"]) == ["chair", "table"]
     assert main(["eval", "recon", str(workspace / "vae"), "--ikea", str(workspace / "ikea"), "--device", "cpu"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "IKEA (4 photos), AP / IoU at 20^3 in percent"
+    assert result["posterior_samples"] == 0
+    assert main(["eval", "recon", str(workspace / "vae"), "--ikea", str(workspace / "ikea"), "--samples", "3", "--json", "--device", "cpu"]) == 0
+    drawn = json.loads(capsys.readouterr().out)
+    assert drawn["posterior_samples"] == 3 and drawn["baseline_mean_shape"] == result["baseline_mean_shape"]
+    assert drawn["model"]["per_class"] != result["model"]["per_class"]
 
 
 def test_bad_inputs_exit_2_with_one_line_naming_the_file_or_flag(workspace, tmp_path, capsys):
@@ -130,6 +142,9 @@ def test_bad_inputs_exit_2_with_one_line_naming_the_file_or_flag(workspace, tmp_
     assert "--format 'npy,fbx'" in _error(capsys)
     assert main(["eval", "recon", gan, "--ikea", str(workspace / "ikea")]) == 2
     assert "without an image encoder" in _error(capsys)
+    with pytest.raises(SystemExit):
+        main(["eval", "recon", vae, "--ikea", str(workspace / "ikea"), "--samples", "-2"])
+    assert "argument --samples: expected an integer >= 0, got -2" in capsys.readouterr().err
     assert main(["eval", "recon", vae, "--ikea", str(tmp_path)]) == 2
     assert f"{tmp_path}: not an IKEA folder" in _error(capsys)
 

@@ -57,6 +57,20 @@ def test_reconstruct_decodes_the_posterior_mean():
     assert torch.allclose(model.reconstruct(images[1:2]), shapes[1:2], atol=1e-6)
 
 
+def test_reconstruct_averages_the_shapes_of_posterior_draws():
+    model = _model().eval()
+    images = _images()
+    eps = torch.randn(4, 3, 16, generator=torch.Generator().manual_seed(5))
+    shapes = model.reconstruct(images, eps)
+    with torch.no_grad():
+        posterior = model.encoder(images)
+        draws = [model.generator(posterior.mean + posterior.std * e) for e in eps]
+    assert shapes.shape == (3, 1, 16, 16, 16)
+    assert torch.allclose(shapes, torch.stack(draws).mean(0), atol=1e-6)
+    assert not torch.allclose(shapes, model.reconstruct(images), atol=1e-4)  # the draws differ from the mean
+    assert torch.allclose(model.reconstruct(images, torch.zeros(2, 3, 16)), model.reconstruct(images), atol=1e-6)
+
+
 def test_save_and_load_round_trip(tmp_path):
     model = _model(1)
     model.mean_shape.fill_(0.25)

@@ -111,6 +111,18 @@ def test_reconstruct_in_batches_and_from_a_folder(tmp_path):
     assert torch.allclose(reconstruct(load_vae_gan(tmp_path / "run", device="cpu"), images), shapes, atol=1e-6)
 
 
+def test_posterior_draws_depend_on_the_seed_not_on_the_batches(tmp_path):
+    model = load_vae_gan(_save_model(tmp_path / "model"), device="cpu")
+    images = torch.rand(5, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    averaged = reconstruct(model, images, batch_size=2, samples=3)
+    eps = torch.randn(3, 5, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(averaged, model.reconstruct(images, eps)[:, 0], atol=1e-6)
+    assert torch.allclose(reconstruct(model, images, batch_size=5, samples=3), averaged, atol=1e-6)
+    assert not torch.allclose(reconstruct(model, images, samples=3, seed=1), averaged, atol=1e-4)
+    with pytest.raises(ConfigError, match="samples must be 0 .the posterior mean. or a number of draws, got -1"):
+        reconstruct(model, images, samples=-1)
+
+
 def test_reconstruct_shows_progress_when_asked(tmp_path, capsys):
     model = load_vae_gan(_save_model(tmp_path / "model"), device="cpu")
     images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))

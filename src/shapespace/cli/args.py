@@ -158,6 +158,12 @@ def add_progress_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def add_samples_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--samples", type=non_negative_int, default=0,
+                        help="0: decode each photo's posterior mean (default); K: average the shapes of K draws from "
+                             "q(z|y), seed 0, softer where the photo leaves the shape uncertain")  # fmt: skip
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

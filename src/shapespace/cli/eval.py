@@ -12,6 +12,7 @@ from shapespace.cli.args import (
     add_json_flag,
     add_output_flag,
     add_progress_flag,
+    add_samples_flag,
     add_source_flags,
     fraction,
     non_negative_int,
@@ -75,8 +76,9 @@ def cmd_eval_recon(args: argparse.Namespace) -> int:
     from shapespace.pipelines.reconstruction import evaluate_ikea, format_ikea_table
 
     result = evaluate_ikea(
-        args.checkpoint, args.ikea, device=args.device, threshold=args.threshold, out=args.out, progress=not args.no_progress
-    )
+        args.checkpoint, args.ikea, device=args.device, threshold=args.threshold, out=args.out, progress=not args.no_progress,
+        samples=args.samples,
+    )  # fmt: skip
     print(json.dumps(result, indent=2) if args.json else format_ikea_table(result))
     return 0
 
@@ -126,6 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", type=Path, help="run or model folder of a trained 3D-VAE-GAN")
     p.add_argument("--ikea", type=Path, required=True, help="IKEA folder (Images/, Voxels/, Lists/ or the 3D-GAN release's layout)")
     p.add_argument("--threshold", type=fraction, default=0.5, help="occupancy threshold for IoU (default 0.5)")
+    add_samples_flag(p)
     _add_result_flags(p)
     p.set_defaults(func=cmd_eval_recon)
 

@@ -12,6 +12,7 @@ from shapespace.cli.args import (
     add_format_flag,
     add_output_flag,
     add_progress_flag,
+    add_samples_flag,
     add_source_flags,
     fraction,
     non_negative_int,
@@ -81,7 +82,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     model = load_vae_gan(args.checkpoint, device=args.device)
     images = load_images(args.images, model.encoder_config.image_size)
-    written = write_reconstructions(reconstruct(model, images), args.images, args.out, formats, threshold=args.threshold)
+    written = write_reconstructions(reconstruct(model, images, samples=args.samples), args.images, args.out, formats, threshold=args.threshold)
     print(json.dumps({"out": str(args.out), "images": len(args.images), "written": written}, indent=2))
     return 0
 
@@ -140,4 +141,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_flag(p, kind="dir", required=True, help="output folder")
     add_format_flag(p, "npy,png,obj")
     p.add_argument("--threshold", type=fraction, default=0.5, help="iso-level of pictures and meshes (default 0.5)")
+    add_samples_flag(p)
     p.set_defaults(func=cmd_reconstruct)

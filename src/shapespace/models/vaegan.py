@@ -66,16 +66,23 @@ class ShapeVAEGAN(ShapeGAN):
         return self.encoder(images)
 
     @torch.no_grad()
-    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """Shapes for images, decoded from the posterior mean.
+    def reconstruct(self, images: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """Shapes for images: decoded from the posterior mean, or the mean of the shapes
+        decoded from K draws of q(z|y) (the posterior predictive occupancy).
 
         Args:
             images: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
+            eps: None (decode the mean), or FloatTensor of shape (K, B, latent_dim): the
+                standard normal noise of K draws ``mean + std * eps`` per image.
 
         Returns:
             FloatTensor of shape (B, 1, R, R, R): occupancy probabilities, canonical frame.
         """
-        return self.generator(self.encode(images).mode())
+        posterior = self.encode(images)
+        if eps is None:
+            return self.generator(posterior.mode())
+        draws = torch.cat([posterior.sample(eps=e) for e in eps])  # (K * B, latent_dim), decoded as one batch
+        return self.generator(draws).unflatten(0, (len(eps), len(images))).mean(0)
 
     def config_entries(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "encoder": self.encoder_config.to_dict()}
