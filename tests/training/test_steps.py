@@ -134,6 +134,11 @@ def test_collapse_and_empty_samples_are_reported_once_after_the_first_steps(tmp_
     assert warnings[1].startswith("step 100: the samples are empty")
     lines = trainer.run.metrics_path.read_text().splitlines()
     assert len(lines) == 6 and '"sample_diversity": 0.0' in lines[0]
+    trainer = _Scripted(tmp_path / "noted", [1.0] * 100, {"sample_occupancy": 0.0, "sample_diversity": 0.0})
+    trainer.guard_note = "; expected here"
+    noted = []
+    run_steps(trainer, 100, log_every=50, sample_every=0, checkpoint_every=0, warn=noted.append)
+    assert len(noted) == 2 and all(text.endswith("; expected here") for text in noted)
 
 
 def test_non_finite_losses_stop_training_without_a_new_checkpoint(tmp_path):

@@ -199,6 +199,11 @@ def test_with_a_reconstruction_term_encoder_and_generator_are_updated(tmp_path):
     assert any(not torch.equal(generator[k], v) for k, v in trainer.model.generator.named_parameters())
 
 
+def test_a_warm_up_explains_collapse_warnings_about_its_prior_samples(tmp_path):
+    assert "--gan-weight 0" in _trainer(tmp_path / "warm", recipe=_recipe(gan_weight=0.0)).guard_note
+    assert _trainer(tmp_path / "joint").guard_note == ""
+
+
 def test_training_photos_take_clutter_occluders_texture_and_blur_from_the_recipe(tmp_path):
     plain = _trainer(tmp_path / "a")
     busy = _trainer(tmp_path / "b", recipe=_recipe(photo_clutter=1.0, photo_occluders=1.0, photo_texture=1.0, photo_blur=1.0))

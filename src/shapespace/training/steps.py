@@ -234,6 +234,7 @@ class Trainable(Protocol):
     distributed: Any  # a shapespace.training.distributed.Distributed
     device: torch.device
     PROGRESS_NAME: str
+    # Optional: ``guard_note``, a str added to the collapse and empty-sample warnings.
 
     def train_step(self) -> StepResult: ...
 
@@ -246,18 +247,19 @@ class Trainable(Protocol):
     def monitor(self) -> dict[str, float]: ...
 
 
-def _guard(record: dict[str, Any], warned: set[str], warn: Callable[[str], None]) -> None:
+def _guard(record: dict[str, Any], warned: set[str], warn: Callable[[str], None], note: str = "") -> None:
+    """Warn once each when the preview samples collapse or empty out; ``note`` is added to both."""
     if record["sample_diversity"] < COLLAPSE_DIVERSITY and "collapse" not in warned:
         warned.add("collapse")
         warn(
             f"step {record['step']}: the samples have collapsed: mean pairwise 1 - IoU of the preview shapes is "
-            f"{record['sample_diversity']:.4f} (below {COLLAPSE_DIVERSITY}); every latent gives nearly the same shape"
+            f"{record['sample_diversity']:.4f} (below {COLLAPSE_DIVERSITY}); every latent gives nearly the same shape{note}"
         )
     if record["sample_occupancy"] < EMPTY_OCCUPANCY and "empty" not in warned:
         warned.add("empty")
         warn(
             f"step {record['step']}: the samples are empty: {record['sample_occupancy']:.5f} of their voxels "
-            f"are occupied (below {EMPTY_OCCUPANCY})"
+            f"are occupied (below {EMPTY_OCCUPANCY}){note}"
         )
 
 
@@ -366,7 +368,7 @@ def run_steps(
                     record = {"step": trainer.step, **means, "seconds": time.perf_counter() - started}
                     window.clear()
                     if trainer.step >= GUARD_AFTER_STEPS:
-                        _guard(record, warned, warn)
+                        _guard(record, warned, warn, getattr(trainer, "guard_note", ""))
                     for key, value in means.items():
                         writer.add_scalar(f"train/{key}", value, trainer.step)
                     run.append_metrics(record)

@@ -198,6 +198,11 @@ class VAEGANTrainer:
         self.run, self.progress, self.step = RunFolder(run_dir), progress and distributed.is_main, 0
         self.distributed, self.shard = distributed, distributed.shard(cfg.batch_size)
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
+        # Said with a collapse warning: in a warm-up only encoded latents train G.
+        self.guard_note = (
+            "; expected with --gan-weight 0: nothing trains G on latents drawn from the prior, so its samples "
+            "may drift while its reconstructions improve (see recon_iou)"
+        ) if cfg.gan_weight == 0 else ""  # fmt: skip
         self.real_batches = RealBatches(data, self.order, cfg.augment, cfg.seed, self.device)  # the whole batch: photos
         self.photo_pairs = None if not cfg.photo_cache else open_training_cache(cfg, model_config, encoder_config, data)
         self.cached_rows = 0 if self.photo_pairs is None else round(cfg.photo_cache_share * cfg.batch_size)
