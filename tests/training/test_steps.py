@@ -96,6 +96,7 @@ class _Scripted:
     """A trainer stand-in whose steps report given losses and monitor values."""
 
     PROGRESS_NAME = "test"
+    guard_note = ""
 
     def __init__(self, tmp_path, losses, monitor):
         from shapespace.training.run_folder import RunFolder

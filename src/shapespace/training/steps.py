@@ -234,7 +234,7 @@ class Trainable(Protocol):
     distributed: Any  # a shapespace.training.distributed.Distributed
     device: torch.device
     PROGRESS_NAME: str
-    # Optional: ``guard_note``, a str added to the collapse and empty-sample warnings.
+    guard_note: str  # added to the collapse and empty-sample warnings ("" for none)
 
     def train_step(self) -> StepResult: ...
 
@@ -368,7 +368,7 @@ def run_steps(
                     record = {"step": trainer.step, **means, "seconds": time.perf_counter() - started}
                     window.clear()
                     if trainer.step >= GUARD_AFTER_STEPS:
-                        _guard(record, warned, warn, getattr(trainer, "guard_note", ""))
+                        _guard(record, warned, warn, trainer.guard_note)
                     for key, value in means.items():
                         writer.add_scalar(f"train/{key}", value, trainer.step)
                     run.append_metrics(record)
