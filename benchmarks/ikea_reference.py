@@ -48,6 +48,7 @@ from shapespace.data.sources import DataSelection
 from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
 from shapespace.pipelines.reconstruction import load_ikea_targets, load_images, load_vae_gan, reconstruct
 from shapespace.rendering.photos import render_photos
+from shapespace.training.vaegan_trainer import mean_occupancy
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
 
@@ -107,15 +108,17 @@ def main() -> None:
     }
     if args.data:
         data = DataSelection(classes=tuple(classes)).load_many(args.data, args.resolution)
-        voxels = data.voxels[torch.arange(len(data))].float()
-        means = {data.classes[k]: to_evaluation_grid(voxels[data.labels == k].mean(0)[None])[0] for k in data.labels.unique().tolist()}
+        means = {
+            data.classes[k]: to_evaluation_grid(mean_occupancy(data, (data.labels == k).nonzero())[None])[0]
+            for k in data.labels.unique().tolist()
+        }
         known = [i for i, c in enumerate(categories) if c in means]  # photos of classes the sources have
         kept = [categories[i] for i in known]
         counts = {c: int((data.labels == data.classes.index(c)).sum()) for c in means}
         result["data"] = {"sources": args.data, "shapes_per_class": counts}
         predicted = torch.stack([means[c] for c in kept])
         result["data_class_mean"] = _summary(reconstruction_scores(predicted, target[known], kept))
-        data_overall = to_evaluation_grid(voxels.mean(0)[None])[0]
+        data_overall = to_evaluation_grid(mean_occupancy(data)[None])[0]
         result["data_mean"] = _summary(reconstruction_scores(per_photo({c: data_overall for c in classes}), target, categories))
     if args.model is not None:
         model = load_vae_gan(args.model, "cpu")

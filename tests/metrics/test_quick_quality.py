@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from shapespace.metrics.quick_quality import quick_quality
+from shapespace.metrics.quick_quality import largest_part_share, quick_quality
 
 
 def _box(i0: int, i1: int) -> torch.Tensor:
@@ -32,6 +32,19 @@ def test_quick_quality_by_hand():
             "nn_distance_train": (0 + 2 / 3 + 1) / 3,
             "heldout_nn_distance_train": (0 + 2 / 3) / 2,
             "empty_fraction": 1 / 3,
+            "whole_fraction": 2 / 3,  # a and b are one box each; the empty grid has no part
+            "reference_whole_fraction": 1.0,
+            "largest_part_share": (1 + 1 + 0) / 3,
         },
         rel=1e-6,
     )
+
+
+def test_largest_part_share_counts_face_connected_parts():
+    grid = torch.zeros(2, 8, 8, 8)
+    grid[0, 0:2, 0:2, 0:2] = 1  # 8 voxels: the seat
+    grid[0, 5, 5, 5:7] = 1  # 2 voxels floating apart: a broken leg
+    grid[1, 0, 0, 0] = grid[1, 1, 1, 0] = 1  # touching along an edge only: two parts of one voxel
+    shares = largest_part_share(grid)
+    assert shares.tolist() == pytest.approx([8 / 10, 1 / 2])
+    assert largest_part_share(0.4 * grid).tolist() == [0.0, 0.0]  # nothing above the threshold

@@ -108,6 +108,10 @@ def test_batch_iou_and_mean_occupancy():
     data = _boxes(5)
     expected = data.voxels.double().mean(0).float()
     assert torch.equal(mean_occupancy(data, chunk=2), expected)
+    some = torch.tensor([[4], [0], [3]])  # a column, as nonzero() gives it
+    assert torch.equal(mean_occupancy(data, some, chunk=2), data.voxels.double()[[4, 0, 3]].mean(0).float())
+    with pytest.raises(ValueError, match="no shapes"):
+        mean_occupancy(data, torch.tensor([], dtype=torch.long))
 
 
 def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monkeypatch):
@@ -200,8 +204,9 @@ def test_with_a_reconstruction_term_encoder_and_generator_are_updated(tmp_path):
 
 
 def test_a_warm_up_explains_collapse_warnings_about_its_prior_samples(tmp_path):
-    assert "--gan-weight 0" in _trainer(tmp_path / "warm", recipe=_recipe(gan_weight=0.0)).guard_note
-    assert _trainer(tmp_path / "joint").guard_note == ""
+    warm, joint = _trainer(tmp_path / "warm", recipe=_recipe(gan_weight=0.0)), _trainer(tmp_path / "joint")
+    assert "--gan-weight 0" in warm.guard_note and joint.guard_note == ""
+    assert (warm.adversarial, joint.adversarial) == (False, True)  # what its log lines show
 
 
 def test_training_photos_take_clutter_occluders_texture_and_blur_from_the_recipe(tmp_path):

@@ -315,7 +315,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_flags(p, split_default="train")
     p.set_defaults(func=cmd_train_vae_gan)
 
-    p = sub.add_parser("demo", help="train paper-32 on builtin:chair (fast recipe) and write samples, meshes and an interpolation")
+    p = sub.add_parser("demo", help="train lite-32 on builtin:chair (robust recipe) and write samples, meshes and an interpolation")
     add_output_flag(p, kind="dir", default=Path("runs/demo"), help="output folder (default runs/demo)")
     p.add_argument("--steps", type=positive_int, default=None, help="override the demo's number of steps")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")

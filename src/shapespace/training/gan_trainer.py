@@ -59,6 +59,7 @@ class GANTrainer:
 
     PROGRESS_NAME = "train gan"
     guard_note = ""  # a collapse warning needs no more words for a 3D-GAN
+    adversarial = True
 
     def __init__(
         self,

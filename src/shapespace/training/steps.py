@@ -235,6 +235,7 @@ class Trainable(Protocol):
     device: torch.device
     PROGRESS_NAME: str
     guard_note: str  # added to the collapse and empty-sample warnings ("" for none)
+    adversarial: bool  # whether D and G's adversarial loss train (False in a VAE warm-up, --gan-weight 0)
 
     def train_step(self) -> StepResult: ...
 
@@ -278,11 +279,11 @@ def _settled(window: list[StepResult], step: int, run_path) -> list[dict[str, fl
     return values
 
 
-def _shown(record: dict[str, Any]) -> dict[str, str]:
-    """The values a log line and the progress bar show: D's and G's adversarial losses unless
-    D never ran (a VAE warm-up with ``--gan-weight 0``), then the VAE's terms where logged."""
+def _shown(record: dict[str, Any], adversarial: bool = True) -> dict[str, str]:
+    """The values a log line and the progress bar show: D's and G's adversarial losses when they
+    train (not in a VAE warm-up with ``--gan-weight 0``), then the VAE's terms where logged."""
     shown = {}
-    if record["d_update_rate"] or record["loss_d"] or record["loss_g"]:
+    if adversarial:
         shown.update(loss_d=f"{record['loss_d']:.4f}", loss_g=f"{record['loss_g']:.4f}", d_acc=f"{record['d_accuracy']:.2f}",
                      d_upd=f"{record['d_update_rate']:.2f}")  # fmt: skip
     if "recon" in record:
@@ -290,9 +291,9 @@ def _shown(record: dict[str, Any]) -> dict[str, str]:
     return shown
 
 
-def _log_line(record: dict[str, Any], steps: int) -> str:
+def _log_line(record: dict[str, Any], steps: int, adversarial: bool = True) -> str:
     """A log record as one line, for runs without a progress bar."""
-    values = "  ".join(f"{key} {value}" for key, value in _shown(record).items())
+    values = "  ".join(f"{key} {value}" for key, value in _shown(record, adversarial).items())
     return (
         f"step {record['step']}/{steps}  {values}  occupancy {record['sample_occupancy']:.4f}  "
         f"diversity {record['sample_diversity']:.3f}  {record['seconds']:.0f} s"
@@ -372,9 +373,9 @@ def run_steps(
                     for key, value in means.items():
                         writer.add_scalar(f"train/{key}", value, trainer.step)
                     run.append_metrics(record)
-                    bar.set_postfix(_shown(record))
+                    bar.set_postfix(_shown(record, trainer.adversarial))
                     if not trainer.progress:
-                        print(_log_line(record, steps), file=sys.stderr, flush=True)
+                        print(_log_line(record, steps, trainer.adversarial), file=sys.stderr, flush=True)
                     if on_log is not None:
                         on_log(record)
                 if main and sample_every and trainer.step % sample_every == 0:

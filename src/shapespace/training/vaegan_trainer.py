@@ -64,13 +64,17 @@ class VAEStepResult(StepResult):
     recon_iou: float
 
 
-def mean_occupancy(data: VoxelSet, chunk: int = 512) -> torch.Tensor:
-    """Mean occupancy of every training shape: FloatTensor of shape (R, R, R)."""
+def mean_occupancy(data: VoxelSet, indices: torch.Tensor | None = None, chunk: int = 512) -> torch.Tensor:
+    """Mean occupancy of the shapes at ``indices`` (default: every shape): FloatTensor (R, R, R).
+
+    Unpacks ``chunk`` shapes at a time, so a large packed cache never needs its float copy."""
+    indices = torch.arange(len(data)) if indices is None else torch.as_tensor(indices).flatten()
+    if not len(indices):
+        raise ValueError("the mean occupancy of no shapes is undefined")
     total = torch.zeros((data.resolution,) * 3, dtype=torch.float64)
-    for start in range(0, len(data), chunk):
-        rows = data.voxels[torch.arange(start, min(len(data), start + chunk))]
-        total += rows.to(torch.float64).sum(0)
-    return (total / len(data)).float()
+    for start in range(0, len(indices), chunk):
+        total += data.voxels[indices[start : start + chunk]].to(torch.float64).sum(0)
+    return (total / len(indices)).float()
 
 
 def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None = None, recipe: str = "paper") -> GANConfig:
@@ -198,6 +202,7 @@ class VAEGANTrainer:
         self.run, self.progress, self.step = RunFolder(run_dir), progress and distributed.is_main, 0
         self.distributed, self.shard = distributed, distributed.shard(cfg.batch_size)
         self.order = DataOrder(len(data), cfg.batch_size, cfg.seed)
+        self.adversarial = cfg.gan_weight > 0  # a warm-up's log lines show the VAE's terms alone
         # Said with a collapse warning: in a warm-up only encoded latents train G.
         self.guard_note = (
             "; expected with --gan-weight 0: nothing trains G on latents drawn from the prior, so its samples "
