@@ -73,6 +73,7 @@ steps[name] = {"skipped": True} if status == -1 else {"exit_status": status, "ti
 json.dump(steps, open(path, "w"), indent=1)
 PYTHON
     echo "   exit $status after $(( $(date +%s) - t0 )) s" >&3
+    LAST_STATUS=$status
 }
 
 cache_for() {  # cache_for RES: echo the data specification of the chairs at RES^3
@@ -110,18 +111,17 @@ convergence() {  # convergence "PRESET RES BATCH MINUTES"
 convergence "${RUNS[0]}"
 
 for recipe in "${RECIPES[@]}"; do
-    step "bench_$recipe" $(( LIMIT * 15 )) "$PY" benchmarks/bench_train.py "${BENCH[@]}" --recipe "$recipe" \
+    step "bench_$recipe" $(( LIMIT * 15 + 15 )) "$PY" benchmarks/bench_train.py "${BENCH[@]}" --recipe "$recipe" \
         > "$WORK/bench_$recipe.json" 2>> "$OUT/bench.log"
 done
 
 # The other command-line paths on the device, with tiny models (the test suite runs its models on the
 # CPU, and on a GPU machine its subprocess tests cost most of the time: this is what exercises CUDA).
 cli() {  # cli NAME ARGS...: one shapespace command, its log in $WORK/cli and, if it fails, in OUT/cli.log
-    local name=$1 status
+    local name=$1
     shift
     step "cli_$name" 60 "$PY" -m shapespace "$@" > "$WORK/cli/$name.log" 2>&1
-    status=$(STEP="cli_$name" "$PY" -c 'import json, os, sys; print(json.load(open(sys.argv[1]))[os.environ["STEP"]].get("exit_status", -1))' "$WORK/steps.json")
-    [[ $status == 0 ]] || { echo "== cli_$name: exit $status"; tail -n 20 "$WORK/cli/$name.log"; } >> "$OUT/cli.log"
+    [[ $LAST_STATUS == 0 ]] || { echo "== cli_$name: exit $LAST_STATUS"; tail -n 20 "$WORK/cli/$name.log"; } >> "$OUT/cli.log"
 }
 mkdir -p "$WORK/cli"
 C="$WORK/cli"

@@ -44,11 +44,10 @@ from pathlib import Path
 import torch
 
 from shapespace.data.builtin import builtin_voxels
-from shapespace.data.sources import DataSelection
 from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
 from shapespace.pipelines.reconstruction import load_ikea_targets, load_images, load_vae_gan, reconstruct
 from shapespace.rendering.photos import render_photos
-from shapespace.training.vaegan_trainer import mean_occupancy
+from shapespace.data.sources import DataSelection, mean_occupancy
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
 

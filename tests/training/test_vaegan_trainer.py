@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import box_voxels
-from shapespace.data.sources import VoxelSet
+from shapespace.data.sources import VoxelSet, mean_occupancy
 from shapespace.errors import CheckpointError, ConfigError
 from shapespace.models import GANConfig, ShapeGAN
 from shapespace.models.encoder import EncoderConfig
@@ -19,7 +19,7 @@ from shapespace.training.config import GANTrainConfig
 from shapespace.training.gan_trainer import GANTrainer
 from shapespace.training.rng import Stream, stream_seed
 from shapespace.training.vaegan_config import VAE_RECIPES, VAEGANTrainConfig
-from shapespace.training.vaegan_trainer import VAEGANTrainer, batch_iou, mean_occupancy
+from shapespace.training.vaegan_trainer import VAEGANTrainer, batch_iou
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -141,6 +141,19 @@ class DataSelection:
         return concat_voxel_sets(sets)
 
 
+def mean_occupancy(data: VoxelSet, indices: torch.Tensor | None = None, chunk: int = 512) -> torch.Tensor:
+    """Mean occupancy of the shapes at ``indices`` (default: every shape): FloatTensor (R, R, R).
+
+    Unpacks ``chunk`` shapes at a time, so a large packed cache never needs its float copy."""
+    indices = torch.arange(len(data)) if indices is None else torch.as_tensor(indices).flatten()
+    if not len(indices):
+        raise ValueError("the mean occupancy of no shapes is undefined")
+    total = torch.zeros((data.resolution,) * 3, dtype=torch.float64)
+    for start in range(0, len(indices), chunk):
+        total += data.voxels[indices[start : start + chunk]].to(torch.float64).sum(0)
+    return (total / len(indices)).float()
+
+
 def load_voxel_set(
     spec: str,
     resolution: int,

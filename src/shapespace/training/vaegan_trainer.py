@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from shapespace.data.sources import VoxelSet
+from shapespace.data.sources import VoxelSet, mean_occupancy
 from shapespace.errors import CheckpointError, ConfigError, DataError
 from shapespace.metrics.voxel import iou
 from shapespace.models.config import GANConfig
@@ -62,19 +62,6 @@ class VAEStepResult(StepResult):
     kl: float
     recon: float
     recon_iou: float
-
-
-def mean_occupancy(data: VoxelSet, indices: torch.Tensor | None = None, chunk: int = 512) -> torch.Tensor:
-    """Mean occupancy of the shapes at ``indices`` (default: every shape): FloatTensor (R, R, R).
-
-    Unpacks ``chunk`` shapes at a time, so a large packed cache never needs its float copy."""
-    indices = torch.arange(len(data)) if indices is None else torch.as_tensor(indices).flatten()
-    if not len(indices):
-        raise ValueError("the mean occupancy of no shapes is undefined")
-    total = torch.zeros((data.resolution,) * 3, dtype=torch.float64)
-    for start in range(0, len(indices), chunk):
-        total += data.voxels[indices[start : start + chunk]].to(torch.float64).sum(0)
-    return (total / len(indices)).float()
 
 
 def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None = None, recipe: str = "paper") -> GANConfig:
