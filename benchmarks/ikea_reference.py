@@ -32,7 +32,7 @@ reconstruction's class is right: the class of the built-in shape (``--count`` pe
 the highest IoU to the reconstruction at the model's resolution, as balanced accuracy (the
 mean over classes of the share right; chance is 1/6). Prints one JSON object.
 
-    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--samples K]]
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--samples K] [--mirror]]
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
     parser.add_argument("--data", action="append", default=[], help="shapes for the data_class_mean and data_mean rows (repeatable; SOURCE#class,... keeps those classes)")
     parser.add_argument("--samples", type=int, default=0, help="the model's draws from q(z|y) per photo (0: the posterior mean)")
+    parser.add_argument("--mirror", action="store_true", help="average each reconstruction with that of the mirrored photo, mirrored back")
     parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
     args = parser.parse_args()
 
@@ -131,7 +132,7 @@ def main() -> None:
             reference.append(torch.from_numpy(voxels).reshape(len(voxels), -1).float())
             reference_class += [k] * len(voxels)
         for name, images in (("model_on_photos", photos), ("model_on_renders", renders)):
-            reconstructions = reconstruct(model, images, samples=args.samples)
+            reconstructions = reconstruct(model, images, samples=args.samples, mirror=args.mirror)
             predicted = to_evaluation_grid(reconstructions)
             result[name] = _summary(reconstruction_scores(predicted, target, categories))
             nearest = _nearest_class(reconstructions, torch.cat(reference), torch.tensor(reference_class))
@@ -139,6 +140,7 @@ def main() -> None:
             result[name]["class_accuracy"] = round(100 * _balanced_accuracy(nearest, truth, len(classes)), 1)
         result["model"] = str(args.model)
         result["posterior_samples"] = args.samples
+        result["mirror_average"] = args.mirror
     print(json.dumps(result, indent=2))
 
 

@@ -110,6 +110,10 @@ def test_reconstruct_writes_shapes_for_each_photo(workspace, capsys):
     averaged = np.load(drawn[0] / "reconstructions.npy")
     assert np.array_equal(np.load(drawn[1] / "reconstructions.npy"), averaged)
     assert averaged.shape == shapes.shape and not np.allclose(averaged, shapes, atol=1e-4)
+    # --mirror averages with the mirrored photo's shape, mirrored back.
+    assert main(["reconstruct", str(workspace / "vae"), *photos, "--out", str(workspace / "recon-mirror"), "--format", "npy", "--mirror", "--device", "cpu"]) == 0
+    mirrored = np.load(workspace / "recon-mirror" / "reconstructions.npy")
+    assert mirrored.shape == shapes.shape and not np.allclose(mirrored, shapes, atol=1e-4)
 
 
 def test_eval_recon_prints_json_and_a_table(workspace, capsys):
@@ -126,6 +130,17 @@ def test_eval_recon_prints_json_and_a_table(workspace, capsys):
     drawn = json.loads(capsys.readouterr().out)
     assert drawn["posterior_samples"] == 3 and drawn["baseline_mean_shape"] == result["baseline_mean_shape"]
     assert drawn["model"]["per_class"] != result["model"]["per_class"]
+    assert main(["eval", "recon", str(workspace / "vae"), "--ikea", str(workspace / "ikea"), "--mirror", "--json", "--device", "cpu"]) == 0
+    mirrored = json.loads(capsys.readouterr().out)
+    assert mirrored["mirror_average"] and not result["mirror_average"]
+    assert mirrored["model"]["per_class"] != result["model"]["per_class"] and mirrored["baseline_mean_shape"] == result["baseline_mean_shape"]
+    # One model per class (the paper's "separately" row): CLASS=RUN items.
+    vae = str(workspace / "vae")
+    assert main(["eval", "recon", f"chair={vae}", f"table={vae}/model", "--ikea", str(workspace / "ikea"), "--json", "--device", "cpu"]) == 0
+    separately = json.loads(capsys.readouterr().out)
+    assert separately["one_model_per_class"] and separately["model"] == result["model"]
+    assert main(["eval", "recon", vae, vae, "--ikea", str(workspace / "ikea"), "--device", "cpu"]) == 2
+    assert "give each as CLASS=RUN" in capsys.readouterr().err
 
 
 def test_bad_inputs_exit_2_with_one_line_naming_the_file_or_flag(workspace, tmp_path, capsys):

@@ -20,6 +20,7 @@ from shapespace.pipelines.reconstruction import (
     load_image,
     load_images,
     load_vae_gan,
+    parse_class_models,
     reconstruct,
     write_reconstructions,
 )
@@ -123,6 +124,22 @@ def test_posterior_draws_depend_on_the_seed_not_on_the_batches(tmp_path):
         reconstruct(model, images, samples=-1)
 
 
+def test_mirror_averages_with_the_mirrored_photo_mirrored_back(tmp_path):
+    model = load_vae_gan(_save_model(tmp_path / "model"), device="cpu")
+    with torch.no_grad():  # an untrained G returns 0.5 +- 1e-6 everywhere: make its shapes differ
+        model.generator.to_occupancy.weight.mul_(1e4)
+    images = torch.rand(5, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    plain, flipped = reconstruct(model, images), reconstruct(model, images.flip(-1))
+    assert (plain - flipped.flip(2)).abs().max() > 5e-3  # the untrained model is not symmetric
+    both = reconstruct(model, images, batch_size=2, mirror=True)
+    assert torch.allclose(both, 0.5 * (plain + flipped.flip(2)), atol=1e-6)  # dim 2: the grid's left-right axis 1
+    # Mirroring the photo now mirrors the shape exactly, as it would for a real object.
+    assert torch.allclose(reconstruct(model, images.flip(-1), mirror=True), both.flip(2), atol=1e-6)
+    drawn = reconstruct(model, images, samples=2, mirror=True)
+    expected = 0.5 * (reconstruct(model, images, samples=2) + reconstruct(model, images.flip(-1), samples=2).flip(2))
+    assert torch.allclose(drawn, expected, atol=1e-6)
+
+
 def test_reconstruct_shows_progress_when_asked(tmp_path, capsys):
     model = load_vae_gan(_save_model(tmp_path / "model"), device="cpu")
     images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
@@ -205,6 +222,51 @@ def test_evaluate_ikea_on_a_synthetic_folder(tmp_path):
     assert table[1].split() == ["chair", "table", "mean"]
     assert len(table) == 2 + 2 * 4 + len(result["paper_ap_full_ikea"])
     assert table[6].split() == ["mean", "training", "shape", "ap", f"{100 * chair_fraction:.1f}", "48.0", f"{50 * (chair_fraction + 0.48):.1f}"]
+
+
+def test_evaluate_ikea_with_one_model_per_class(tmp_path):
+    ikea = make_ikea_folder(tmp_path / "ikea")
+    mean = torch.zeros(16, 16, 16)
+    mean[2:14, 2:14, 2:14] = 1.0
+    chair_model = _save_model(tmp_path / "chair", mean)
+    torch.manual_seed(1)
+    other = ShapeVAEGAN(GAN, ENCODER)  # other weights and an emptier mean shape
+    other.mean_shape[4:12, 4:12, 2:8] = 1.0
+    table_model = other.save_pretrained(tmp_path / "table")
+    alone = {name: evaluate_ikea(path, ikea, device="cpu") for name, path in (("chair", chair_model), ("table", table_model))}
+    assert alone["chair"]["model"] != alone["table"]["model"]
+    out = tmp_path / "separately.json"
+    result = evaluate_ikea({"chair": chair_model, "table": table_model}, ikea, device="cpu", out=out)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert result["one_model_per_class"] and result["checkpoint"] == {"chair": str(chair_model), "table": str(table_model)}
+    assert (result["images"], result["models"]) == (4, 3)
+    # Each class's rows are its own model's rows (AP pools a class's photos only), baseline included.
+    for key in ("model", "baseline_mean_shape"):
+        for name in ("chair", "table"):
+            assert result[key]["per_class"][name] == alone[name][key]["per_class"][name]
+        rows = result[key]["per_class"]
+        assert result[key]["mean"]["ap"] == pytest.approx((rows["chair"]["ap"] + rows["table"]["ap"]) / 2)
+    assert format_ikea_table(result).splitlines()[2].startswith("models, one per class ap ")
+    # Photos of classes without a model are left out; a class no photo shows is an error.
+    chairs = evaluate_ikea({"chair": chair_model}, ikea, device="cpu")
+    assert chairs["images"] == 3 and list(chairs["model"]["per_class"]) == ["chair"]
+    assert chairs["model"]["per_class"]["chair"] == alone["chair"]["model"]["per_class"]["chair"]
+    with pytest.raises(ConfigError, match=r"model for class lamp: no photo of .* shows one; its classes are chair, table"):
+        evaluate_ikea({"chair": chair_model, "lamp": table_model}, ikea, device="cpu")
+
+
+def test_parse_class_models():
+    assert parse_class_models(["runs/vae"]) == "runs/vae"
+    assert parse_class_models(["chair=runs/a", " table = runs/b"]) == {"chair": "runs/a", "table": "runs/b"}
+    assert parse_class_models(["chair=runs/a"]) == {"chair": "runs/a"}
+    for specs, message in (
+        (["runs/a", "runs/b"], r"model 'runs/a': with more than one model, give each as CLASS=RUN"),
+        (["chair=runs/a", "runs/b"], r"model 'runs/b': with more than one model"),
+        (["chair=runs/a", "chair=runs/b"], r"model 'chair=runs/b': class 'chair' has a model already \(runs/a\)"),
+        (["chair="], r"model 'chair=': with more than one model"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            parse_class_models(specs)
 
 
 def test_evaluate_ikea_refuses_a_gan_without_encoder(tmp_path):

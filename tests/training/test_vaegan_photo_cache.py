@@ -24,9 +24,10 @@ TINY_GAN = GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), 
 TINY_ENCODER = EncoderConfig(image_size=16, latent_dim=16, channels=(8, 16), kernels=(5, 5, 4), strides=(2, 2, 1))
 
 
-def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=True, classes=("box",), seed=0):
+def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=True, classes=("box",), seed=0, labels=None):
     """A photo cache whose picture v of shape i is filled with the grey level 10 * (i * views + v) + 5,
-    and whose shape i is a box of height 3 + i."""
+    and whose shape i is a box of height 3 + i, of class ``classes[labels[i]]`` (labels: all 0)."""
+    labels = np.zeros(count, np.int64) if labels is None else np.asarray(labels, np.int64)
     (path / "images").mkdir(parents=True)
     voxels = np.zeros((count, resolution, resolution, resolution), np.uint8)
     for i in range(count):
@@ -34,10 +35,10 @@ def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=T
         grey = (10 * (i * views + np.arange(views)) + 5).astype(np.uint8)
         np.save(path / "images" / f"{i:05d}.npy", np.broadcast_to(grey[:, None, None, None], (views, size, size, 3)).copy())
     np.save(path / "shapes.npy", voxels)
-    np.save(path / "labels.npy", np.zeros(count, np.int64))
+    np.save(path / "labels.npy", labels)
     meta = {
         "format": PHOTO_CACHE_FORMAT, "version": PHOTO_CACHE_VERSION, "count": count, "views": views, "size": size,
-        "resolution": resolution, "classes": list(classes), "shapes": [{"path": f"x.sh3f/{i}", "class": classes[0]} for i in range(count)],
+        "resolution": resolution, "classes": list(classes), "shapes": [{"path": f"x.sh3f/{i}", "class": classes[k]} for i, k in enumerate(labels)],
         "complete": complete, "seed": seed, "id": f"test-{count}-{views}-{size}-{seed}",
     }  # fmt: skip
     (path / META_NAME).write_text(json.dumps(meta))
@@ -125,6 +126,28 @@ def test_an_unusable_cache_stops_the_trainer(tmp_path):
         _trainer(tmp_path / "r4", _recipe(photo_cache=str(write_photo_cache(tmp_path / "tables", classes=("table",)))))
     with pytest.raises(ConfigError, match=r"photo_cache_share 0.1 of batch_size 4 rounds to no row"):
         _trainer(tmp_path / "r5", _recipe(photo_cache=str(write_photo_cache(tmp_path / "ok")), photo_cache_share=0.1))
+
+
+def test_cache_hash_class_takes_the_pairs_of_those_classes_only(tmp_path):
+    # Shapes 0 and 2 are boxes, shape 1 a "table" (heights 3, 4, 5); the data has boxes only.
+    cache = write_photo_cache(tmp_path / "photos", classes=("box", "table"), labels=[0, 1, 0])
+    with pytest.raises(DataError, match=r"holds classes the data lacks \(table\)"):
+        _trainer(tmp_path / "all", _recipe(photo_cache=str(cache), photo_cache_share=1.0))
+    trainer = _trainer(tmp_path / "run", _recipe(photo_cache=f"{cache}#box", photo_cache_share=1.0))
+    pairs = trainer.photo_pairs
+    assert pairs.voxels.shape[0] == 2 and pairs.labels.tolist() == [0, 0] and pairs.meta["classes"] == ["box"]
+    assert pairs.shape_of.tolist() == [0, 0, 1, 1] and pairs.meta["count"] == 2
+    levels = {round(float(pairs.images[i, 0, 0, 0])) for i in range(4)}
+    assert levels == {5, 15, 45, 55}  # the pictures of shapes 0 and 2, not 1's 25 and 35
+    for step in range(4):
+        images, shapes = trainer.training_pairs(step)
+        for image, shape in zip(images, shapes):  # each picture with its own shape
+            picture = (round(float(image[0, 0, 0]) * 255) - 5) // 10
+            assert picture in (0, 1, 4, 5) and int(shape.sum()) == 36 * (3 + picture // 2)
+    assert trainer.resolved_config()["photo_cache"]["classes"] == ["box"]
+    assert "classes" not in _trainer(tmp_path / "plain", _recipe(photo_cache=str(write_photo_cache(tmp_path / "boxes")))).resolved_config()["photo_cache"]
+    with pytest.raises(DataError, match=r"photo_cache .*the photo cache has no class lamp; it holds box, table"):
+        _trainer(tmp_path / "lamp", _recipe(photo_cache=f"{cache}#lamp"))
 
 
 def test_resume_refuses_a_cache_rendered_anew_at_the_same_path(tmp_path):

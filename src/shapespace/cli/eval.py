@@ -73,11 +73,11 @@ def cmd_eval_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_recon(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.reconstruction import evaluate_ikea, format_ikea_table
+    from shapespace.pipelines.reconstruction import evaluate_ikea, format_ikea_table, parse_class_models
 
     result = evaluate_ikea(
-        args.checkpoint, args.ikea, device=args.device, threshold=args.threshold, out=args.out, progress=not args.no_progress,
-        samples=args.samples,
+        parse_class_models(args.checkpoint), args.ikea, device=args.device, threshold=args.threshold, out=args.out, progress=not args.no_progress,
+        samples=args.samples, mirror=args.mirror,
     )  # fmt: skip
     print(json.dumps(result, indent=2) if args.json else format_ikea_table(result))
     return 0
@@ -125,7 +125,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_eval_classify)
 
     p = eval_sub.add_parser("recon", help="the paper's IKEA protocol: AP at 20^3 per class, IoU, and a mean-shape baseline")
-    p.add_argument("checkpoint", type=Path, help="run or model folder of a trained 3D-VAE-GAN")
+    p.add_argument("checkpoint", nargs="+", metavar="RUN",
+                   help="run or model folder of a trained 3D-VAE-GAN; or CLASS=RUN items, one model per class (the paper's "
+                        "'separately' row): each class's photos go to its model, photos of classes not given are left out")  # fmt: skip
     p.add_argument("--ikea", type=Path, required=True, help="IKEA folder (Images/, Voxels/, Lists/ or the 3D-GAN release's layout)")
     p.add_argument("--threshold", type=fraction, default=0.5, help="occupancy threshold for IoU (default 0.5)")
     add_samples_flag(p)

@@ -82,7 +82,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     model = load_vae_gan(args.checkpoint, device=args.device)
     images = load_images(args.images, model.encoder_config.image_size)
-    written = write_reconstructions(reconstruct(model, images, samples=args.samples), args.images, args.out, formats, threshold=args.threshold)
+    written = write_reconstructions(reconstruct(model, images, samples=args.samples, mirror=args.mirror), args.images, args.out, formats, threshold=args.threshold)
     print(json.dumps({"out": str(args.out), "images": len(args.images), "written": written}, indent=2))
     return 0
 

@@ -333,14 +333,17 @@ class PhotoPairs:
         return len(self.images)
 
 
-def open_photo_cache(path: str | os.PathLike, resolution: int | None = None) -> PhotoPairs:
+def open_photo_cache(path: str | os.PathLike, resolution: int | None = None, classes: Sequence[str] | None = None) -> PhotoPairs:
     """Load a photo cache into memory, refusing an incomplete, damaged or mismatched one.
 
     Args:
         resolution: the grid size the caller needs (None: any).
+        classes: load only the shapes of these classes (None: all). The result's labels
+            index its ``meta["classes"]``, which lists these classes in sorted order;
+            ``meta["count"]`` counts the shapes kept.
 
     Raises:
-        DataError: naming the file and what is wrong.
+        DataError: naming the file and what is wrong, or a class the cache lacks.
     """
     path = Path(path)
     meta_path = path / META_NAME
@@ -362,10 +365,22 @@ def open_photo_cache(path: str | os.PathLike, resolution: int | None = None) -> 
         raise DataError(f"{path}: damaged photo cache: shapes.npy or labels.npy does not load ({error})") from None
     if voxels.shape != (count, res, res, res) or labels.shape != (count,):
         raise DataError(f"{path}: damaged photo cache: shapes.npy {voxels.shape} and labels.npy {labels.shape} do not match {count} shapes of {res}^3")
-    images = np.empty((count * views, size, size, 3), np.uint8)
-    for index in range(count):
-        file = _image_path(path, index)
+    kept = np.arange(count)
+    if classes is not None:
+        names = list(meta.get("classes", []))
+        unknown = sorted(set(classes) - set(names))
+        if unknown or not classes:
+            raise DataError(f"{path}: the photo cache has no class {', '.join(unknown) or '(none given)'}; it holds {', '.join(names)}")
+        chosen = sorted(set(classes))
+        kept = np.flatnonzero(np.isin(labels, [names.index(name) for name in chosen]))
+        if not len(kept):
+            raise DataError(f"{path}: the photo cache holds no shape of {', '.join(chosen)}")
+        labels = np.searchsorted(chosen, np.asarray(names)[labels[kept]])
+        meta = {**meta, "classes": chosen, "count": len(kept), "classes_selected": chosen}
+    images = np.empty((len(kept) * views, size, size, 3), np.uint8)
+    for row, index in enumerate(kept):
+        file = _image_path(path, int(index))
         if not _valid_images(file, views, size):
             raise DataError(f"{file}: missing or damaged (expected {views} pictures of {size}x{size}); run `shapespace data photos` again to mend the cache")
-        images[index * views : (index + 1) * views] = np.load(file, allow_pickle=False)
-    return PhotoPairs(path, images, np.repeat(np.arange(count), views), voxels.astype(np.uint8), labels.astype(np.int64), meta)
+        images[row * views : (row + 1) * views] = np.load(file, allow_pickle=False)
+    return PhotoPairs(path, images, np.repeat(np.arange(len(kept)), views), voxels[kept].astype(np.uint8), labels.astype(np.int64), meta)

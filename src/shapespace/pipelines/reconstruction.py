@@ -89,6 +89,7 @@ def reconstruct(
     progress: bool = False,
     samples: int = 0,
     seed: int = 0,
+    mirror: bool = False,
 ) -> torch.Tensor:
     """Shapes for images (N, 3, S, S); ``progress`` shows a progress bar (in images) on stderr.
 
@@ -96,6 +97,11 @@ def reconstruct(
     shapes decoded from K draws of q(z|y) instead: the occupancy the model expects given
     the photo, softer where the photo leaves the shape uncertain. The draws depend on
     ``seed`` and the image's position only, not on ``batch_size`` or the device.
+
+    ``mirror`` also reconstructs each image mirrored left-right and averages the shape with
+    that reconstruction's mirror image (flipped along the canonical left-right axis, axis 1):
+    a mirrored photo shows the mirrored object, so both estimate the same shape (test-time
+    augmentation, at twice the cost; the same draws are used for both).
 
     Returns:
         FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame.
@@ -113,7 +119,10 @@ def reconstruct(
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size].to(device)
             noise = None if eps is None else eps[:, start : start + len(chunk)].to(device)
-            out.append(model.reconstruct(chunk, noise)[:, 0].float().cpu())
+            shapes = model.reconstruct(chunk, noise)[:, 0].float()
+            if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right
+                shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise)[:, 0].float().flip(2))
+            out.append(shapes.cpu())
             bar.update(len(chunk))
     return torch.cat(out)
 
@@ -175,46 +184,94 @@ def load_ikea_targets(ikea_dir: str | os.PathLike) -> tuple[list[IkeaPair], torc
     return pairs, torch.stack([models[p.model] for p in pairs]).to(torch.uint8)
 
 
+def parse_class_models(specs: Sequence[str | os.PathLike]) -> str | os.PathLike | dict[str, str]:
+    """``eval recon``'s model arguments: one run or model folder, or ``CLASS=RUN`` items, one
+    model per class (the paper's "separately" row) -> ``{class: run}``.
+
+    Raises:
+        ConfigError: naming the item: ``CLASS=RUN`` mixed with a plain folder, a class given
+            twice, or an empty class or folder.
+    """
+    if len(specs) == 1 and "=" not in str(specs[0]):
+        return specs[0]
+    models: dict[str, str] = {}
+    for spec in map(str, specs):
+        name, sep, path = spec.partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not name or not path:
+            raise ConfigError(f"model {spec!r}: with more than one model, give each as CLASS=RUN (e.g. chair=runs/vae-chair)")
+        if name in models:
+            raise ConfigError(f"model {spec!r}: class {name!r} has a model already ({models[name]})")
+        models[name] = path
+    return models
+
+
 def evaluate_ikea(
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | dict[str, str | os.PathLike],
     ikea_dir: str | os.PathLike,
     device: str = "auto",
     threshold: float = 0.5,
     out: str | os.PathLike | None = None,
     progress: bool = False,
     samples: int = 0,
+    mirror: bool = False,
 ) -> dict:
     """The paper's IKEA protocol for a 3D-VAE-GAN and the mean-training-shape baseline.
 
     Every photo of ``ikea_dir`` (either IKEA layout, :mod:`shapespace.data.ikea`) is
-    reconstructed (:func:`reconstruct` with ``samples``); predictions and ground truth are
+    reconstructed (:func:`reconstruct` with ``samples`` and ``mirror``); predictions and ground truth are
     compared at 20^3 as described in :mod:`shapespace.metrics.reconstruction`. Returns (and
     writes to ``out`` as JSON) ``{"model": table, "baseline_mean_shape": table, "paper": ...,
     ...}``. ``progress`` shows the reconstruction's progress bar on stderr.
+
+    ``checkpoint`` may be ``{class: run}``, one model per class (the paper's "separately"
+    row): the photos of each class given are reconstructed by that class's model, the
+    baseline predicts that model's mean training shape, and photos of other classes are
+    left out (the means are over the classes given).
+
+    Raises:
+        ConfigError: a class given that no photo of ``ikea_dir`` shows.
     """
     from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
 
-    model = load_vae_gan(checkpoint, device)
     pairs, target = load_ikea_targets(ikea_dir)
-    images = load_images([p.image for p in pairs], model.encoder_config.image_size)
-    predicted = to_evaluation_grid(reconstruct(model, images, progress=progress, samples=samples))
-    baseline = to_evaluation_grid(model.mean_shape.float().cpu()[None]).expand(len(pairs), -1, -1, -1)
+    per_class = isinstance(checkpoint, dict)
+    models = checkpoint if per_class else {None: checkpoint}
+    if per_class:
+        present = sorted({p.category for p in pairs})
+        unknown = sorted(set(models) - set(present))
+        if unknown:
+            raise ConfigError(f"model for class {', '.join(unknown)}: no photo of {ikea_dir} shows one; its classes are {', '.join(present)}")
+        kept = [i for i, p in enumerate(pairs) if p.category in models]
+        pairs, target = [pairs[i] for i in kept], target[kept]
+    predicted = torch.zeros(target.shape)
+    baseline = torch.zeros(target.shape)
+    for name, path in models.items():
+        rows = [i for i, p in enumerate(pairs) if name is None or p.category == name]
+        model = load_vae_gan(path, device)
+        images = load_images([pairs[i].image for i in rows], model.encoder_config.image_size)
+        predicted[rows] = to_evaluation_grid(reconstruct(model, images, progress=progress, samples=samples, mirror=mirror))
+        baseline[rows] = to_evaluation_grid(model.mean_shape.float().cpu()[None])
+        del model
     categories = [p.category for p in pairs]
     result = {
-        "checkpoint": str(checkpoint),
+        "checkpoint": {name: str(path) for name, path in models.items()} if per_class else str(checkpoint),
+        "one_model_per_class": per_class,
         "ikea": str(ikea_dir),
         "images": len(pairs),
         "models": len({p.model for p in pairs}),
         "resolution": IKEA_RESOLUTION,
         "iou_threshold": threshold,
         "posterior_samples": samples,
+        "mirror_average": mirror,
         "model": reconstruction_scores(predicted, target, categories, threshold),
-        "baseline_mean_shape": reconstruction_scores(baseline.contiguous(), target, categories, threshold),
+        "baseline_mean_shape": reconstruction_scores(baseline, target, categories, threshold),
         "paper_ap_full_ikea": PAPER_IKEA_AP,
         "notes": (
             "AP and IoU in percent at 20^3; means over classes. best_rotation: the quarter turn about "
             "the up axis with the highest AP per image (uses the ground truth; IKEA models face different ways). "
             "The paper's rows are on the full 937-photo set."
+            + (" One model per class: each class's photos go to its model; the baseline is that model's mean training shape." if per_class else "")
         ),
     }
     if out is not None:
@@ -227,7 +284,10 @@ def format_ikea_table(result: dict) -> str:
     classes = sorted(result["model"]["per_class"])
     header = f"{'':40}" + "".join(f"{c:>9}" for c in classes) + f"{'mean':>9}"
     lines = [f"IKEA ({result['images']} photos), AP / IoU at 20^3 in percent", header]
-    for name, key in (("model", "model"), ("mean training shape", "baseline_mean_shape")):
+    separately = result.get("one_model_per_class", False)
+    rows = (("models, one per class", "model"), ("class's mean training shape", "baseline_mean_shape")) if separately else (
+        ("model", "model"), ("mean training shape", "baseline_mean_shape"))  # fmt: skip
+    for name, key in rows:
         table = result[key]
         for metric in ("ap", "ap_best_rotation", "iou", "iou_best_rotation"):
             cells = "".join(f"{table['per_class'][c][metric]:9.1f}" for c in classes)

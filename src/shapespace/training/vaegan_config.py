@@ -60,7 +60,9 @@ class VAEGANTrainConfig(GANTrainConfig):
     photo_texture: float = setting(0.0, check=in_range(0, 1), help="chance that a training photo's object gets a patterned surface")
     photo_blur: float = setting(0.0, check=in_range(0, 1), help="chance that a training photo is blurred, sigma 0.4-1.2 px")
     photo_cache: str = setting(
-        "", help="a photo cache (shapespace data photos): rendered pictures of textured furniture with their shapes; empty: none"
+        "",
+        help="a photo cache (shapespace data photos): rendered pictures of textured furniture with their shapes; "
+        "CACHE#class[,class...] takes those classes only; empty: none",
     )
     photo_cache_share: float = setting(
         0.5, check=in_range(0, 1), help="the share of every batch drawn from --photo-cache (the rest: --data, rendered on the fly)"

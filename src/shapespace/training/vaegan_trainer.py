@@ -128,9 +128,11 @@ def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder
             smaller than the encoder's input (they would be blown up), or classes the data lacks.
     """
     from shapespace.data.photo_cache import open_photo_cache
+    from shapespace.data.sources import split_source_spec
 
     try:
-        pairs = open_photo_cache(cfg.photo_cache, model_config.resolution)
+        path, classes = split_source_spec(cfg.photo_cache)
+        pairs = open_photo_cache(path, model_config.resolution, classes)
     except DataError as error:
         raise DataError(f"`photo_cache` {error}") from None
     if pairs.size < encoder_config.image_size:
@@ -246,7 +248,10 @@ class VAEGANTrainer:
         )  # fmt: skip
         config["init_from"] = self.init_from
         if self.photo_pairs is not None:  # resume needs the same pairs, not only the same path
-            config["photo_cache"] = {"path": str(self.photo_pairs.path.resolve()), "id": self.photo_pairs.meta.get("id")}
+            pairs = self.photo_pairs
+            config["photo_cache"] = {"path": str(pairs.path.resolve()), "id": pairs.meta.get("id")}
+            if "classes_selected" in pairs.meta:
+                config["photo_cache"]["classes"] = pairs.meta["classes_selected"]
         return config
 
     # -- one step ---------------------------------------------------------------------
