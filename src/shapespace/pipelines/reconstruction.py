@@ -280,19 +280,19 @@ def evaluate_ikea(
 
 
 def format_ikea_table(result: dict) -> str:
-    """A plain-text table of :func:`evaluate_ikea`'s result, with the paper's rows."""
+    """A plain-text table of :func:`evaluate_ikea`'s result, with the paper's rows (their means
+    over the classes shown, which for all six are the paper's means)."""
     classes = sorted(result["model"]["per_class"])
-    header = f"{'':40}" + "".join(f"{c:>9}" for c in classes) + f"{'mean':>9}"
-    lines = [f"IKEA ({result['images']} photos), AP / IoU at 20^3 in percent", header]
     separately = result.get("one_model_per_class", False)
     rows = (("models, one per class", "model"), ("class's mean training shape", "baseline_mean_shape")) if separately else (
         ("model", "model"), ("mean training shape", "baseline_mean_shape"))  # fmt: skip
-    for name, key in rows:
-        table = result[key]
-        for metric in ("ap", "ap_best_rotation", "iou", "iou_best_rotation"):
-            cells = "".join(f"{table['per_class'][c][metric]:9.1f}" for c in classes)
-            lines.append(f"{name + ' ' + metric:40}{cells}{table['mean'][metric]:9.1f}")
+    metrics = ("ap", "ap_best_rotation", "iou", "iou_best_rotation")
+    labelled = [(f"{name} {metric}", result[key]["per_class"], result[key]["mean"][metric], metric) for name, key in rows for metric in metrics]
     for name, row in result["paper_ap_full_ikea"].items():
-        cells = "".join(f"{row.get(c, float('nan')):9.1f}" for c in classes)
-        lines.append(f"{'paper ' + name + ' ap':40}{cells}{row['mean']:9.1f}")
+        cells = {c: {"ap": row.get(c, float("nan"))} for c in classes}  # nan: a class the paper has no number for
+        labelled.append((f"paper {name} ap", cells, float(np.mean([cell["ap"] for cell in cells.values()])), "ap"))
+    width = max(40, max(len(label) for label, *_ in labelled) + 1)
+    lines = [f"IKEA ({result['images']} photos), AP / IoU at 20^3 in percent", f"{'':{width}}" + "".join(f"{c:>9}" for c in classes) + f"{'mean':>9}"]
+    for label, per_class, mean, metric in labelled:
+        lines.append(f"{label:{width}}" + "".join(f"{per_class[c][metric]:9.1f}" for c in classes) + f"{mean:9.1f}")
     return "\n".join(lines)
