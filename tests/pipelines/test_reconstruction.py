@@ -255,17 +255,24 @@ def test_evaluate_ikea_with_one_model_per_class(tmp_path):
     assert chairs["model"]["per_class"]["chair"] == alone["chair"]["model"]["per_class"]["chair"]
     with pytest.raises(ConfigError, match=r"model for class lamp: no photo of .* shows one; its classes are chair, table"):
         evaluate_ikea({"chair": chair_model, "lamp": table_model}, ikea, device="cpu")
+    with pytest.raises(ConfigError, match=r"no model given"):
+        evaluate_ikea({}, ikea, device="cpu")
 
 
-def test_parse_class_models():
+def test_parse_class_models(tmp_path):
     assert parse_class_models(["runs/vae"]) == "runs/vae"
     assert parse_class_models(["chair=runs/a", " table = runs/b"]) == {"chair": "runs/a", "table": "runs/b"}
     assert parse_class_models(["chair=runs/a"]) == {"chair": "runs/a"}
+    named = tmp_path / "lr=1e-4"
+    named.mkdir()
+    assert parse_class_models([str(named)]) == str(named)  # an existing folder is a folder
     for specs, message in (
         (["runs/a", "runs/b"], r"model 'runs/a': with more than one model, give each as CLASS=RUN"),
         (["chair=runs/a", "runs/b"], r"model 'runs/b': with more than one model"),
         (["chair=runs/a", "chair=runs/b"], r"model 'chair=runs/b': class 'chair' has a model already \(runs/a\)"),
-        (["chair="], r"model 'chair=': with more than one model"),
+        (["chair="], r"model 'chair=': the class or the folder is empty"),
+        (["=runs/a", "chair=runs/b"], r"model '=runs/a': the class or the folder is empty"),
+        ([], r"no model given"),
     ):
         with pytest.raises(ConfigError, match=message):
             parse_class_models(specs)

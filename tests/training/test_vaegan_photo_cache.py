@@ -10,7 +10,7 @@ import torch
 
 from conftest import box_voxels
 from shapespace.cli.main import main
-from shapespace.data.photo_cache import META_NAME, PHOTO_CACHE_FORMAT, PHOTO_CACHE_VERSION
+from shapespace.data.photo_cache import META_NAME, PHOTO_CACHE_FORMAT, PHOTO_CACHE_VERSION, open_photo_cache
 from shapespace.data.sources import VoxelSet
 from shapespace.errors import CheckpointError, ConfigError, DataError
 from shapespace.models.encoder import EncoderConfig
@@ -144,10 +144,21 @@ def test_cache_hash_class_takes_the_pairs_of_those_classes_only(tmp_path):
         for image, shape in zip(images, shapes):  # each picture with its own shape
             picture = (round(float(image[0, 0, 0]) * 255) - 5) // 10
             assert picture in (0, 1, 4, 5) and int(shape.sum()) == 36 * (3 + picture // 2)
+    assert pairs.meta["shapes"] == [{"path": "x.sh3f/0", "class": "box"}, {"path": "x.sh3f/2", "class": "box"}]
     assert trainer.resolved_config()["photo_cache"]["classes"] == ["box"]
+    # The labels index the classes kept: "table" (1 in the cache) is 0 alone, 1 beside "box".
+    tables = open_photo_cache(cache, classes=["table"])
+    assert tables.labels.tolist() == [0] and tables.meta["classes"] == ["table"] and tables.voxels[0].sum() == 36 * 4
+    both = open_photo_cache(cache, classes=["table", "box", "box"])
+    assert both.labels.tolist() == [0, 1, 0] and both.meta["classes"] == ["box", "table"] and len(both) == 6
     assert "classes" not in _trainer(tmp_path / "plain", _recipe(photo_cache=str(write_photo_cache(tmp_path / "boxes")))).resolved_config()["photo_cache"]
     with pytest.raises(DataError, match=r"photo_cache .*the photo cache has no class lamp; it holds box, table"):
         _trainer(tmp_path / "lamp", _recipe(photo_cache=f"{cache}#lamp"))
+    with pytest.raises(DataError, match=r"photo_cache '.*photos#': expected CACHE or CACHE#class"):
+        _trainer(tmp_path / "empty", _recipe(photo_cache=f"{cache}#"))
+    # A cache folder whose name holds "#" is that folder.
+    hashed = write_photo_cache(tmp_path / "a#box")
+    assert len(_trainer(tmp_path / "hashed", _recipe(photo_cache=str(hashed))).photo_pairs) == 6
 
 
 def test_resume_refuses_a_cache_rendered_anew_at_the_same_path(tmp_path):

@@ -340,7 +340,7 @@ def open_photo_cache(path: str | os.PathLike, resolution: int | None = None, cla
         resolution: the grid size the caller needs (None: any).
         classes: load only the shapes of these classes (None: all). The result's labels
             index its ``meta["classes"]``, which lists these classes in sorted order;
-            ``meta["count"]`` counts the shapes kept.
+            ``meta["count"]`` counts the shapes kept and ``meta["shapes"]`` describes them.
 
     Raises:
         DataError: naming the file and what is wrong, or a class the cache lacks.
@@ -376,11 +376,15 @@ def open_photo_cache(path: str | os.PathLike, resolution: int | None = None, cla
         if not len(kept):
             raise DataError(f"{path}: the photo cache holds no shape of {', '.join(chosen)}")
         labels = np.searchsorted(chosen, np.asarray(names)[labels[kept]])
+        shapes = meta.get("shapes", [])
         meta = {**meta, "classes": chosen, "count": len(kept), "classes_selected": chosen}
+        if len(shapes) == count:  # the description of each shape kept, in the result's order
+            meta["shapes"] = [shapes[i] for i in kept]
+        voxels = voxels[kept]
     images = np.empty((len(kept) * views, size, size, 3), np.uint8)
     for row, index in enumerate(kept):
         file = _image_path(path, int(index))
         if not _valid_images(file, views, size):
             raise DataError(f"{file}: missing or damaged (expected {views} pictures of {size}x{size}); run `shapespace data photos` again to mend the cache")
         images[row * views : (row + 1) * views] = np.load(file, allow_pickle=False)
-    return PhotoPairs(path, images, np.repeat(np.arange(len(kept)), views), voxels[kept].astype(np.uint8), labels.astype(np.int64), meta)
+    return PhotoPairs(path, images, np.repeat(np.arange(len(kept)), views), voxels.astype(np.uint8, copy=False), labels.astype(np.int64, copy=False), meta)

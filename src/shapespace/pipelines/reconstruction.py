@@ -188,18 +188,24 @@ def parse_class_models(specs: Sequence[str | os.PathLike]) -> str | os.PathLike 
     """``eval recon``'s model arguments: one run or model folder, or ``CLASS=RUN`` items, one
     model per class (the paper's "separately" row) -> ``{class: run}``.
 
+    A single argument that names an existing folder is that folder, ``=`` or not.
+
     Raises:
-        ConfigError: naming the item: ``CLASS=RUN`` mixed with a plain folder, a class given
-            twice, or an empty class or folder.
+        ConfigError: naming the item: no model, ``CLASS=RUN`` mixed with a plain folder, a
+            class given twice, or an empty class or folder.
     """
-    if len(specs) == 1 and "=" not in str(specs[0]):
+    if not specs:
+        raise ConfigError("no model given: give a run or model folder, or CLASS=RUN items")
+    if len(specs) == 1 and ("=" not in str(specs[0]) or Path(specs[0]).exists()):
         return specs[0]
     models: dict[str, str] = {}
     for spec in map(str, specs):
         name, sep, path = spec.partition("=")
         name, path = name.strip(), path.strip()
-        if not sep or not name or not path:
+        if not sep:
             raise ConfigError(f"model {spec!r}: with more than one model, give each as CLASS=RUN (e.g. chair=runs/vae-chair)")
+        if not name or not path:
+            raise ConfigError(f"model {spec!r}: the class or the folder is empty; expected CLASS=RUN (e.g. chair=runs/vae-chair)")
         if name in models:
             raise ConfigError(f"model {spec!r}: class {name!r} has a model already ({models[name]})")
         models[name] = path
@@ -230,13 +236,15 @@ def evaluate_ikea(
     left out (the means are over the classes given).
 
     Raises:
-        ConfigError: a class given that no photo of ``ikea_dir`` shows.
+        ConfigError: an empty ``{}``, or a class given that no photo of ``ikea_dir`` shows.
     """
     from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
 
     pairs, target = load_ikea_targets(ikea_dir)
     per_class = isinstance(checkpoint, dict)
     models = checkpoint if per_class else {None: checkpoint}
+    if per_class and not models:
+        raise ConfigError("no model given: one model per class needs at least one CLASS=RUN")
     if per_class:
         present = sorted({p.category for p in pairs})
         unknown = sorted(set(models) - set(present))
@@ -281,7 +289,8 @@ def evaluate_ikea(
 
 def format_ikea_table(result: dict) -> str:
     """A plain-text table of :func:`evaluate_ikea`'s result, with the paper's rows (their means
-    over the classes shown, which for all six are the paper's means)."""
+    over the classes shown, which for all six are the paper's means; nan where a class shown
+    has no number in the paper)."""
     classes = sorted(result["model"]["per_class"])
     separately = result.get("one_model_per_class", False)
     rows = (("models, one per class", "model"), ("class's mean training shape", "baseline_mean_shape")) if separately else (

@@ -130,8 +130,13 @@ def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder
     from shapespace.data.photo_cache import open_photo_cache
     from shapespace.data.sources import split_source_spec
 
+    path, classes = cfg.photo_cache, None
+    if not Path(path).exists():  # CACHE#class,...: those classes only (a folder named so is a folder)
+        try:
+            path, classes = split_source_spec(cfg.photo_cache)
+        except DataError:
+            raise DataError(f"`photo_cache` {cfg.photo_cache!r}: expected CACHE or CACHE#class[,class...]") from None
     try:
-        path, classes = split_source_spec(cfg.photo_cache)
         pairs = open_photo_cache(path, model_config.resolution, classes)
     except DataError as error:
         raise DataError(f"`photo_cache` {error}") from None
