@@ -43,11 +43,12 @@ from pathlib import Path
 
 import torch
 
+from shapespace.cli.args import add_samples_flag
 from shapespace.data.builtin import builtin_voxels
+from shapespace.data.sources import DataSelection, mean_occupancy
 from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
 from shapespace.pipelines.reconstruction import load_ikea_targets, load_images, load_vae_gan, reconstruct
 from shapespace.rendering.photos import render_photos
-from shapespace.data.sources import DataSelection, mean_occupancy
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
 
@@ -80,8 +81,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="built-in shapes per class for the class means")
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
     parser.add_argument("--data", action="append", default=[], help="shapes for the data_class_mean and data_mean rows (repeatable; SOURCE#class,... keeps those classes)")
-    parser.add_argument("--samples", type=int, default=0, help="the model's draws from q(z|y) per photo (0: the posterior mean)")
-    parser.add_argument("--mirror", action="store_true", help="average each reconstruction with that of the mirrored photo, mirrored back")
+    add_samples_flag(parser)  # --samples K and --mirror, as for `eval recon`
     parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
     args = parser.parse_args()
 
