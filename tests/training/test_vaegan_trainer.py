@@ -340,7 +340,7 @@ def test_init_from_a_gan_run_copies_g_and_d(tmp_path):
         _trainer(tmp_path / "vae3", init_from=tmp_path / "other")
 
 
-def test_init_from_a_vae_gan_run_also_copies_the_encoder(tmp_path):
+def test_init_from_a_vae_gan_run_also_copies_the_encoder_when_it_is_the_same(tmp_path):
     warm_up = _trainer(tmp_path / "warm", recipe=_recipe(steps=2, gan_weight=0.0))
     warm_up.train()
     trainer = _trainer(tmp_path / "joint", init_from=tmp_path / "warm")
@@ -348,9 +348,19 @@ def test_init_from_a_vae_gan_run_also_copies_the_encoder(tmp_path):
         assert _same_state(getattr(trainer.model, part).state_dict(), getattr(warm_up.model, part).state_dict()), part
     # A fresh encoder would differ: the copy is what makes them equal.
     assert not _same_state(ShapeVAEGAN(TINY_GAN, TINY_ENCODER).encoder.state_dict(), warm_up.model.encoder.state_dict())
+    assert trainer.initialised == ("generator", "discriminator", "encoder")
+    # Another encoder (e.g. a backbone's) starts fresh under the copied G and D.
     other = EncoderConfig(image_size=16, latent_dim=16, channels=(4, 8), kernels=(5, 5, 4), strides=(2, 2, 1))
-    with pytest.raises(CheckpointError, match="init_from .*warm: its encoder differs .*pick the same encoder"):
-        VAEGANTrainer(TINY_GAN, other, _recipe(), _boxes(), tmp_path / "joint2", init_from=tmp_path / "warm", device="cpu", progress=False)
+    trainer = VAEGANTrainer(TINY_GAN, other, _recipe(), _boxes(), tmp_path / "joint2", init_from=tmp_path / "warm", device="cpu", progress=False)
+    torch.manual_seed(trainer.train_config.seed)  # as the trainer seeds its initial weights
+    fresh = ShapeVAEGAN(TINY_GAN, other).encoder.state_dict()
+    assert trainer.initialised == ("generator", "discriminator")
+    for part in ("generator", "discriminator"):
+        assert _same_state(getattr(trainer.model, part).state_dict(), getattr(warm_up.model, part).state_dict()), part
+    assert _same_state(trainer.model.encoder.state_dict(), fresh)
+    # A different G/D architecture is still refused.
+    with pytest.raises(CheckpointError, match="init_from .*warm: its architecture differs"):
+        VAEGANTrainer(TINY_GAN.replace(latent_std=0.5), TINY_ENCODER, _recipe(), _boxes(), tmp_path / "joint3", init_from=tmp_path / "warm", device="cpu", progress=False)
 
 
 def test_the_recipe_loss_and_penalties_apply_to_the_vae_gan_too(tmp_path, monkeypatch):

