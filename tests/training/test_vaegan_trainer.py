@@ -332,6 +332,7 @@ def test_init_from_a_gan_run_copies_g_and_d(tmp_path):
     assert _same_state(trainer.model.generator.state_dict(), gan_run.model.generator.state_dict())
     assert _same_state(trainer.model.discriminator.state_dict(), gan_run.model.discriminator.state_dict())
     assert trainer.resolved_config()["init_from"] == str(tmp_path / "gan")
+    assert trainer.initialised == ("generator", "discriminator")  # a GAN has no encoder to replace
     # A model folder works as well; an architecture that differs is refused by name.
     from_model = _trainer(tmp_path / "vae2", init_from=tmp_path / "gan" / "model")
     assert _same_state(from_model.model.generator.state_dict(), gan_run.model.generator.state_dict())
@@ -354,7 +355,8 @@ def test_init_from_a_vae_gan_run_also_copies_the_encoder_when_it_is_the_same(tmp
     trainer = VAEGANTrainer(TINY_GAN, other, _recipe(), _boxes(), tmp_path / "joint2", init_from=tmp_path / "warm", device="cpu", progress=False)
     torch.manual_seed(trainer.train_config.seed)  # as the trainer seeds its initial weights
     fresh = ShapeVAEGAN(TINY_GAN, other).encoder.state_dict()
-    assert trainer.initialised == ("generator", "discriminator")
+    assert trainer.initialised == ("generator", "discriminator", "encoder replaced")
+    assert trainer.resolved_config()["initialised"] == ["generator", "discriminator", "encoder replaced"]
     for part in ("generator", "discriminator"):
         assert _same_state(getattr(trainer.model, part).state_dict(), getattr(warm_up.model, part).state_dict()), part
     assert _same_state(trainer.model.encoder.state_dict(), fresh)

@@ -238,7 +238,7 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
             device=device, resume=args.resume, progress=progress, distributed=distributed,
         )  # fmt: skip
         headline = f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}"
-        if trainer.initialised and "encoder" not in trainer.initialised:
+        if "encoder replaced" in trainer.initialised:
             headline += f"; G and D from {args.init_from}, E new (its encoder differs)"
         code = _run_training(trainer, distributed, args, headline)
     finally:

@@ -37,6 +37,7 @@ LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
 _BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width")
+_BACKBONE_DEFAULTS = {"backbone_size": 160, "backbone_classes": (), "head_width": 512}
 
 
 def _int_tuple(values) -> tuple[int, ...]:
@@ -57,7 +58,7 @@ class EncoderConfig(ConfigBase):
             ``kernel // 2``; the last pads by 0 and must reduce the map to 1x1.
         backbone: "none" (the paper's convolutions) or "efficientnet-lite0": a frozen
             ImageNet network under a trained head (``channels``, ``kernels`` and ``strides``
-            are then unused).
+            are then unused, though saved and shown).
         backbone_size: the side images are resized to for the backbone.
         backbone_classes: ImageNet classes whose log-probabilities the head reads; empty:
             the backbone's pooled features.
@@ -75,6 +76,10 @@ class EncoderConfig(ConfigBase):
     head_width: int = setting(512, check=at_least(1), help="the backbone head's hidden layer")
 
     def validate(self) -> None:
+        if self.backbone == "none":
+            unused = [name for name in _BACKBONE_FIELDS[1:] if getattr(self, name) != _BACKBONE_DEFAULTS[name]]
+            if unused:
+                raise ConfigError(f"encoder {', '.join(unused)} need a backbone (backbone is none); set backbone or leave them out")
         if self.backbone != "none":
             bad = [c for c in self.backbone_classes if not 0 <= c < IMAGENET_CLASSES]
             if bad or len(set(self.backbone_classes)) != len(self.backbone_classes):

@@ -26,6 +26,8 @@ class ShapeVAEGAN(ShapeGAN):
     Args:
         gan_config: architecture of G and D.
         encoder_config: architecture of E; its ``latent_dim`` must equal G's.
+        pretrained_backbone: with a backbone encoder, load its ImageNet weights (False when a
+            saved model's weights replace them: loading then needs no weights package).
     """
 
     MODEL_TYPE = VAE_GAN_MODEL_TYPE
@@ -33,7 +35,7 @@ class ShapeVAEGAN(ShapeGAN):
     LOAD_HINT = " without an image encoder; reconstruction needs a model trained with `shapespace train vae-gan`"
     WEIGHT_PREFIXES = None
 
-    def __init__(self, gan_config: GANConfig, encoder_config: EncoderConfig) -> None:
+    def __init__(self, gan_config: GANConfig, encoder_config: EncoderConfig, pretrained_backbone: bool = True) -> None:
         if encoder_config.latent_dim != gan_config.latent_dim:
             raise ConfigError(
                 f"the encoder's latent_dim {encoder_config.latent_dim} differs from the generator's {gan_config.latent_dim}"
@@ -45,7 +47,7 @@ class ShapeVAEGAN(ShapeGAN):
             )
         super().__init__(gan_config)
         self.encoder_config = encoder_config
-        self.encoder = ImageEncoder(encoder_config)
+        self.encoder = ImageEncoder(encoder_config, pretrained=pretrained_backbone)
         # The mean occupancy of the training shapes (set by the trainer): the trivial
         # baseline every reconstruction is compared with (``eval recon``).
         r = gan_config.resolution
@@ -89,4 +91,5 @@ class ShapeVAEGAN(ShapeGAN):
 
     @classmethod
     def from_config_entries(cls, meta: dict[str, Any]) -> "ShapeVAEGAN":
-        return cls(GANConfig.from_dict(meta["config"]), EncoderConfig.from_dict(meta["encoder"]))
+        # The saved weights include the backbone's: its ImageNet weights are not read.
+        return cls(GANConfig.from_dict(meta["config"]), EncoderConfig.from_dict(meta["encoder"]), pretrained_backbone=False)

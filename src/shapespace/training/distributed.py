@@ -31,7 +31,7 @@ from torch import nn
 from shapespace.errors import ConfigError
 from shapespace.training.interrupts import ProcessGroupFailed
 
-__all__ = ["Distributed", "GlobalBatchNorm2d", "GlobalBatchNorm3d", "ProcessGroupFailed", "convert_batchnorm", "from_environment", "leave", "parallel"]
+__all__ = ["Distributed", "GlobalBatchNorm1d", "GlobalBatchNorm2d", "GlobalBatchNorm3d", "ProcessGroupFailed", "convert_batchnorm", "from_environment", "leave", "parallel"]
 
 # How long a process waits for the others in one collective before it gives up: a process
 # that died stops the rest within this time instead of leaving them waiting for ever.
@@ -200,11 +200,15 @@ class GlobalBatchNorm2d(_GlobalBatchNorm, nn.BatchNorm2d):
     """:class:`nn.BatchNorm2d` over the global batch (the image encoder's)."""
 
 
-_GLOBAL = {nn.BatchNorm3d: GlobalBatchNorm3d, nn.BatchNorm2d: GlobalBatchNorm2d}
+class GlobalBatchNorm1d(_GlobalBatchNorm, nn.BatchNorm1d):
+    """:class:`nn.BatchNorm1d` over the global batch (the backbone encoder's head, on (B, C))."""
+
+
+_GLOBAL = {nn.BatchNorm3d: GlobalBatchNorm3d, nn.BatchNorm2d: GlobalBatchNorm2d, nn.BatchNorm1d: GlobalBatchNorm1d}
 
 
 def convert_batchnorm(module: nn.Module) -> nn.Module:
-    """Make every ``nn.BatchNorm3d`` and ``nn.BatchNorm2d`` of ``module`` normalise over the
+    """Make every ``nn.BatchNorm3d``, ``nn.BatchNorm2d`` and ``nn.BatchNorm1d`` of ``module`` normalise over the
     global batch, in place: each layer keeps its parameters and buffers and only changes
     class (so optimisers, state dicts and checkpoints are unaffected); returns ``module``."""
     for child in module.modules():

@@ -41,7 +41,7 @@ RUN_CONFIG_NAME = "config.json"
 RESUMABLE_CHANGES = frozenset({"steps", "sample_every", "checkpoint_every", "checkpoint_minutes", "log_every"})
 LOCK_NAME = ".lock"
 # Entries of a resolved config that describe the run rather than define it.
-_BOOKKEEPING = frozenset({"shapespace_version", "resolved", "deviations_from_paper", "init_from", "kind"})
+_BOOKKEEPING = frozenset({"shapespace_version", "resolved", "deviations_from_paper", "init_from", "initialised", "kind"})
 
 
 def check_resumable(

@@ -102,9 +102,10 @@ def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None
 
 def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> tuple[str, ...]:
     """Copy G and D (and E, from a 3D-VAE-GAN with the same encoder) of a run or model
-    folder into ``model``; returns the parts copied. A different G/D architecture is refused
-    (param ``init_from``); a 3D-VAE-GAN with another encoder gives G and D, and E starts
-    fresh (e.g. a backbone encoder trained under a generator that a plain encoder learnt with)."""
+    folder into ``model``; returns the parts copied, ``"encoder"`` included when E was. A
+    different G/D architecture is refused (param ``init_from``); a 3D-VAE-GAN with another
+    encoder gives G and D, and E starts fresh (e.g. a backbone encoder trained under a
+    generator that a plain encoder learnt with): then the parts end with ``"encoder replaced"``."""
     directory = resolve_model_dir(path)
     with_encoder = read_model_meta(directory).get("model_type") == VAE_GAN_MODEL_TYPE
     source = (ShapeVAEGAN if with_encoder else ShapeGAN).from_pretrained(directory)
@@ -114,10 +115,12 @@ def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> tuple[str, ...
         )
     model.generator.load_state_dict(source.generator.state_dict())
     model.discriminator.load_state_dict(source.discriminator.state_dict())
-    if with_encoder and source.encoder_config == model.encoder_config:
-        model.encoder.load_state_dict(source.encoder.state_dict())
-        return ("generator", "discriminator", "encoder")
-    return ("generator", "discriminator")
+    if not with_encoder:
+        return ("generator", "discriminator")
+    if source.encoder_config != model.encoder_config:
+        return ("generator", "discriminator", "encoder replaced")
+    model.encoder.load_state_dict(source.encoder.state_dict())
+    return ("generator", "discriminator", "encoder")
 
 
 def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder_config: EncoderConfig, data: VoxelSet):
@@ -253,6 +256,8 @@ class VAEGANTrainer:
             self.device, self.precision, self.memory_format, self.optimizers["generator"], self.distributed,
         )  # fmt: skip
         config["init_from"] = self.init_from
+        if self.initialised:
+            config["initialised"] = list(self.initialised)
         if self.photo_pairs is not None:  # resume needs the same pairs, not only the same path
             pairs = self.photo_pairs
             config["photo_cache"] = {"path": str(pairs.path.resolve()), "id": pairs.meta.get("id")}

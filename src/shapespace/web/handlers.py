@@ -127,11 +127,17 @@ class DemoModel:
         return next(self.model.parameters()).device
 
     def parameter_counts(self) -> dict[str, int]:
-        """Parameters per network: ``{"G": ..., "D": ...}`` (and ``"E"`` for the encoder)."""
+        """Parameters per network: ``{"G": ..., "D": ...}`` (and ``"E"`` for the encoder); an
+        encoder's frozen ImageNet backbone is counted apart, as ``"E's frozen backbone"``."""
         parts = {"G": self.model.generator, "D": self.model.discriminator}
         if isinstance(self.model, ShapeVAEGAN):
             parts["E"] = self.model.encoder
-        return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+        counts = {name: sum(p.numel() for p in part.parameters() if p.requires_grad) for name, part in parts.items()}
+        if isinstance(self.model, ShapeVAEGAN):
+            frozen = sum(p.numel() for p in self.model.encoder.parameters() if not p.requires_grad)
+            if frozen:
+                counts["E's frozen backbone"] = frozen
+        return counts
 
     def request_folder(self, kind: str) -> Path:
         """A new, empty folder for one request's files; the oldest beyond ``kept_requests`` go."""
@@ -487,7 +493,9 @@ def model_card_markdown(demo: DemoModel) -> str:
         ("recipe", card.recipe or "unknown (no run folder)"),
     ]
     if card.encoder is not None:
-        rows.append(("image encoder", f"{card.encoder.get('image_size')} x {card.encoder.get('image_size')} RGB input"))
+        backbone = card.encoder.get("backbone", "none")
+        rows.append(("image encoder", f"{card.encoder.get('image_size')} x {card.encoder.get('image_size')} RGB input"
+                     + ("" if backbone == "none" else f", a frozen ImageNet {backbone} under a trained head")))
     if card.steps_trained is not None or card.steps_planned is not None:
         trained = f"{card.steps_trained:,}" if card.steps_trained is not None else "unknown"
         planned = f" (the recipe's budget: {card.steps_planned:,})" if card.steps_planned is not None else ""
