@@ -135,3 +135,23 @@ def test_the_heads_batchnorm_normalises_over_the_global_batch_when_data_parallel
     # tests/training/test_distributed.py for the 2D and 3D layers, which share the code).
     torch.manual_seed(5)
     torch.testing.assert_close(encoder(images).mean, before)
+
+
+def test_a_vae_gan_trains_on_a_backbone_and_leaves_it_unchanged(tmp_path):
+    from conftest import box_voxels
+    from shapespace.data.sources import VoxelSet
+    from shapespace.training.vaegan_config import VAE_RECIPES
+    from shapespace.training.vaegan_trainer import VAEGANTrainer
+
+    recipe = VAE_RECIPES.get("fast").replace(steps=3, batch_size=4, precision="fp32", sample_every=0, checkpoint_every=0, log_every=1, seed=3)
+    data = VoxelSet(box_voxels(8), torch.zeros(8, dtype=torch.long), ("box",), "test:boxes")
+    trainer = VAEGANTrainer(GAN, ENCODER, recipe, data, tmp_path / "run", device="cpu", progress=False)
+    backbone = {k: v.clone() for k, v in trainer.model.encoder.backbone.state_dict().items()}
+    head = trainer.model.encoder.to_posterior.weight.clone()
+    trainer.train()
+    assert trainer.step == 3
+    assert all(torch.equal(v, backbone[k]) for k, v in trainer.model.encoder.backbone.state_dict().items())
+    assert not torch.equal(trainer.model.encoder.to_posterior.weight, head)
+    loaded = ShapeVAEGAN.from_pretrained(tmp_path / "run" / "model")
+    assert loaded.encoder_config == ENCODER
+    assert all(torch.equal(v, backbone[k]) for k, v in loaded.encoder.backbone.state_dict().items())
