@@ -88,6 +88,26 @@ def test_a_folder_in_use_is_refused_and_the_lock_goes_with_its_process(tiny_conf
             _trainer(tiny_config, box_set, run_dir, resume=True, steps=8)
 
 
+def test_processes_checking_a_folder_at_once_do_not_refuse_each_other(tmp_path):
+    # On resume every process of a data-parallel run checks the folder; one's probe must not
+    # make another's fail (it did now and then when the probe took the exclusive lock).
+    import fcntl
+    import os
+
+    folder = RunFolder(tmp_path / "run")
+    with folder.lock():
+        pass  # leaves .lock behind, as a finished run does
+    fd = os.open(tmp_path / "run" / ".lock", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # the other process's probe, held
+        folder.check_unlocked()
+    finally:
+        os.close(fd)
+    with folder.lock():  # a training process still refuses it
+        with pytest.raises(CheckpointError, match="is in use"):
+            RunFolder(tmp_path / "run").check_unlocked()
+
+
 def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_again(tiny_config, box_set, tmp_path, single_thread):
     run_dir = tmp_path / "run"
     stopped = RunFolder(run_dir)

@@ -222,10 +222,26 @@ class RunFolder:
             os.close(fd)  # releases the lock
 
     def check_unlocked(self) -> None:
-        """Raise CheckpointError when another process holds the folder's lock."""
-        if (self.path / LOCK_NAME).is_file():
-            with self.lock():
-                pass
+        """Raise CheckpointError when another process holds the folder's lock.
+
+        The probe takes a shared lock, so that the processes of a data-parallel run, which
+        all check the folder at once on ``resume``, do not refuse each other (an exclusive
+        probe made one of them fail now and then with "is in use")."""
+        path = self.path / LOCK_NAME
+        if not path.is_file():
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            return
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CheckpointError(f"`out`: {self.path} is in use: {self._holder(fd)} is training into it") from None
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _holder(fd: int) -> str:
