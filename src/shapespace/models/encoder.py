@@ -37,7 +37,6 @@ LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
 _BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width")
-_BACKBONE_DEFAULTS = {"backbone_size": 160, "backbone_classes": (), "head_width": 512}
 
 
 def _int_tuple(values) -> tuple[int, ...]:
@@ -77,10 +76,11 @@ class EncoderConfig(ConfigBase):
 
     def validate(self) -> None:
         if self.backbone == "none":
-            unused = [name for name in _BACKBONE_FIELDS[1:] if getattr(self, name) != _BACKBONE_DEFAULTS[name]]
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
+            unused = [name for name in _BACKBONE_FIELDS[1:] if getattr(self, name) != defaults[name]]
             if unused:
                 raise ConfigError(f"encoder {', '.join(unused)} need a backbone (backbone is none); set backbone or leave them out")
-        if self.backbone != "none":
+        else:
             bad = [c for c in self.backbone_classes if not 0 <= c < IMAGENET_CLASSES]
             if bad or len(set(self.backbone_classes)) != len(self.backbone_classes):
                 raise ConfigError(
