@@ -1,7 +1,8 @@
 """Which features of the frozen ImageNet backbone carry over from renders to real photos.
 
-The choice behind the ``lite0-furniture`` encoder (docs/backbone.md), measured without
-training a 3D model: EfficientNet-Lite0 (models/backbone.py) turns every picture of a photo
+The choice behind the ``lite0-furniture`` and ``lite2-furniture`` encoders (docs/backbone.md),
+measured without training a 3D model: a frozen EfficientNet-Lite (models/backbone.py,
+``--backbone``) turns every picture of a photo
 cache (rendered furniture) and every ikea-dev photo into three kinds of features:
 
 * ``pooled``: the 1,280 pooled features of its last convolution;
@@ -12,10 +13,11 @@ A logistic regression per kind learns the six classes from the **renders only** 
 class weights; features standardised with the renders' statistics) and is scored on the
 photos as balanced accuracy (the mean over classes of the share right; chance 1/6). The
 photos are never trained on. ``zero_shot`` needs no training at all: each photo's class is
-the one whose ImageNet furniture classes (``FURNITURE_GROUPS``) have the most probability.
+the one whose ImageNet furniture classes (``FURNITURE_GROUPS`` in models/backbone.py) have the most probability.
 Prints one JSON object.
 
-    python benchmarks/backbone_probe.py --photo-cache runs/photos/sh3d-64 [--ikea ../shared/data/ikea-dev] [--size 160]
+    python benchmarks/backbone_probe.py --photo-cache runs/photos/sh3d-64 [--ikea ../shared/data/ikea-dev]
+        [--backbone efficientnet-lite0] [--size 160]
 """
 
 from __future__ import annotations
@@ -31,19 +33,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 
 from shapespace.data.photo_cache import open_photo_cache
-from shapespace.models.backbone import FURNITURE_CLASSES, ImageNetBackbone
+from shapespace.models.backbone import FURNITURE_CLASSES, FURNITURE_GROUPS, LITE_VARIANTS, ImageNetBackbone
 from shapespace.pipelines.reconstruction import load_ikea_targets, load_images
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
-# Which of FURNITURE_CLASSES shows which IKEA class (for the zero-shot row only).
-FURNITURE_GROUPS = {
-    "bed": (564, 520, 516, 431),
-    "bookcase": (453, 624, 553, 894, 495, 548, 493),
-    "chair": (423, 559, 765, 857),
-    "desk": (526,),
-    "sofa": (831,),
-    "table": (532, 736),
-}
 
 
 @torch.no_grad()
@@ -57,12 +50,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo-cache", required=True, help="a photo cache of the six classes (shapespace data photos)")
     parser.add_argument("--ikea", default=str(DEFAULT_IKEA))
+    parser.add_argument("--backbone", default="efficientnet-lite0", choices=LITE_VARIANTS)
     parser.add_argument("--size", type=int, default=160, help="the backbone's input side")
     args = parser.parse_args()
-    assert sorted(sum(FURNITURE_GROUPS.values(), ())) == sorted(FURNITURE_CLASSES)
 
     start = time.perf_counter()
-    backbone = ImageNetBackbone(args.size)  # pooled features; the log-probabilities come from its classifier
+    backbone = ImageNetBackbone(args.size, name=args.backbone)  # pooled features; the log-probabilities come from its classifier
     cache = open_photo_cache(args.photo_cache)
     classes = list(cache.meta["classes"])
     pairs, _ = load_ikea_targets(args.ikea)
@@ -77,7 +70,7 @@ def main() -> None:
         "imagenet_1000": (render_logp, photo_logp),
         "furniture_19": (render_logp[:, furniture], photo_logp[:, furniture]),
     }
-    result: dict = {"photo_cache": str(args.photo_cache), "renders": len(render_labels), "photos": len(pairs), "size": args.size}
+    result: dict = {"photo_cache": str(args.photo_cache), "renders": len(render_labels), "photos": len(pairs), "backbone": args.backbone, "size": args.size}
     for name, (train, test) in kinds.items():
         mean, std = train.mean(0), train.std(0) + 1e-6
         probe = LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced").fit(((train - mean) / std).numpy(), render_labels)

