@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--photo-cache", required=True, help="a photo cache of the six classes (shapespace data photos)")
     parser.add_argument("--ikea", default=str(DEFAULT_IKEA))
     parser.add_argument("--backbone", default="efficientnet-lite0", choices=LITE_VARIANTS)
-    parser.add_argument("--size", type=int, default=160, help="the backbone's input side")
+    parser.add_argument("--size", type=int, default=160, help="the backbone's input side (lite0-furniture 160, lite2-furniture 224)")
     args = parser.parse_args()
 
     start = time.perf_counter()

