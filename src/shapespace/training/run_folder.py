@@ -211,10 +211,7 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckpointError(f"`out`: {self.path} is in use: {self._holder(fd)} is training into it") from None
+            self._take(fd, fcntl.LOCK_EX)
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
             yield
@@ -236,12 +233,18 @@ class RunFolder:
             return
         fd = os.open(path, os.O_RDONLY)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckpointError(f"`out`: {self.path} is in use: {self._holder(fd)} is training into it") from None
+            self._take(fd, fcntl.LOCK_SH)
         finally:
             os.close(fd)
+
+    def _take(self, fd: int, mode: int) -> None:
+        """``flock`` ``fd`` in ``mode`` without waiting; CheckpointError naming the holder if taken."""
+        import fcntl
+
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CheckpointError(f"`out`: {self.path} is in use: {self._holder(fd)} is training into it") from None
 
     @staticmethod
     def _holder(fd: int) -> str:
