@@ -47,8 +47,8 @@ from shapespace.cli.args import add_samples_flag
 from shapespace.data.builtin import builtin_voxels
 from shapespace.data.sources import DataSelection, mean_occupancy
 from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
-from shapespace.pipelines.reconstruction import load_ikea_targets, load_images, load_vae_gan, reconstruct
-from shapespace.rendering.photos import render_photos
+from shapespace.pipelines.reconstruction import load_ikea_targets, load_photos, load_vae_gan, reconstruct
+from shapespace.rendering.photos import render_photos_with_aspects
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
 
@@ -123,16 +123,16 @@ def main() -> None:
     if args.model is not None:
         model = load_vae_gan(args.model, "cpu")
         size, resolution = model.encoder_config.image_size, model.config.resolution
-        photos = load_images([p.image for p in pairs], size)
+        photos, photo_aspects = load_photos([p.image for p in pairs], size)
         shapes = from_evaluation_grid(target, resolution)
-        renders = render_photos(shapes, size, torch.Generator().manual_seed(0))
+        renders, render_aspects = render_photos_with_aspects(shapes, size, torch.Generator().manual_seed(0))
         reference, reference_class = [], []
         for k, name in enumerate(classes):
             voxels, _ = builtin_voxels(name, args.count, resolution, seed=0)
             reference.append(torch.from_numpy(voxels).reshape(len(voxels), -1).float())
             reference_class += [k] * len(voxels)
-        for name, images in (("model_on_photos", photos), ("model_on_renders", renders)):
-            reconstructions = reconstruct(model, images, samples=args.samples, mirror=args.mirror)
+        for name, images, aspects in (("model_on_photos", photos, photo_aspects), ("model_on_renders", renders, render_aspects)):
+            reconstructions = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects)
             predicted = to_evaluation_grid(reconstructions)
             result[name] = _summary(reconstruction_scores(predicted, target, categories))
             nearest = _nearest_class(reconstructions, torch.cat(reference), torch.tensor(reference_class))

@@ -48,6 +48,47 @@ def test_the_cache_holds_pictures_shapes_classes_and_credits(furniture, tmp_path
     assert np.array_equal(pairs.voxels[2], read_shape(path, VoxelizeOptions(resolution=8)).astype(np.uint8))
     assert (tmp_path / "photos" / "preview.png").is_file()
     assert len({pairs.images[i].tobytes() for i in range(9)}) == 9  # every picture differs
+    # Each picture's crop aspect ratio: the chairs (40 x 40 x 90 cm) are tall, the table
+    # (120 x 80 x 75 cm) is wide; the window's margins move a ratio by at most 2x.
+    assert meta["version"] == 2 and pairs.aspects.shape == (9,) and pairs.aspects.dtype == np.float32
+    assert pairs.aspects[:6].max() < pairs.aspects[6:].min() and pairs.aspects[:6].max() < 1.0
+
+
+def test_a_version_1_cache_opens_without_aspects_and_an_aspect_encoder_refuses_it(furniture, tmp_path):
+    import shutil
+
+    import torch
+
+    from shapespace.data.sources import VoxelSet
+    from shapespace.models import GANConfig
+    from shapespace.models.encoder import EncoderConfig
+    from shapespace.training.vaegan_config import VAE_RECIPES
+    from shapespace.training.vaegan_trainer import open_training_cache
+
+    _prepare(furniture, tmp_path / "photos")
+    meta = json.loads((tmp_path / "photos" / META_NAME).read_text())
+    (tmp_path / "photos" / META_NAME).write_text(json.dumps(meta | {"version": 1}))  # as shapespace wrote it before aspects
+    shutil.rmtree(tmp_path / "photos" / "aspects")
+    old = open_photo_cache(tmp_path / "photos")
+    assert old.aspects is None and old.images.shape == (9, 16, 16, 3)
+    data = VoxelSet(torch.from_numpy(old.voxels), torch.from_numpy(old.labels), ("chair", "table"), "test")
+    gan = GANConfig(resolution=8, latent_dim=8, generator_channels=(16,), discriminator_channels=(16,), latent_prior="normal")
+    recipe = VAE_RECIPES.get("fast").replace(photo_cache=str(tmp_path / "photos"))
+    plain = EncoderConfig(image_size=16, latent_dim=8, backbone="efficientnet-lite0", backbone_size=32)
+    assert open_training_cache(recipe, gan, plain, data).aspects is None
+    with pytest.raises(DataError, match=r"photo_cache.*photos: was made by an earlier shapespace and does not record its pictures. aspect ratios.*run the `shapespace data photos` command that made it again"):
+        open_training_cache(recipe, gan, EncoderConfig(**{**plain.to_dict(), "crop_aspect": True}), data)
+    # `data photos` again brings it to version 2: every shape is rendered again, to the same
+    # pictures, now with their aspect ratios.
+    before = old.images.copy()
+    again = _prepare(furniture, tmp_path / "photos")
+    assert again["rendered"] == 3 and again["version"] == 2
+    upgraded = open_photo_cache(tmp_path / "photos")
+    assert np.array_equal(upgraded.images, before) and upgraded.aspects.shape == (9,)
+    meta["version"] = 7
+    (tmp_path / "photos" / META_NAME).write_text(json.dumps(meta))
+    with pytest.raises(DataError, match=r"not a shapespace photo cache of a version this shapespace reads \(1, 2;"):
+        open_photo_cache(tmp_path / "photos")
 
 
 def test_a_stopped_or_damaged_cache_is_continued_to_the_same_pictures(furniture, tmp_path):
@@ -55,7 +96,7 @@ def test_a_stopped_or_damaged_cache_is_continued_to_the_same_pictures(furniture,
     _prepare(furniture, tmp_path / "photos")
     first = (tmp_path / "photos" / "images" / "00001.npy")
     first.unlink()
-    (tmp_path / "photos" / "images" / "00002.npy").write_bytes(b"truncated")
+    (tmp_path / "photos" / "aspects" / "00002.npy").write_bytes(b"truncated")
     meta = json.loads((tmp_path / "photos" / META_NAME).read_text())
     meta["complete"] = False
     (tmp_path / "photos" / META_NAME).write_text(json.dumps(meta))
@@ -63,13 +104,15 @@ def test_a_stopped_or_damaged_cache_is_continued_to_the_same_pictures(furniture,
         open_photo_cache(tmp_path / "photos")
     again = _prepare(furniture, tmp_path / "photos")
     assert again["rendered"] == 2  # the two missing or damaged files, no more
-    assert np.array_equal(open_photo_cache(tmp_path / "photos").images, open_photo_cache(tmp_path / "straight").images)
+    mended, straight = open_photo_cache(tmp_path / "photos"), open_photo_cache(tmp_path / "straight")
+    assert np.array_equal(mended.images, straight.images) and np.array_equal(mended.aspects, straight.aspects)
 
 
 def test_worker_processes_render_the_same_pictures(furniture, tmp_path):
     _prepare(furniture, tmp_path / "here")
     _prepare(furniture, tmp_path / "pool", workers=2)
-    assert np.array_equal(open_photo_cache(tmp_path / "here").images, open_photo_cache(tmp_path / "pool").images)
+    here, pool = open_photo_cache(tmp_path / "here"), open_photo_cache(tmp_path / "pool")
+    assert np.array_equal(here.images, pool.images) and np.array_equal(here.aspects, pool.aspects)
 
 
 def test_other_settings_need_overwrite(furniture, tmp_path):
@@ -88,6 +131,9 @@ def test_damaged_caches_are_named(furniture, tmp_path):
     _prepare(furniture, tmp_path / "photos")
     with pytest.raises(DataError, match=r"holds 8\^3 shapes but 16\^3 are needed; render one with resolution 16"):
         open_photo_cache(tmp_path / "photos", resolution=16)
+    np.save(tmp_path / "photos" / "aspects" / "00001.npy", np.array([1.0, -1.0, 1.0], np.float32))
+    with pytest.raises(DataError, match=r"aspects/00001\.npy: missing or damaged \(expected 3 positive aspect ratios\)"):
+        open_photo_cache(tmp_path / "photos")
     (tmp_path / "photos" / "images" / "00000.npy").write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(DataError, match=r"00000\.npy: missing or damaged \(expected 3 pictures of 16x16\)"):
         open_photo_cache(tmp_path / "photos")

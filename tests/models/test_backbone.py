@@ -114,6 +114,62 @@ def test_the_lite2_preset_reads_the_same_classes_from_the_larger_network():
     assert encoder(_images(2, 128)).mean.shape == (2, 16)
 
 
+def test_the_aspect_preset_reads_each_photos_aspect_ratio():
+    config = get_encoder_preset("lite0-aspect", latent_dim=16)
+    assert config.crop_aspect and dataclasses.replace(config, crop_aspect=False) == get_encoder_preset("lite0-furniture", latent_dim=16)
+    torch.manual_seed(0)
+    encoder = ImageEncoder(dataclasses.replace(ENCODER, crop_aspect=True)).eval()
+    assert encoder.head[0].num_features == 4  # three class scores and the log aspect ratio
+    images = _images(2).repeat(2, 1, 1, 1)  # the same two pictures twice
+    posterior = encoder(images, torch.tensor([0.5, 2.0, 2.0, 0.5]))
+    assert not torch.allclose(posterior.mean[0], posterior.mean[2]) and not torch.allclose(posterior.mean[1], posterior.mean[3])
+    torch.testing.assert_close(encoder(images[:2], torch.tensor([0.5, 2.0])).mean, posterior.mean[:2])
+    # The head reads log(aspect): a square photo adds exactly nothing beyond the class scores.
+    weight = encoder.head[2].weight  # (head_width, 4)
+    with torch.no_grad():
+        weight[:, 3] = 0.0
+    same = encoder(images, torch.tensor([0.5, 2.0, 2.0, 0.5])).mean
+    torch.testing.assert_close(same[:2], same[2:])
+    with pytest.raises(ValueError, match=r"this encoder reads each photo's aspect ratio \(crop_aspect\): pass aspects"):
+        encoder(images)
+    with pytest.raises(ValueError, match=r"aspects must have shape \(4,\), one per image, got \(2,\)"):
+        encoder(images, torch.tensor([1.0, 1.0]))
+    with pytest.raises(ValueError, match="aspects must be finite and positive"):
+        encoder(images, torch.tensor([1.0, 0.0, 1.0, 1.0]))
+    # An encoder without crop_aspect ignores them.
+    plain = ImageEncoder(ENCODER).eval()
+    torch.testing.assert_close(plain(images, torch.tensor([0.5, 2.0, 2.0, 0.5])).mean, plain(images).mean)
+
+
+def test_a_vae_gan_reading_aspects_trains_on_renders_and_reconstructs_files(tmp_path):
+    from PIL import Image
+
+    from conftest import box_voxels
+    from shapespace.data.sources import VoxelSet
+    from shapespace.pipelines.reconstruction import load_photos, load_vae_gan, reconstruct
+    from shapespace.training.vaegan_config import VAE_RECIPES
+    from shapespace.training.vaegan_trainer import VAEGANTrainer
+
+    encoder = dataclasses.replace(ENCODER, crop_aspect=True)
+    recipe = VAE_RECIPES.get("fast").replace(steps=2, batch_size=4, precision="fp32", sample_every=0, checkpoint_every=0, log_every=1, seed=3)
+    data = VoxelSet(box_voxels(8), torch.zeros(8, dtype=torch.long), ("box",), "test:boxes")
+    trainer = VAEGANTrainer(GAN, encoder, recipe, data, tmp_path / "run", device="cpu", progress=False)
+    images, shapes, aspects = trainer.training_pairs(0)  # rendered on the fly: the renderer's crop windows
+    assert images.shape == (4, 3, 32, 32) and aspects.shape == (4,) and bool((aspects > 0.2).all() and (aspects < 5).all())
+    trainer.train()
+    model = load_vae_gan(tmp_path / "run", "cpu")
+    assert model.needs_aspects and model.encoder_config == encoder
+    for name, size in (("wide.png", (60, 20)), ("tall.png", (20, 60))):
+        Image.new("RGB", size, (200, 100, 50)).save(tmp_path / name)
+    photos, ratios = load_photos([tmp_path / "wide.png", tmp_path / "tall.png"], 32)
+    torch.testing.assert_close(ratios, torch.tensor([3.0, 1 / 3]))
+    assert torch.equal(photos[0], photos[1])  # the same colour stretched to the square: only the ratio tells them apart
+    shapes = reconstruct(model, photos, aspects=ratios, mirror=True)
+    assert shapes.shape == (2, 16, 16, 16) and not torch.allclose(shapes[0], shapes[1])
+    with pytest.raises(ValueError, match="pass aspects"):
+        reconstruct(model, photos)
+
+
 def test_bad_backbone_settings_are_refused():
     with pytest.raises(ConfigError, match=r"backbone_classes must be distinct ImageNet class indices in \[0, 1000\), got \[453, 1000\]"):
         EncoderConfig(backbone="efficientnet-lite0", backbone_classes=(453, 1000))
@@ -125,6 +181,8 @@ def test_bad_backbone_settings_are_refused():
         ImageNetBackbone(64, name="resnet50")
     with pytest.raises(ConfigError, match="encoder backbone_classes, head_width need a backbone"):
         EncoderConfig(backbone_classes=(453,), head_width=8)
+    with pytest.raises(ConfigError, match="encoder crop_aspect needs a backbone .*leave it out"):
+        EncoderConfig(crop_aspect=True)
     # A config saved before the backbone existed still loads, as the paper's convolutions,
     # and a plain encoder's config is saved without the backbone's fields.
     assert "backbone" not in EncoderConfig().to_dict() and ENCODER.to_dict()["backbone_classes"] == [453, 831, 559]

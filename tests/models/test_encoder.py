@@ -28,7 +28,7 @@ def _expected_parameters(config: EncoderConfig) -> int:
 
 def test_every_preset_is_tested():
     # The backbone presets are tested in tests/models/test_backbone.py.
-    assert sorted(ENCODER_PRESETS) == sorted([*FEATURE_SIZES, "lite0-furniture", "lite2-furniture"])
+    assert sorted(ENCODER_PRESETS) == sorted([*FEATURE_SIZES, "lite0-furniture", "lite0-aspect", "lite2-furniture"])
 
 
 @pytest.mark.parametrize("name", sorted(FEATURE_SIZES))

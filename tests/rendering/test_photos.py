@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from shapespace.errors import ConfigError
-from shapespace.rendering.photos import PhotoSettings, PhotoParameters, _add_blur, random_photo_parameters, render_photos, render_with_parameters
+from shapespace.rendering.photos import (
+    PhotoParameters,
+    PhotoSettings,
+    _add_blur,
+    random_photo_parameters,
+    render_photos,
+    render_photos_with_aspects,
+    render_with_parameters,
+)
 
 R = 16
 
@@ -153,6 +161,23 @@ def test_random_photos_are_deterministic_for_a_seed_and_in_range():
     assert float(v1.elevation.min()) >= 0.0 and float(v1.elevation.max()) < 40.0
     assert float(v1.margin.min()) >= 0.0 and float(v1.margin.max()) < 0.12
     assert torch.allclose(v1.light.norm(dim=1), torch.ones(50))
+
+
+def test_random_photos_come_with_their_crop_windows_aspect_ratios():
+    shapes = torch.stack([_volume(BOX)[0], _volume(L_BAR, L_FOOT)[0], torch.zeros(R, R, R)]).to(torch.uint8)
+    images, aspects = render_photos_with_aspects(shapes, 32, torch.Generator().manual_seed(11))
+    assert torch.equal(images, render_photos(shapes, 32, torch.Generator().manual_seed(11)))  # the same photos
+    assert aspects.shape == (3,) and bool((aspects > 0).all())
+    # Seen straight from the front and the side without margins, the window is the box's
+    # face: BOX spans 7 voxels along axis 1, 6 along axis 0 and 5 up.
+    for azimuth, expected in ((0.0, 7 / 5), (90.0, 6 / 5)):
+        settings = PhotoSettings(azimuth=(azimuth, azimuth), elevation=(0.0, 0.0), margin=(0.0, 0.0))
+        _, aspects = render_photos_with_aspects(_volume(BOX).repeat(2, 1, 1, 1), 32, torch.Generator().manual_seed(0), settings)
+        torch.testing.assert_close(aspects, torch.full((2,), expected))
+    # A tall post and a flat slab, from any view of the default settings.
+    post, slab = _volume((slice(7, 9), slice(7, 9), slice(1, 15)))[0], _volume((slice(2, 14), slice(2, 14), slice(7, 9)))[0]
+    _, aspects = render_photos_with_aspects(torch.stack([post] * 8 + [slab] * 8), 32, torch.Generator().manual_seed(2))
+    assert float(aspects[:8].max()) < 0.5 and float(aspects[8:].min()) > 1.1
 
 
 def _three_shapes() -> torch.Tensor:

@@ -54,12 +54,28 @@ def test_a_jar_without_a_texture_catalogue_or_a_broken_one_is_named(tmp_path):
 
 def test_pictures_are_deterministic_per_seed_shape_and_view(room):
     renderer = _renderer(room, SceneSettings())
-    first = renderer.render(0, seed=5, view=1)
+    first, aspect = renderer.render(0, seed=5, view=1)
     assert first.shape == (32, 32, 3) and first.dtype == np.uint8
-    assert np.array_equal(first, renderer.render(0, seed=5, view=1))
-    assert np.array_equal(first, _renderer(room, SceneSettings()).render(0, seed=5, view=1))  # another renderer, same picture
-    assert not np.array_equal(first, renderer.render(0, seed=5, view=2))
-    assert not np.array_equal(first, renderer.render(0, seed=6, view=1))
+    again, aspect_again = renderer.render(0, seed=5, view=1)
+    assert np.array_equal(first, again) and aspect == aspect_again
+    assert np.array_equal(first, _renderer(room, SceneSettings()).render(0, seed=5, view=1)[0])  # another renderer, same picture
+    assert not np.array_equal(first, renderer.render(0, seed=5, view=2)[0])
+    assert not np.array_equal(first, renderer.render(0, seed=6, view=1)[0])
+
+
+def test_the_aspect_ratio_is_the_crop_windows_before_the_stretch(room):
+    # The chair (40 x 40 x 90 cm) is tall; the table (120 x 80 x 75 cm) is wide. Without
+    # margins the window is the box around the object's projection, so its width / height
+    # follows the object's proportions as seen: below 1 for the chair, above for the table.
+    renderer = _renderer(room, SceneSettings(**{**BARE.to_dict(), "margin": (0.0, 0.0)}))
+    chair = [renderer.render(0, seed=0, view=view)[1] for view in range(6)]
+    table = [renderer.render(1, seed=0, view=view)[1] for view in range(6)]
+    assert all(0.3 < a < 0.8 for a in chair), chair
+    assert max(chair) < min(table) and 1.1 < float(np.mean(table)) < 3.0, table
+    # A margin widens each side by a random fraction of the box: the ratio changes, the picture is still square.
+    wide = _renderer(room, SceneSettings(**{**BARE.to_dict(), "margin": (0.3, 0.3)}))
+    image, aspect = wide.render(0, seed=0, view=0)
+    assert image.shape == (32, 32, 3) and aspect == pytest.approx(chair[0])  # equal margins on all four sides
 
 
 def test_the_crop_is_around_the_object(room):
@@ -67,7 +83,7 @@ def test_the_crop_is_around_the_object(room):
     # and its colour dominates the middle.
     renderer = _renderer(room, SceneSettings(**{**BARE.to_dict(), "margin": (0.0, 0.0)}))
     for view in range(4):
-        image = renderer.render(0, seed=0, view=view).astype(int)
+        image = renderer.render(0, seed=0, view=view)[0].astype(int)
         green = (image[..., 1] > image[..., 0] + 30) & (image[..., 1] > image[..., 2] + 30)
         assert green[12:20, 12:20].mean() > 0.5
         assert green[0].any() or green[1].any()
@@ -84,9 +100,9 @@ def test_other_furniture_stands_around_the_object(room):
 
     crowded = _renderer(room, SceneSettings(**{**BARE.to_dict(), "neighbour_chance": 1.0, "margin": (0.5, 0.5)}))
     alone = _renderer(room, SceneSettings(**{**BARE.to_dict(), "margin": (0.5, 0.5)}))
-    with_table = [shows_blue(crowded.render(0, 0, view)) for view in range(16)]
+    with_table = [shows_blue(crowded.render(0, 0, view)[0]) for view in range(16)]
     assert sum(with_table) >= 4  # the other items are the table and a second green chair
-    assert not any(shows_blue(alone.render(0, 0, view)) for view in range(16))
+    assert not any(shows_blue(alone.render(0, 0, view)[0]) for view in range(16))
 
 
 def test_settings_are_checked_and_round_trip():
@@ -119,6 +135,6 @@ def test_the_models_of_one_picture_stay_uploaded(room):
     paths, textures = room
     renderer = SceneRenderer(16, lambda i: load_item_scene(paths[i]), 3, textures, SceneSettings(neighbour_chance=1.0, max_neighbours=2), keep_models=3)
     for view in range(6):
-        assert renderer.render(view % 3, 0, view).shape == (16, 16, 3)
+        assert renderer.render(view % 3, 0, view)[0].shape == (16, 16, 3)
     assert len(renderer.models) <= 3
     renderer.release()

@@ -25,15 +25,18 @@ TINY_ENCODER = EncoderConfig(image_size=16, latent_dim=16, channels=(8, 16), ker
 
 
 def write_photo_cache(path, count=3, views=2, size=16, resolution=16, complete=True, classes=("box",), seed=0, labels=None):
-    """A photo cache whose picture v of shape i is filled with the grey level 10 * (i * views + v) + 5,
-    and whose shape i is a box of height 3 + i, of class ``classes[labels[i]]`` (labels: all 0)."""
+    """A photo cache whose picture v of shape i is filled with the grey level 10 * (i * views + v) + 5
+    and has the aspect ratio 0.5 + 0.25 * (i * views + v), and whose shape i is a box of height
+    3 + i, of class ``classes[labels[i]]`` (labels: all 0)."""
     labels = np.zeros(count, np.int64) if labels is None else np.asarray(labels, np.int64)
     (path / "images").mkdir(parents=True)
+    (path / "aspects").mkdir()
     voxels = np.zeros((count, resolution, resolution, resolution), np.uint8)
     for i in range(count):
         voxels[i, 4:10, 4:10, 1 : 4 + i] = 1
         grey = (10 * (i * views + np.arange(views)) + 5).astype(np.uint8)
         np.save(path / "images" / f"{i:05d}.npy", np.broadcast_to(grey[:, None, None, None], (views, size, size, 3)).copy())
+        np.save(path / "aspects" / f"{i:05d}.npy", (0.5 + 0.25 * (i * views + np.arange(views))).astype(np.float32))
     np.save(path / "shapes.npy", voxels)
     np.save(path / "labels.npy", labels)
     meta = {
@@ -71,8 +74,9 @@ def test_cache_pairs_share_every_batch_with_rendered_shapes(tmp_path):
     assert trainer.cached_rows == 2
     seen = set()
     for step in range(6):
-        images, shapes = trainer.training_pairs(step)
+        images, shapes, aspects = trainer.training_pairs(step)
         assert images.shape == (4, 3, 16, 16) and shapes.shape == (4, 16, 16, 16) and shapes.dtype == torch.uint8
+        assert aspects.shape == (4,) and bool((aspects > 0).all())
         rows = _cached_rows(images)
         assert len(rows) == 2
         seen |= set(rows)
@@ -80,19 +84,20 @@ def test_cache_pairs_share_every_batch_with_rendered_shapes(tmp_path):
             level = round(float(images[row, 0, 0, 0]) * 255)
             picture = (level - 5) // 10
             assert int(shapes[row].sum()) == 36 * (3 + picture // 2)  # the box of shape picture // views
+            assert float(aspects[row]) == 0.5 + 0.25 * picture  # and the picture's own aspect ratio
         data = _boxes()
         for row in sorted(set(range(4)) - set(rows)):  # the others: data shapes (maybe flipped)
             assert any(torch.equal(shapes[row], v) or torch.equal(shapes[row], v.flip(1)) for v in data.voxels)
     assert len(seen) > 2  # the cached rows move about the batch (each process of a data-parallel run gets some)
     # The same step draws the same pairs, in a new trainer too.
-    again, _ = _trainer(tmp_path / "run2", _recipe(photo_cache=str(cache), photo_cache_share=0.5)).training_pairs(0)
+    again, _, _ = _trainer(tmp_path / "run2", _recipe(photo_cache=str(cache), photo_cache_share=0.5)).training_pairs(0)
     assert torch.equal(trainer.training_pairs(0)[0], again)
 
 
 def test_pictures_are_resized_for_the_encoder_and_a_whole_batch_may_come_from_the_cache(tmp_path):
     cache = write_photo_cache(tmp_path / "photos", size=32)
     trainer = _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), photo_cache_share=1.0))
-    images, shapes = trainer.training_pairs(1)
+    images, shapes, _ = trainer.training_pairs(1)
     assert images.shape == (4, 3, 16, 16)  # 32 -> the encoder's 16
     levels = {round(float(image.flatten()[0]) * 255) for image in images}
     assert levels <= {5, 15, 25, 35, 45, 55} and len(levels) > 1  # each flat grey keeps its level
@@ -140,7 +145,7 @@ def test_cache_hash_class_takes_the_pairs_of_those_classes_only(tmp_path):
     levels = {round(float(pairs.images[i, 0, 0, 0])) for i in range(4)}
     assert levels == {5, 15, 45, 55}  # the pictures of shapes 0 and 2, not 1's 25 and 35
     for step in range(4):
-        images, shapes = trainer.training_pairs(step)
+        images, shapes, _ = trainer.training_pairs(step)
         for image, shape in zip(images, shapes):  # each picture with its own shape
             picture = (round(float(image[0, 0, 0]) * 255) - 5) // 10
             assert picture in (0, 1, 4, 5) and int(shape.sum()) == 36 * (3 + picture // 2)

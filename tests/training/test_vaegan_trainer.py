@@ -119,7 +119,7 @@ def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monk
     trainer = _trainer(tmp_path / "run", recipe=recipe)
     shapes = trainer.data.voxels[trainer.order.batch(0)]
     with torch.no_grad():
-        expected_kl = trainer.model.encoder(trainer.render(shapes, 0)).kl(TINY_GAN.latent_std).mean().item()
+        expected_kl = trainer.model.encoder(trainer.render(shapes, 0)[0]).kl(TINY_GAN.latent_std).mean().item()
     objectives, recon_calls = [], []
     scale = trainer.scalers["generator"].scale
     monkeypatch.setattr(trainer.scalers["generator"], "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
@@ -216,10 +216,12 @@ def test_training_photos_take_clutter_occluders_texture_and_blur_from_the_recipe
     expected = render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
         stream_seed(3, Stream.RENDER, 5)),
         PhotoSettings(clutter=1.0, occluders=1.0, texture=1.0, blur=1.0))
-    assert torch.equal(busy.render(shapes, 5), expected)
-    assert torch.equal(plain.render(shapes, 5), render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
+    assert torch.equal(busy.render(shapes, 5)[0], expected)
+    assert torch.equal(plain.render(shapes, 5)[0], render_photos(shapes, TINY_ENCODER.image_size, torch.Generator().manual_seed(
         stream_seed(3, Stream.RENDER, 5))))
-    assert not torch.equal(busy.render(shapes, 5), plain.render(shapes, 5))
+    assert not torch.equal(busy.render(shapes, 5)[0], plain.render(shapes, 5)[0])
+    # The clutter and the rest change the pictures, not their crop windows.
+    assert torch.equal(busy.render(shapes, 5)[1], plain.render(shapes, 5)[1])
 
 
 # -- learning ---------------------------------------------------------------------------
@@ -235,7 +237,8 @@ class FixedViewTrainer(VAEGANTrainer):
 
     def render(self, shapes, step, stream=0):
         size = self.encoder_config.image_size
-        return render_with_parameters(shapes.to(self.device), PhotoParameters.fixed(len(shapes), size), size)[0]
+        images = render_with_parameters(shapes.to(self.device), PhotoParameters.fixed(len(shapes), size), size)[0]
+        return images, torch.ones(len(shapes), device=self.device)
 
 
 def _four_boxes() -> VoxelSet:
@@ -251,7 +254,7 @@ def _four_boxes() -> VoxelSet:
 def _reconstruction_iou(trainer: VAEGANTrainer) -> float:
     model = trainer.model.eval()
     shapes = trainer.data.voxels[torch.arange(len(trainer.data))]
-    return batch_iou(model.reconstruct(trainer.render(shapes, 0)), shapes.float()[:, None])
+    return batch_iou(model.reconstruct(trainer.render(shapes, 0)[0]), shapes.float()[:, None])
 
 
 @pytest.mark.parametrize("gan_weight", [1.0, 0.0], ids=["vae-gan", "vae-warm-up"])

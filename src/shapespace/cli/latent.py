@@ -76,13 +76,14 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.reconstruction import load_images, load_vae_gan, reconstruct, write_reconstructions
+    from shapespace.pipelines.reconstruction import load_photos, load_vae_gan, reconstruct, write_reconstructions
     from shapespace.pipelines.sampling import parse_formats
 
     formats = parse_formats(args.format)
     model = load_vae_gan(args.checkpoint, device=args.device)
-    images = load_images(args.images, model.encoder_config.image_size)
-    written = write_reconstructions(reconstruct(model, images, samples=args.samples, mirror=args.mirror), args.images, args.out, formats, threshold=args.threshold)
+    images, aspects = load_photos(args.images, model.encoder_config.image_size)
+    shapes = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects)
+    written = write_reconstructions(shapes, args.images, args.out, formats, threshold=args.threshold)
     print(json.dumps({"out": str(args.out), "images": len(args.images), "written": written}, indent=2))
     return 0
 

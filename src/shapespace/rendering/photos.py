@@ -280,6 +280,14 @@ def render_with_parameters(
         ``(images, silhouettes)``: FloatTensor of shape (B, 3, S, S) with RGB in [0, 1], and
         BoolTensor of shape (B, S, S), True where a pixel centre's ray hits the shape.
     """
+    images, silhouettes, _ = _render_checked(volumes, params, size, threshold, framing)
+    return images, silhouettes
+
+
+@torch.no_grad()
+def _render_checked(volumes: torch.Tensor, params: PhotoParameters, size: int, threshold: float, framing: str) -> tuple[torch.Tensor, ...]:
+    """:func:`render_with_parameters`' images and silhouettes, and the crop windows' aspect
+    ratios (B,), after checking the arguments."""
     if volumes.dim() == 5:
         volumes = volumes[:, 0]
     if volumes.dim() != 4 or volumes.shape[1] != volumes.shape[2] or volumes.shape[2] != volumes.shape[3]:
@@ -290,16 +298,18 @@ def render_with_parameters(
         raise ConfigError(f"framing must be one of {', '.join(FRAMINGS)}, got {framing!r}")
     device = volumes.device
     params = params.to(device)
-    images, silhouettes = [], []
+    images, silhouettes, aspects = [], [], []
     for part in _chunks(len(volumes)):
-        image, hit = _render_chunk(volumes[part].float()[:, None], params.select(part), size, threshold, framing)
+        image, hit, aspect = _render_chunk(volumes[part].float()[:, None], params.select(part), size, threshold, framing)
         images.append(image)
         silhouettes.append(hit)
-    return torch.cat(images), torch.cat(silhouettes)
+        aspects.append(aspect)
+    return torch.cat(images), torch.cat(silhouettes), torch.cat(aspects)
 
 
-def _render_chunk(volumes: torch.Tensor, params: PhotoParameters, size: int, threshold: float, framing: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (B, 3, S, S) and silhouettes (B, S, S) of volumes (B, 1, R, R, R), see :func:`render_with_parameters`."""
+def _render_chunk(volumes: torch.Tensor, params: PhotoParameters, size: int, threshold: float, framing: str) -> tuple[torch.Tensor, ...]:
+    """Images (B, 3, S, S), silhouettes (B, S, S) and the crop windows' aspect ratios
+    (width / height, (B,)) of volumes (B, 1, R, R, R), see :func:`render_with_parameters`."""
     r = volumes.shape[-1]
     device = volumes.device
     forward = -view_direction(params.azimuth, params.elevation)  # (B, 3), camera axes
@@ -341,7 +351,8 @@ def _render_chunk(volumes: torch.Tensor, params: PhotoParameters, size: int, thr
 
     image = torch.where(hit[:, None], colour, params.background)
     image = image * params.gain[:, None, None, None] + params.noise_std[:, None, None, None] * params.noise
-    return image.clamp(0.0, 1.0), hit
+    aspect = (x1 - x0) / (y1 - y0).clamp(min=1e-6)  # the window, before it is stretched to the square
+    return image.clamp(0.0, 1.0), hit, aspect.float()
 
 
 def render_photos(
@@ -351,9 +362,18 @@ def render_photos(
 
     Deterministic for a given ``rng`` state (see :func:`random_photo_parameters`).
     """
+    return render_photos_with_aspects(volumes, size, rng, settings)[0]
+
+
+def render_photos_with_aspects(
+    volumes: torch.Tensor, size: int, rng: torch.Generator, settings: PhotoSettings = PhotoSettings()
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`render_photos`' images, and the aspect ratio (width / height) of each image's
+    crop window before it was stretched to the square: FloatTensor (B,), as a photo's
+    width / height before it is resized for the encoder."""
     count = len(volumes)
     params = random_photo_parameters(count, size, rng, settings)
-    images, hit = render_with_parameters(volumes, params, size)
+    images, hit, aspects = _render_checked(volumes, params, size, DEFAULT_THRESHOLD, "object")
     # Each extra draws from the generator only when it is on, so photos rendered without
     # it are exactly those of earlier versions.
     if settings.texture > 0:
@@ -364,7 +384,7 @@ def render_photos(
         images = _add_occluders(images, rng, settings.occluders)
     if settings.blur > 0:
         images = _add_blur(images, rng, settings.blur)
-    return images
+    return images, aspects
 
 
 def _add_texture(images: torch.Tensor, hit: torch.Tensor, rng: torch.Generator, chance: float) -> torch.Tensor:

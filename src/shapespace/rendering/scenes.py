@@ -17,7 +17,7 @@ every random choice drawn from ``numpy.random.default_rng([seed, shape, view])``
    view, far enough for the object's bounding sphere to fit. The picture is then cropped
    around the object as photo data sets are: the window is the box around the projection of
    the object's vertices, widened by a random margin on each side and stretched to the
-   square picture.
+   square picture. The window's aspect ratio (width / height) is returned with the picture.
 4. **Light.** A directional light from a random direction above the horizon, of random
    strength and colour temperature, sky/ground ambient light and an exposure gain; a soft
    contact shadow (a dark blob decal) under every piece of furniture. No cast shadows.
@@ -238,8 +238,9 @@ class SceneRenderer:
             self.models.popitem(last=False)[1].release()
         return model
 
-    def render(self, index: int, seed: int, view: int) -> np.ndarray:
-        """Picture ``view`` of item ``index``: UInt8Array (size, size, 3)."""
+    def render(self, index: int, seed: int, view: int) -> tuple[np.ndarray, float]:
+        """Picture ``view`` of item ``index``: UInt8Array (size, size, 3), and its crop's
+        aspect ratio before the stretch to the square (see :func:`render_scene`)."""
         return render_scene(self, index, np.random.default_rng([seed, index, view]))
 
     def release(self) -> None:
@@ -352,8 +353,10 @@ def _camera_effects(image: np.ndarray, s: SceneSettings, rng: np.random.Generato
     return np.asarray(Image.open(buffer).convert("RGB"), dtype=np.uint8)
 
 
-def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> np.ndarray:
-    """One picture of item ``index`` in a random room (the module's steps 1-5): UInt8Array (S, S, 3)."""
+def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """One picture of item ``index`` in a random room (the module's steps 1-5): UInt8Array
+    (S, S, 3), and the aspect ratio (width / height) of its crop window before the window
+    was stretched to the square picture, as a photo's width / height before it is resized."""
     s = scene.settings
     target = scene.model(index)
     centre = (target.low + target.high) / 2
@@ -378,6 +381,7 @@ def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> 
     low = low - span * rng.uniform(*s.margin, size=2)
     high = high + span * rng.uniform(*s.margin, size=2)
     projection_view = crop_to_window(low, high) @ projection @ view
+    aspect = float((high[0] - low[0]) / (high[1] - low[1]))  # device space: square pixels before the crop
 
     darkness = _uniform(rng, s.shadow)
     light = _light(s, rng)
@@ -393,4 +397,4 @@ def render_scene(scene: SceneRenderer, index: int, rng: np.random.Generator) -> 
     finally:
         for model in made:
             model.release(textures=False)
-    return _camera_effects(image, s, rng)
+    return _camera_effects(image, s, rng), aspect

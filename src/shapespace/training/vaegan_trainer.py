@@ -32,7 +32,7 @@ from shapespace.models.encoder import EncoderConfig
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE, read_model_meta, resolve_model_dir
 from shapespace.models.vaegan import ShapeVAEGAN
-from shapespace.rendering.photos import PhotoSettings, render_photos
+from shapespace.rendering.photos import PhotoSettings, render_photos_with_aspects
 from shapespace.training import losses
 from shapespace.training.distributed import Distributed, convert_batchnorm, parallel
 from shapespace.training.rng import DataOrder, Stream, stream_rng
@@ -128,7 +128,8 @@ def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder
 
     Raises:
         DataError: naming ``photo_cache``: unreadable or incomplete, other grid size, pictures
-            smaller than the encoder's input (they would be blown up), or classes the data lacks.
+            smaller than the encoder's input (they would be blown up), classes the data lacks,
+            or no aspect ratios (a version-1 cache) for an encoder that reads them.
     """
     from shapespace.data.photo_cache import open_photo_cache
     from shapespace.data.sources import split_source_spec
@@ -147,6 +148,12 @@ def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder
         raise DataError(
             f"`photo_cache` {cfg.photo_cache}: its pictures are {pairs.size} pixels, smaller than the encoder's "
             f"{encoder_config.image_size}; render them again with size {encoder_config.image_size} or more"
+        )
+    if encoder_config.crop_aspect and pairs.aspects is None:
+        raise DataError(
+            f"`photo_cache` {cfg.photo_cache}: was made by an earlier shapespace and does not record its pictures' "
+            "aspect ratios, which this encoder reads (crop_aspect); run the `shapespace data photos` command that "
+            "made it again: it renders the same pictures anew and records their ratios"
         )
     extra = sorted(set(pairs.meta.get("classes", [])) - set(data.classes))
     if extra:
@@ -266,41 +273,51 @@ class VAEGANTrainer:
         return config
 
     # -- one step ---------------------------------------------------------------------
-    def render(self, shapes: torch.Tensor, step: int, stream: Stream = Stream.RENDER) -> torch.Tensor:
-        """Training photos of (B, R, R, R) shapes for ``step``: FloatTensor (B, 3, S, S) on the device."""
+    def render(self, shapes: torch.Tensor, step: int, stream: Stream = Stream.RENDER) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training photos of (B, R, R, R) shapes for ``step``: FloatTensor (B, 3, S, S) on the
+        device, and their crop aspect ratios FloatTensor (B,)."""
         cfg = self.train_config
         settings = PhotoSettings(
             clutter=cfg.photo_clutter, occluders=cfg.photo_occluders, texture=cfg.photo_texture, blur=cfg.photo_blur
         )
-        return render_photos(shapes.to(self.device), self.encoder_config.image_size, stream_rng(cfg.seed, stream, step), settings)
+        rng = stream_rng(cfg.seed, stream, step)
+        images, aspects = render_photos_with_aspects(shapes.to(self.device), self.encoder_config.image_size, rng, settings)
+        return images, aspects.to(self.device)
 
-    def cached_pairs(self, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def cached_pairs(self, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pairs ``chosen`` (IntArray (k,)) of the photo cache: pictures FloatTensor (k, 3, S, S)
-        in [0, 1] at the encoder's input size, and their shapes ByteTensor (k, R, R, R), on the device."""
+        in [0, 1] at the encoder's input size, their shapes ByteTensor (k, R, R, R) and the
+        pictures' crop aspect ratios FloatTensor (k,) (all 1 for a version-1 cache, whose
+        pictures do not record them; only an encoder without crop_aspect trains on one), on the device."""
         pairs, size = self.photo_pairs, self.encoder_config.image_size
         images = torch.from_numpy(pairs.images[chosen]).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         if images.shape[-1] != size:  # as photos are resized for the encoder: smoothly, with antialiasing
             images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
         shapes = torch.from_numpy(pairs.voxels[pairs.shape_of[chosen]]).to(self.device)
-        return images.contiguous(), shapes
+        aspects = torch.ones(len(chosen)) if pairs.aspects is None else torch.from_numpy(pairs.aspects[chosen])
+        return images.contiguous(), shapes, aspects.to(self.device)
 
-    def training_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The whole batch of ``step``: photos FloatTensor (B, 3, S, S) and their shapes ByteTensor
-        (B, R, R, R), on the device. With a photo cache, ``cached_rows`` of them are its pairs
-        and the others shapes of the data rendered on the fly (whose first ``cached_rows``
-        drawn shapes are left out), in an order drawn for the step."""
+    def training_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The whole batch of ``step``: photos FloatTensor (B, 3, S, S), their shapes ByteTensor
+        (B, R, R, R) and the photos' crop aspect ratios FloatTensor (B,), on the device. With
+        a photo cache, ``cached_rows`` of them are its pairs and the others shapes of the
+        data rendered on the fly (whose first ``cached_rows`` drawn shapes are left out), in
+        an order drawn for the step."""
         shapes = self.real_batches(step)  # (B, R, R, R) uint8
         k = self.cached_rows
         if k == 0:
-            return self.render(shapes, step), shapes
+            images, aspects = self.render(shapes, step)
+            return images, shapes, aspects
         picks = torch.randint(len(self.photo_pairs), (k,), generator=stream_rng(self.train_config.seed, Stream.PHOTO_CACHE, step))
-        cached_images, cached_shapes = self.cached_pairs(picks.numpy())
+        cached_images, cached_shapes, cached_aspects = self.cached_pairs(picks.numpy())
         if k == len(shapes):
-            return cached_images, cached_shapes
-        images, shapes = torch.cat([cached_images, self.render(shapes[k:], step)]), torch.cat([cached_shapes, shapes[k:]])
+            return cached_images, cached_shapes, cached_aspects
+        rendered, aspects = self.render(shapes[k:], step)
+        images, shapes = torch.cat([cached_images, rendered]), torch.cat([cached_shapes, shapes[k:]])
+        aspects = torch.cat([cached_aspects, aspects])
         # Mixed in a drawn order, so that each process of a data-parallel run gets both kinds.
         order = torch.randperm(len(shapes), generator=stream_rng(self.train_config.seed, Stream.PHOTO_CACHE_ORDER, step)).to(self.device)
-        return images[order], shapes[order]
+        return images[order], shapes[order], aspects[order]
 
     def instance_noise(self, step: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         cfg, r = self.train_config, self.model_config.resolution
@@ -315,8 +332,8 @@ class VAEGANTrainer:
         cfg, model, step = self.train_config, self.model, self.step
         model.train()
         rows = slice(None) if self.shard is None else self.shard  # this process's rows of the batch
-        images, shapes = self.training_pairs(step)  # (B, 3, S, S), (B, R, R, R) uint8 on the device
-        images = images[rows]  # (b, 3, S, S)
+        images, shapes, aspects = self.training_pairs(step)  # (B, 3, S, S), (B, R, R, R) uint8, (B,) on the device
+        images, aspects = images[rows], aspects[rows]  # (b, 3, S, S), (b,)
         real = shapes[rows].to(torch.float32).unsqueeze(1)  # (b, 1, R, R, R)
         z = prior_latents(self.model_config, cfg.batch_size, cfg.seed, step, self.device)[rows]  # (b, latent_dim)
         # The posterior's noise, drawn for the whole batch as Posterior.sample draws it; a
@@ -324,12 +341,12 @@ class VAEGANTrainer:
         eps = torch.randn(cfg.batch_size, self.model_config.latent_dim, generator=stream_rng(cfg.seed, Stream.POSTERIOR, step))
         eps = eps[rows].to(self.device)  # (b, latent_dim)
         if cfg.gan_weight == 0:
-            return self._vae_step(images, real, eps)
+            return self._vae_step(images, aspects, real, eps)
         noise_real, noise_fake = self.instance_noise(step)
         batch = len(real)
 
         with autocast(self.precision, self.device):
-            posterior = self.encoder_forward(images)
+            posterior = self.encoder_forward(images, aspects)
             # One G batch for both latents: G's BatchNorm then normalises encoded and prior
             # latents with shared statistics, in training as in its running averages;
             # with two batches, the eval-mode G would decode E's codes with statistics
@@ -367,12 +384,12 @@ class VAEGANTrainer:
             reported = self.distributed.sum(reported) / self.distributed.world_size
         return reported
 
-    def _vae_step(self, images: torch.Tensor, real: torch.Tensor, eps: torch.Tensor) -> VAEStepResult:
+    def _vae_step(self, images: torch.Tensor, aspects: torch.Tensor, real: torch.Tensor, eps: torch.Tensor) -> VAEStepResult:
         """One E+G update on ``kl_weight * KL + recon_weight * L_recon`` alone (gan_weight 0):
         no prior samples are decoded and D is neither run nor updated (its values log as 0)."""
         cfg = self.train_config
         with autocast(self.precision, self.device):
-            posterior = self.encoder_forward(images)
+            posterior = self.encoder_forward(images, aspects)
             reconstruction = self.generator_forward(posterior.sample(eps=eps))
         kl = posterior.kl(self.model_config.latent_std).mean()
         recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
@@ -401,12 +418,12 @@ class VAEGANTrainer:
         if self.photo_pairs is None:
             count = min(_PREVIEW_COUNT, len(self.data))
             shapes = self.data.voxels[torch.arange(count)]
-            images = self.render(shapes, 0, stream=Stream.PREVIEW_RENDER)
+            images, aspects = self.render(shapes, 0, stream=Stream.PREVIEW_RENDER)
         else:  # the first picture of shapes spread over the cache
             pairs = self.photo_pairs
             count, views = min(_PREVIEW_COUNT, len(pairs.voxels)), len(pairs) // len(pairs.voxels)
-            images, shapes = self.cached_pairs(np.linspace(0, len(pairs.voxels) - 1, count).round().astype(np.int64) * views)
-        predicted = model.generator(model.encoder(images).mode())[:, 0].float().cpu()
+            images, shapes, aspects = self.cached_pairs(np.linspace(0, len(pairs.voxels) - 1, count).round().astype(np.int64) * views)
+        predicted = model.generator(model.encoder(images, aspects).mode())[:, 0].float().cpu()
         size = 128
         photos = F.interpolate(images.float().cpu(), size=(size, size), mode="nearest")
         photos = (photos.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)

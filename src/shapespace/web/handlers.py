@@ -41,7 +41,7 @@ from shapespace.models.prior import latents_for_seeds
 from shapespace.models.vaegan import ShapeVAEGAN
 from shapespace.pipelines.experiments import latents_for
 from shapespace.pipelines.model_card import ModelCard, read_model_card
-from shapespace.pipelines.reconstruction import load_image, load_vae_gan, reconstruct
+from shapespace.pipelines.reconstruction import load_photo, load_vae_gan, reconstruct
 from shapespace.pipelines.sampling import interpolate_shapes, load_gan, sample_shapes
 from shapespace.rendering.figures import render_mosaic, save_png
 from shapespace.rendering.preview import render_voxels
@@ -320,11 +320,11 @@ def reconstruct_photo(demo: DemoModel, photo: str | os.PathLike | None, threshol
     path = check_photo(photo, demo.limits)
     size = demo.model.encoder_config.image_size
     try:
-        image = load_image(path, size)  # (3, S, S) in [0, 1]
+        image, aspect = load_photo(path, size)  # (3, S, S) in [0, 1], width / height
     except DataError as exc:
         raise DataError(f"`photo`: {_short_names(str(exc), [path])}") from None
     with demo.lock, torch.inference_mode():
-        shape = reconstruct(demo.model, image[None])[0].numpy()  # (R, R, R)
+        shape = reconstruct(demo.model, image[None], aspects=torch.tensor([aspect]))[0].numpy()  # (R, R, R)
     folder = demo.request_folder("reconstruct")
     factor = max(1, math.ceil(MIN_VIEW_SIZE / size))
     view = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8).repeat(factor, 0).repeat(factor, 1)
