@@ -83,8 +83,10 @@ def test_a_version_1_cache_opens_without_aspects_and_an_aspect_encoder_refuses_i
     before = old.images.copy()
     again = _prepare(furniture, tmp_path / "photos")
     assert again["rendered"] == 3 and again["version"] == 2
-    upgraded = open_photo_cache(tmp_path / "photos")
-    assert np.array_equal(upgraded.images, before) and upgraded.aspects.shape == (9,)
+    upgraded, straight = open_photo_cache(tmp_path / "photos"), open_photo_cache(_prepare(furniture, tmp_path / "v2") and tmp_path / "v2")
+    assert np.array_equal(upgraded.images, before) and np.array_equal(upgraded.aspects, straight.aspects)
+    # The same pairs keep their id (training runs record it, and resume only on the same id).
+    assert again["id"] == meta["id"] == straight.meta["id"]
     meta["version"] = 7
     (tmp_path / "photos" / META_NAME).write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"not a shapespace photo cache of a version this shapespace reads \(1, 2;"):

@@ -4,6 +4,7 @@ import dataclasses
 import sys
 import types
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,12 +125,13 @@ def test_the_aspect_preset_reads_each_photos_aspect_ratio():
     posterior = encoder(images, torch.tensor([0.5, 2.0, 2.0, 0.5]))
     assert not torch.allclose(posterior.mean[0], posterior.mean[2]) and not torch.allclose(posterior.mean[1], posterior.mean[3])
     torch.testing.assert_close(encoder(images[:2], torch.tensor([0.5, 2.0])).mean, posterior.mean[:2])
-    # The head reads log(aspect): a square photo adds exactly nothing beyond the class scores.
-    weight = encoder.head[2].weight  # (head_width, 4)
-    with torch.no_grad():
-        weight[:, 3] = 0.0
-    same = encoder(images, torch.tensor([0.5, 2.0, 2.0, 0.5])).mean
-    torch.testing.assert_close(same[:2], same[2:])
+    # The head's input: the class scores, then log(width / height).
+    seen = []
+    handle = encoder.head[0].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    encoder(images, torch.tensor([0.5, 2.0, 2.0, 0.5]))
+    handle.remove()
+    torch.testing.assert_close(seen[0][:, 3], torch.tensor([0.5, 2.0, 2.0, 0.5]).log())
+    torch.testing.assert_close(seen[0][:, :3], encoder.backbone(images))
     with pytest.raises(ValueError, match=r"this encoder reads each photo's aspect ratio \(crop_aspect\): pass aspects"):
         encoder(images)
     with pytest.raises(ValueError, match=r"aspects must have shape \(4,\), one per image, got \(2,\)"):
@@ -141,11 +143,14 @@ def test_the_aspect_preset_reads_each_photos_aspect_ratio():
     torch.testing.assert_close(plain(images, torch.tensor([0.5, 2.0, 2.0, 0.5])).mean, plain(images).mean)
 
 
-def test_a_vae_gan_reading_aspects_trains_on_renders_and_reconstructs_files(tmp_path):
+def test_a_vae_gan_reading_aspects_trains_on_renders_and_reconstructs_files(tmp_path, monkeypatch):
     from PIL import Image
 
-    from conftest import box_voxels
+    import shapespace.pipelines.reconstruction as pipeline
+    from conftest import IKEA_PHOTOS, box_voxels, make_ikea_folder
+    from shapespace.cli.main import main
     from shapespace.data.sources import VoxelSet
+    from shapespace.metrics.reconstruction import reconstruction_scores, to_evaluation_grid
     from shapespace.pipelines.reconstruction import load_photos, load_vae_gan, reconstruct
     from shapespace.training.vaegan_config import VAE_RECIPES
     from shapespace.training.vaegan_trainer import VAEGANTrainer
@@ -168,6 +173,22 @@ def test_a_vae_gan_reading_aspects_trains_on_renders_and_reconstructs_files(tmp_
     assert shapes.shape == (2, 16, 16, 16) and not torch.allclose(shapes[0], shapes[1])
     with pytest.raises(ValueError, match="pass aspects"):
         reconstruct(model, photos)
+    # The preview (training photos above their reconstructions) encodes with the ratios too.
+    assert trainer.write_preview().is_file()
+    # `eval recon` and `shapespace reconstruct` read each photo's ratio from its file.
+    passed = []
+    real = pipeline.reconstruct
+    monkeypatch.setattr(pipeline, "reconstruct", lambda *a, **kw: passed.append(kw["aspects"]) or real(*a, **kw))
+    ikea = make_ikea_folder(tmp_path / "ikea")
+    result = pipeline.evaluate_ikea(tmp_path / "run", ikea, device="cpu")
+    pictures, ikea_ratios = load_photos([ikea / "Images" / name for name, _ in IKEA_PHOTOS], 32)
+    torch.testing.assert_close(passed[0], ikea_ratios)
+    pairs, target = pipeline.load_ikea_targets(ikea)
+    expected = to_evaluation_grid(real(model, pictures, aspects=ikea_ratios))
+    assert result["model"] == reconstruction_scores(expected, target, [p.category for p in pairs])
+    assert main(["reconstruct", str(tmp_path / "run"), str(tmp_path / "wide.png"), str(tmp_path / "tall.png"), "--format", "npy", "--out", str(tmp_path / "out")]) == 0
+    torch.testing.assert_close(passed[1], torch.tensor([3.0, 1 / 3]))
+    assert np.load(tmp_path / "out" / "reconstructions.npy").shape == (2, 16, 16, 16)
 
 
 def test_bad_backbone_settings_are_refused():
@@ -187,6 +208,9 @@ def test_bad_backbone_settings_are_refused():
     # and a plain encoder's config is saved without the backbone's fields.
     assert "backbone" not in EncoderConfig().to_dict() and ENCODER.to_dict()["backbone_classes"] == [453, 831, 559]
     assert EncoderConfig.from_dict(ENCODER.to_dict()) == ENCODER
+    # crop_aspect is saved only when on, so configs without it read as before it existed.
+    aspect = dataclasses.replace(ENCODER, crop_aspect=True)
+    assert "crop_aspect" not in ENCODER.to_dict() and EncoderConfig.from_dict(aspect.to_dict()) == aspect
     old = {k: v for k, v in EncoderConfig().to_dict().items() if not k.startswith(("backbone", "head"))}
     assert EncoderConfig.from_dict(old).backbone == "none"
 

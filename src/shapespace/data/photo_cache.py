@@ -81,6 +81,10 @@ def photo_cache_id(meta: dict) -> str:
     import hashlib
 
     defining = {key: meta.get(key) for key in _DEFINING}
+    # Hashed as version 1 wrote it: version 2 holds the same pairs (it adds their aspect
+    # ratios), so a cache brought up to date keeps its id and the training runs that
+    # recorded it can still resume on it.
+    defining["version"] = 1
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -153,7 +157,8 @@ def render_pictures(
     paths: Sequence[str], todo: Sequence[int], root: Path, size: int, textures: Path, scene: SceneSettings,
     seed: int, views: int, workers: int, progress: bool,
 ) -> None:  # fmt: skip
-    """Render the pictures of shapes ``todo`` into ``root/images`` (in ``workers`` processes; 0: here).
+    """Render the pictures of shapes ``todo`` into ``root/images``, and their aspect ratios into
+    ``root/aspects`` (in ``workers`` processes; 0: here).
 
     Raises:
         DataError: naming the shape that failed, or saying that a worker process died.
@@ -234,7 +239,8 @@ def prepare_photo_cache(
         textures: ``sweethome3d.jar`` for the room textures (None: found in or beside the source).
         workers: rendering processes (None: every core; 0: in this process).
         overwrite: replace a cache rendered with other settings (one with the same settings
-            is always continued).
+            is always continued, also one of the older format version 1, whose shapes are
+            then rendered again to record their aspect ratios).
 
     Returns:
         The description written to ``photo-cache.json``.
@@ -288,10 +294,10 @@ def prepare_photo_cache(
             if not overwrite:
                 raise
         differ = ["description"] if old is None else [k for k in _SAME_FOR_RESUME if old.get(k) != meta[k]]
-        if differ == ["version"] and old.get("version") in _READABLE_VERSIONS:
-            # An older format of the same pictures: continued, and every shape whose files the
-            # older format lacks (a version-1 cache's aspects) is rendered again, to the same pictures.
-            differ = []
+        if old is not None and old.get("version") in _READABLE_VERSIONS:
+            # An older format of the same pictures is continued: every shape whose files it
+            # lacks (a version-1 cache's aspects) is rendered again, to the same pictures.
+            differ = [k for k in differ if k != "version"]
         if differ and not overwrite:
             raise DataError(f"`out` {out}: a photo cache rendered with other {', '.join(differ)}; pass `overwrite` to render it anew")
         if differ:

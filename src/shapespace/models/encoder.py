@@ -120,11 +120,13 @@ class EncoderConfig(ConfigBase):
     def to_dict(self) -> dict:
         """As :meth:`ConfigBase.to_dict`; without a backbone, its fields are left out, so a
         plain encoder's config reads as it did before backbones existed (and older versions
-        of shapespace can still load the model)."""
+        of shapespace can still load the model); so is ``crop_aspect`` when it is off."""
         data = super().to_dict()
         if self.backbone == "none":
             for name in _BACKBONE_FIELDS:
                 data.pop(name)
+        elif not self.crop_aspect:  # as saved before crop_aspect existed
+            data.pop("crop_aspect")
         return data
 
     def paddings(self) -> tuple[int, ...]:
