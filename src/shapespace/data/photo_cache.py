@@ -237,7 +237,9 @@ def prepare_photo_cache(
         views: pictures per shape.
         classes: only these of the six classes (None: all).
         textures: ``sweethome3d.jar`` for the room textures (None: found in or beside the source).
-        workers: rendering processes (None: every core; 0: in this process).
+        workers: rendering processes (None: every core; 0: in this process). They are
+            spawned, so a script that calls this with workers must keep its own work under
+            ``if __name__ == "__main__":`` (each worker imports the script again).
         overwrite: replace a cache rendered with other settings (one with the same settings
             is always continued, also one of the older format version 1, whose shapes are
             then rendered again to record their aspect ratios).
