@@ -317,9 +317,7 @@ ENCODER_PRESETS.register(
 )
 ENCODER_PRESETS.register(
     "lite0-aspect",
-    EncoderConfig(
-        image_size=128, backbone="efficientnet-lite0", backbone_size=160, backbone_classes=tuple(FURNITURE_CLASSES), crop_aspect=True
-    ),
+    dataclasses.replace(ENCODER_PRESETS.get("lite0-furniture"), crop_aspect=True),
     "lite0-furniture whose head also reads each photo's aspect ratio before it was made square (the object's "
     "proportions, which the stretch removes); trains on photo caches that record it (docs/backbone.md); needs "
     "shapespace[backbone]",
