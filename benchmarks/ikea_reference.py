@@ -16,8 +16,8 @@ would score these APs. They put ``shapespace eval recon`` numbers in context:
   from the test grids themselves, so it is a ceiling for class-level prediction, not a
   method.
 
-With ``--model RUN`` (a 3D-VAE-GAN run or model folder), two more rows split the model's
-error into its two causes:
+With ``--model RUN`` (a 3D-VAE-GAN run or model folder; repeated, an ensemble: the mean
+of the models' reconstructions), two more rows split the model's error into its two causes:
 
 * ``model_on_photos``: the model on the IKEA photos (as ``eval recon``);
 * ``model_on_renders``: the model on photos rendered from the IKEA ground-truth grids
@@ -32,7 +32,7 @@ reconstruction's class is right: the class of the built-in shape (``--count`` pe
 the highest IoU to the reconstruction at the model's resolution, as balanced accuracy (the
 mean over classes of the share right; chance is 1/6). Prints one JSON object.
 
-    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--samples K] [--mirror]]
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--model RUN ...] [--samples K] [--mirror]]
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
     parser.add_argument("--data", action="append", default=[], help="shapes for the data_class_mean and data_mean rows (repeatable; SOURCE#class,... keeps those classes)")
     add_samples_flag(parser)  # --samples K and --mirror, as for `eval recon`
-    parser.add_argument("--model", type=Path, help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders")
+    parser.add_argument("--model", type=Path, action="append",
+                        help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders; repeated, the mean of the models' reconstructions (an ensemble)")
     args = parser.parse_args()
 
     pairs, target = load_ikea_targets(args.ikea)
@@ -120,25 +121,34 @@ def main() -> None:
         result["data_class_mean"] = _summary(reconstruction_scores(predicted, target[known], kept))
         data_overall = to_evaluation_grid(mean_occupancy(data)[None])[0]
         result["data_mean"] = _summary(reconstruction_scores(per_photo({c: data_overall for c in classes}), target, categories))
-    if args.model is not None:
-        model = load_vae_gan(args.model, "cpu")
-        size, resolution = model.encoder_config.image_size, model.config.resolution
-        photos, photo_aspects = load_photos([p.image for p in pairs], size)
-        shapes = from_evaluation_grid(target, resolution)
-        renders, render_aspects = render_photos_with_aspects(shapes, size, torch.Generator().manual_seed(0))
+    if args.model:
+        # One model, or the mean of several models' reconstructions (an ensemble, as `eval recon RUN RUN ...`).
+        totals: dict[str, torch.Tensor] = {}
+        resolution = None
+        for path in args.model:
+            model = load_vae_gan(path, "cpu")
+            if resolution is not None and model.config.resolution != resolution:
+                raise SystemExit(f"--model {path}: its shapes are {model.config.resolution}^3, the first model's {resolution}^3")
+            size, resolution = model.encoder_config.image_size, model.config.resolution
+            photos, photo_aspects = load_photos([p.image for p in pairs], size)
+            renders, render_aspects = render_photos_with_aspects(from_evaluation_grid(target, resolution), size, torch.Generator().manual_seed(0))
+            for name, images, aspects in (("model_on_photos", photos, photo_aspects), ("model_on_renders", renders, render_aspects)):
+                shapes = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects)
+                totals[name] = shapes if name not in totals else totals[name] + shapes
+            del model
         reference, reference_class = [], []
         for k, name in enumerate(classes):
             voxels, _ = builtin_voxels(name, args.count, resolution, seed=0)
             reference.append(torch.from_numpy(voxels).reshape(len(voxels), -1).float())
             reference_class += [k] * len(voxels)
-        for name, images, aspects in (("model_on_photos", photos, photo_aspects), ("model_on_renders", renders, render_aspects)):
-            reconstructions = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects)
+        for name, total in totals.items():
+            reconstructions = total / len(args.model)
             predicted = to_evaluation_grid(reconstructions)
             result[name] = _summary(reconstruction_scores(predicted, target, categories))
             nearest = _nearest_class(reconstructions, torch.cat(reference), torch.tensor(reference_class))
             truth = torch.tensor([classes.index(c) for c in categories])
             result[name]["class_accuracy"] = round(100 * _balanced_accuracy(nearest, truth, len(classes)), 1)
-        result["model"] = str(args.model)
+        result["model"] = str(args.model[0]) if len(args.model) == 1 else [str(m) for m in args.model]
         result["posterior_samples"] = args.samples
         result["mirror_average"] = args.mirror
     print(json.dumps(result, indent=2))

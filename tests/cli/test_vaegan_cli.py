@@ -103,6 +103,14 @@ def test_reconstruct_writes_shapes_for_each_photo(workspace, capsys):
     again = workspace / "recon-npy"
     assert main(["reconstruct", str(workspace / "vae" / "model"), *photos, "--out", str(again), "--format", "npy", "--device", "cpu"]) == 0
     assert np.array_equal(np.load(again / "reconstructions.npy"), shapes)
+    assert capsys.readouterr().out and report["models"] == [str(workspace / "vae")]
+    # --ensemble RUN averages with another model's shapes: the same model again changes nothing.
+    both = workspace / "recon-ensemble"
+    assert main(["reconstruct", str(workspace / "vae"), *photos, "--out", str(both), "--format", "npy", "--ensemble", str(workspace / "vae" / "model"), "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == [str(workspace / "vae"), str(workspace / "vae" / "model")]
+    assert np.allclose(np.load(both / "reconstructions.npy"), shapes, atol=1e-6)
+    assert main(["reconstruct", str(workspace / "vae"), *photos, "--out", str(both), "--ensemble", str(workspace / "nothing"), "--device", "cpu"]) == 2
+    assert "nothing" in capsys.readouterr().err
     # --samples K averages K posterior draws per photo: other, softer shapes, the same on every run.
     drawn = [workspace / "recon-drawn", workspace / "recon-drawn-again"]
     for folder in drawn:
@@ -139,8 +147,12 @@ def test_eval_recon_prints_json_and_a_table(workspace, capsys):
     assert main(["eval", "recon", f"chair={vae}", f"table={vae}/model", "--ikea", str(workspace / "ikea"), "--json", "--device", "cpu"]) == 0
     separately = json.loads(capsys.readouterr().out)
     assert separately["one_model_per_class"] and separately["model"] == result["model"]
-    assert main(["eval", "recon", vae, vae, "--ikea", str(workspace / "ikea"), "--device", "cpu"]) == 2
-    assert "give each as CLASS=RUN" in capsys.readouterr().err
+    # Several plain folders: an ensemble (of one model twice here: the model's own scores).
+    assert main(["eval", "recon", vae, f"{vae}/model", "--ikea", str(workspace / "ikea"), "--json", "--device", "cpu"]) == 0
+    ensemble = json.loads(capsys.readouterr().out)
+    assert ensemble["ensemble"] and ensemble["checkpoint"] == [vae, f"{vae}/model"] and ensemble["model"] == result["model"]
+    assert main(["eval", "recon", vae, f"chair={vae}", "--ikea", str(workspace / "ikea"), "--device", "cpu"]) == 2
+    assert "give every model as CLASS=RUN" in capsys.readouterr().err
 
 
 def test_bad_inputs_exit_2_with_one_line_naming_the_file_or_flag(workspace, tmp_path, capsys):

@@ -93,6 +93,38 @@ def test_a_version_1_cache_opens_without_aspects_and_an_aspect_encoder_refuses_i
         open_photo_cache(tmp_path / "photos")
 
 
+def test_built_in_shapes_follow_the_libraries_items(furniture, tmp_path):
+    from shapespace.data.builtin import CLASSES, furniture_shape
+    from shapespace.data.photo_cache import photo_cache_id
+
+    plain = _prepare(furniture, tmp_path / "plain")
+    assert "builtin" not in plain  # caches without them are described, and identified, as before
+    meta = _prepare(furniture, tmp_path / "photos", builtin=1)
+    assert meta["count"] == 3 + 6 and meta["rendered"] == 9 and meta["classes"] == list(CLASSES)
+    assert meta["builtin"] == {"count": 1, "revision": 1} and meta["id"] != plain["id"] == photo_cache_id(plain)
+    assert [s["path"] for s in meta["shapes"][3:]] == [f"builtin:{c}/0" for c in CLASSES]
+    assert meta["shapes"][3]["credit"]["creator"] == "shapespace"
+    pairs = open_photo_cache(tmp_path / "photos", resolution=8)
+    # The labels index the six classes. (The items' pictures are not the plain cache's: the
+    # furniture around an object is drawn from every shape of the cache.)
+    assert pairs.labels.tolist() == [2, 2, 5, 0, 1, 2, 3, 4, 5] and pairs.images.shape == (27, 16, 16, 3)
+    for k, category in enumerate(CLASSES):  # the targets are the built-in grids
+        assert np.array_equal(pairs.voxels[3 + k], furniture_shape(category, 0, 8).astype(np.uint8))
+    assert len({pairs.images[i].tobytes() for i in range(27)}) == 27 and pairs.aspects.min() > 0
+    # A bookcase is tall, a bed low: their pictures' crops say so.
+    assert pairs.aspects[12:15].max() < 1.0 and pairs.aspects[12:15].max() < pairs.aspects[9:12].mean(), pairs.aspects[9:15]
+    assert _prepare(furniture, tmp_path / "photos", builtin=1)["rendered"] == 0  # continued: nothing to do
+    with pytest.raises(DataError, match=r"photos: a photo cache rendered with other builtin; pass overwrite"):
+        _prepare(furniture, tmp_path / "photos", builtin=2)
+    with pytest.raises(DataError, match=r"plain: a photo cache rendered with other builtin"):
+        _prepare(furniture, tmp_path / "plain", builtin=1)
+    chairs = _prepare(furniture, tmp_path / "chairs", builtin=2, classes=["chair"])
+    assert [s["path"] for s in chairs["shapes"]][2:] == ["builtin:chair/0", "builtin:chair/1"] and chairs["classes"] == ["chair"]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(DataError, match="builtin must be a number of built-in shapes per class"):
+            _prepare(furniture, tmp_path / "bad", builtin=bad)
+
+
 def test_a_stopped_or_damaged_cache_is_continued_to_the_same_pictures(furniture, tmp_path):
     _prepare(furniture, tmp_path / "straight")
     _prepare(furniture, tmp_path / "photos")
@@ -176,6 +208,8 @@ def test_the_data_photos_command(furniture, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["rendered_now"] == 0
     assert main(argv + ["--classes", "table", "--out", str(tmp_path / "tables")]) == 0
     assert json.loads(capsys.readouterr().out)["classes"] == {"table": 1}
+    assert main(argv + ["--classes", "table", "--builtin", "2", "--out", str(tmp_path / "more")]) == 0
+    assert json.loads(capsys.readouterr().out)["classes"] == {"table": 3}
     assert main(["data", "photos", "builtin:chair", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "builtin:chair: not a Sweet Home 3D library" in capsys.readouterr().err
     assert main(argv + ["--views", "5", "--out", str(tmp_path / "photos")]) == 2  # the flags are named on the command line

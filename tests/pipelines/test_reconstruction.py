@@ -22,6 +22,7 @@ from shapespace.pipelines.reconstruction import (
     load_vae_gan,
     parse_class_models,
     reconstruct,
+    reconstruct_files,
     write_reconstructions,
 )
 
@@ -259,6 +260,50 @@ def test_evaluate_ikea_with_one_model_per_class(tmp_path):
         evaluate_ikea({}, ikea, device="cpu")
 
 
+def test_evaluate_ikea_with_an_ensemble(tmp_path):
+    ikea = make_ikea_folder(tmp_path / "ikea")
+    first = _save_model(tmp_path / "a", torch.ones(16, 16, 16))
+    torch.manual_seed(1)
+    other = ShapeVAEGAN(GAN, ENCODER)  # other weights and an emptier mean shape
+    other.mean_shape[4:12, 4:12, 2:8] = 1.0
+    second = other.save_pretrained(tmp_path / "b")
+    out = tmp_path / "ensemble.json"
+    result = evaluate_ikea([first, second], ikea, device="cpu", out=out, mirror=True)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert result["ensemble"] and not result["one_model_per_class"] and result["checkpoint"] == [str(first), str(second)]
+    # Each photo's shape is the mean of the two models' reconstructions; the baseline the mean of their mean shapes.
+    target, categories = _ikea_targets()
+    photos = load_images([ikea / "Images" / name for name, _ in IKEA_PHOTOS], 16)
+    shapes = [reconstruct(load_vae_gan(path, "cpu"), photos, mirror=True) for path in (first, second)]
+    assert result["model"] == reconstruction_scores(to_evaluation_grid((shapes[0] + shapes[1]) / 2), target, categories)
+    mean = (torch.ones(16, 16, 16) + other.mean_shape.float()) / 2
+    expected = reconstruction_scores(to_evaluation_grid(mean[None]).expand(4, -1, -1, -1).contiguous(), target, categories)
+    assert result["baseline_mean_shape"] == expected
+    assert format_ikea_table(result).splitlines()[2].startswith("2 models averaged ap ")
+    # An ensemble of one is that model.
+    alone, single = evaluate_ikea([first], ikea, device="cpu"), evaluate_ikea(first, ikea, device="cpu")
+    assert alone["model"] == single["model"] and alone["baseline_mean_shape"] == single["baseline_mean_shape"] and not single["ensemble"]
+    with pytest.raises(ConfigError, match=r"no model given: an ensemble needs at least one run"):
+        evaluate_ikea([], ikea, device="cpu")
+
+
+def test_reconstruct_files_averages_models_of_one_grid_size(tmp_path):
+    photo = _photo(tmp_path / "p.png")
+    a = _save_model(tmp_path / "a")
+    torch.manual_seed(3)
+    b = ShapeVAEGAN(GAN, ENCODER).save_pretrained(tmp_path / "b")
+    shapes, mean_shape = reconstruct_files([a, b], [photo], device="cpu")
+    images = load_images([photo], 16)
+    expected = (reconstruct(load_vae_gan(a, "cpu"), images) + reconstruct(load_vae_gan(b, "cpu"), images)) / 2
+    assert torch.allclose(shapes, expected) and mean_shape.shape == (16, 16, 16)
+    small = GANConfig(resolution=8, latent_dim=16, generator_channels=(16,), discriminator_channels=(16,), latent_prior="normal")
+    c = ShapeVAEGAN(small, ENCODER).save_pretrained(tmp_path / "c")
+    with pytest.raises(ConfigError, match=r"model .*c: its shapes are 8\^3 but those of .*a are 16\^3; an ensemble averages shapes of one size"):
+        reconstruct_files([a, c], [photo], device="cpu")
+    with pytest.raises(ConfigError, match="no model given"):
+        reconstruct_files([], [photo], device="cpu")
+
+
 def test_parse_class_models(tmp_path):
     assert parse_class_models(["runs/vae"]) == "runs/vae"
     assert parse_class_models(["chair=runs/a", " table = runs/b"]) == {"chair": "runs/a", "table": "runs/b"}
@@ -266,9 +311,10 @@ def test_parse_class_models(tmp_path):
     named = tmp_path / "lr=1e-4"
     named.mkdir()
     assert parse_class_models([str(named)]) == str(named)  # an existing folder is a folder
+    assert parse_class_models(["runs/a", str(named)]) == ["runs/a", str(named)]  # several folders: an ensemble
     for specs, message in (
-        (["runs/a", "runs/b"], r"model 'runs/a': with more than one model, give each as CLASS=RUN"),
-        (["chair=runs/a", "runs/b"], r"model 'runs/b': with more than one model"),
+        (["chair=runs/a", "runs/b"], r"model 'runs/b': give every model as CLASS=RUN \(one model per class.*or none \(one model, or several averaged\)"),
+        (["runs/a", "chair=runs/b"], r"model 'runs/a': give every model as CLASS=RUN"),
         (["chair=runs/a", "chair=runs/b"], r"model 'chair=runs/b': class 'chair' has a model already \(runs/a\)"),
         (["chair="], r"model 'chair=': the class or the folder is empty"),
         (["=runs/a", "chair=runs/b"], r"model '=runs/a': the class or the folder is empty"),

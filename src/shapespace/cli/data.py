@@ -100,6 +100,7 @@ def cmd_data_photos(args: argparse.Namespace) -> int:
     meta = prepare_photo_cache(
         args.data, args.out, resolution=args.resolution, size=args.size, views=args.views, seed=args.seed,
         classes=args.classes, textures=args.textures, workers=args.workers, progress=not args.no_progress, overwrite=args.overwrite,
+        builtin=args.builtin,
     )  # fmt: skip
     counts = {c: sum(s["class"] == c for s in meta["shapes"]) for c in meta["classes"]}
     summary = {
@@ -163,6 +164,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the rooms, cameras and lights (default 0)")
     p.add_argument("--classes", type=name_list, help="only these classes, comma-separated (default: all six)")
     p.add_argument("--textures", type=Path, help="sweethome3d.jar for the floor and wall textures (default: found in SOURCE)")
+    p.add_argument("--builtin", type=non_negative_int, default=0, metavar="N",
+                   help="also the first N built-in procedural shapes of each class, painted as flat-pack furniture, in the same rooms (default 0)")
     p.add_argument("--workers", type=non_negative_int, help="rendering processes (default: one per core; 0: in this process)")
     p.add_argument("--overwrite", action="store_true", help="replace a cache in --out that was rendered with other settings")
     add_progress_flag(p)

@@ -126,8 +126,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = eval_sub.add_parser("recon", help="the paper's IKEA protocol: AP at 20^3 per class, IoU, and a mean-shape baseline")
     p.add_argument("checkpoint", nargs="+", metavar="RUN",
-                   help="run or model folder of a trained 3D-VAE-GAN; or CLASS=RUN items, one model per class (the paper's "
-                        "'separately' row): each class's photos go to its model, photos of classes not given are left out")  # fmt: skip
+                   help="run or model folder of a trained 3D-VAE-GAN; several, an ensemble (each photo's shape is the mean of "
+                        "their reconstructions); or CLASS=RUN items, one model per class (the paper's 'separately' row): "
+                        "each class's photos go to its model, photos of classes not given are left out")  # fmt: skip
     p.add_argument("--ikea", type=Path, required=True, help="IKEA folder (Images/, Voxels/, Lists/ or the 3D-GAN release's layout)")
     p.add_argument("--threshold", type=fraction, default=0.5, help="occupancy threshold for IoU (default 0.5)")
     add_samples_flag(p)

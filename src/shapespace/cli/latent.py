@@ -76,15 +76,14 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.reconstruction import load_photos, load_vae_gan, reconstruct, write_reconstructions
+    from shapespace.pipelines.reconstruction import reconstruct_files, write_reconstructions
     from shapespace.pipelines.sampling import parse_formats
 
     formats = parse_formats(args.format)
-    model = load_vae_gan(args.checkpoint, device=args.device)
-    images, aspects = load_photos(args.images, model.encoder_config.image_size)
-    shapes = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects)
+    models = [args.checkpoint, *(args.ensemble or [])]
+    shapes, _ = reconstruct_files(models, args.images, device=args.device, samples=args.samples, mirror=args.mirror)
     written = write_reconstructions(shapes, args.images, args.out, formats, threshold=args.threshold)
-    print(json.dumps({"out": str(args.out), "images": len(args.images), "written": written}, indent=2))
+    print(json.dumps({"out": str(args.out), "images": len(args.images), "models": [str(m) for m in models], "written": written}, indent=2))
     return 0
 
 
@@ -142,5 +141,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_flag(p, kind="dir", required=True, help="output folder")
     add_format_flag(p, "npy,png,obj")
     p.add_argument("--threshold", type=fraction, default=0.5, help="iso-level of pictures and meshes (default 0.5)")
+    p.add_argument("--ensemble", type=Path, action="append", metavar="RUN",
+                   help="also reconstruct with this 3D-VAE-GAN and average the shapes (an ensemble; repeat for more)")
     add_samples_flag(p)
     p.set_defaults(func=cmd_reconstruct)

@@ -8,6 +8,10 @@ Usable from Python::
     shapes = reconstruct(model, images, aspects=aspects)  # (1, R, R, R)
     write_reconstructions(shapes, ["chair.jpg"], "out", formats=("npy", "png", "obj"))
 
+or, from files, with one model or the mean of several (an ensemble)::
+
+    shapes, _ = reconstruct_files(["runs/vae", "runs/vae-2"], ["chair.jpg"])
+
 Photos are read with Pillow (any format it opens), converted to RGB (transparent pixels
 over white) and resized to the encoder's square input, stretching the longer side the
 way the training photos are framed (:mod:`shapespace.rendering.photos`: a crop around the
@@ -155,6 +159,47 @@ def reconstruct(
     return torch.cat(out)
 
 
+def reconstruct_files(
+    checkpoints: Sequence[str | os.PathLike],
+    image_paths: Sequence[str | os.PathLike],
+    device: str = "auto",
+    progress: bool = False,
+    samples: int = 0,
+    mirror: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shapes for photo files from one trained 3D-VAE-GAN, or the mean of several (an ensemble).
+
+    Each model reads the photos at its own encoder's input size (:func:`load_photos`) and
+    reconstructs them as :func:`reconstruct` does with ``samples`` and ``mirror``; the shapes
+    are averaged over the models, one model in memory at a time. Models trained on other
+    data or with other seeds make different errors, and their mean is often closer to the
+    truth than either (docs/backbone.md, "Ensembles").
+
+    Returns:
+        ``(shapes, mean_shape)``: FloatTensor (N, R, R, R), occupancy probabilities, canonical
+        frame, and the mean of the models' mean training shapes, FloatTensor (R, R, R), on the CPU.
+
+    Raises:
+        ConfigError: no model given, or models whose generators' grids differ (naming them).
+    """
+    if not checkpoints:
+        raise ConfigError("no model given: give a run or model folder of a trained 3D-VAE-GAN")
+    total, mean_shape, first = None, None, None
+    for path in checkpoints:
+        model = load_vae_gan(path, device)
+        resolution = model.config.resolution
+        if first is not None and resolution != first[1]:
+            raise ConfigError(f"model {path}: its shapes are {resolution}^3 but those of {first[0]} are {first[1]}^3; an ensemble averages shapes of one size")
+        first = first or (path, resolution)
+        images, aspects = load_photos(image_paths, model.encoder_config.image_size)
+        shapes = reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects)
+        mean = model.mean_shape.float().cpu()
+        total = shapes if total is None else total + shapes
+        mean_shape = mean if mean_shape is None else mean_shape + mean
+        del model
+    return total / len(checkpoints), mean_shape / len(checkpoints)
+
+
 def write_reconstructions(
     shapes: torch.Tensor,
     image_paths: Sequence[str | os.PathLike],
@@ -212,26 +257,31 @@ def load_ikea_targets(ikea_dir: str | os.PathLike) -> tuple[list[IkeaPair], torc
     return pairs, torch.stack([models[p.model] for p in pairs]).to(torch.uint8)
 
 
-def parse_class_models(specs: Sequence[str | os.PathLike]) -> str | os.PathLike | dict[str, str]:
-    """``eval recon``'s model arguments: one run or model folder, or ``CLASS=RUN`` items, one
-    model per class (the paper's "separately" row) -> ``{class: run}``.
+def parse_class_models(specs: Sequence[str | os.PathLike]) -> str | os.PathLike | list[str] | dict[str, str]:
+    """``eval recon``'s model arguments: one run or model folder; several, an ensemble whose
+    reconstructions are averaged -> a list; or ``CLASS=RUN`` items, one model per class (the
+    paper's "separately" row) -> ``{class: run}``.
 
-    A single argument that names an existing folder is that folder, ``=`` or not.
+    An argument that names an existing folder is that folder, ``=`` or not.
 
     Raises:
-        ConfigError: naming the item: no model, ``CLASS=RUN`` mixed with a plain folder, a
+        ConfigError: naming the item: no model, ``CLASS=RUN`` mixed with plain folders, a
             class given twice, or an empty class or folder.
     """
     if not specs:
-        raise ConfigError("no model given: give a run or model folder, or CLASS=RUN items")
-    if len(specs) == 1 and ("=" not in str(specs[0]) or Path(specs[0]).exists()):
-        return specs[0]
+        raise ConfigError("no model given: give a run or model folder, several (an ensemble), or CLASS=RUN items")
+    plain = ["=" not in str(spec) or Path(spec).exists() for spec in specs]
+    if all(plain):
+        return specs[0] if len(specs) == 1 else [str(spec) for spec in specs]
     models: dict[str, str] = {}
-    for spec in map(str, specs):
-        name, sep, path = spec.partition("=")
+    for spec, is_folder in zip(map(str, specs), plain):
+        if is_folder:
+            raise ConfigError(
+                f"model {spec!r}: give every model as CLASS=RUN (one model per class, e.g. chair=runs/vae-chair), "
+                "or none (one model, or several averaged)"
+            )
+        name, _, path = spec.partition("=")
         name, path = name.strip(), path.strip()
-        if not sep:
-            raise ConfigError(f"model {spec!r}: with more than one model, give each as CLASS=RUN (e.g. chair=runs/vae-chair)")
         if not name or not path:
             raise ConfigError(f"model {spec!r}: the class or the folder is empty; expected CLASS=RUN (e.g. chair=runs/vae-chair)")
         if name in models:
@@ -241,7 +291,7 @@ def parse_class_models(specs: Sequence[str | os.PathLike]) -> str | os.PathLike 
 
 
 def evaluate_ikea(
-    checkpoint: str | os.PathLike | dict[str, str | os.PathLike],
+    checkpoint: str | os.PathLike | Sequence[str | os.PathLike] | dict[str, str | os.PathLike],
     ikea_dir: str | os.PathLike,
     device: str = "auto",
     threshold: float = 0.5,
@@ -258,10 +308,12 @@ def evaluate_ikea(
     writes to ``out`` as JSON) ``{"model": table, "baseline_mean_shape": table, "paper": ...,
     ...}``. ``progress`` shows the reconstruction's progress bar on stderr.
 
-    ``checkpoint`` may be ``{class: run}``, one model per class (the paper's "separately"
-    row): the photos of each class given are reconstructed by that class's model, the
-    baseline predicts that model's mean training shape, and photos of other classes are
-    left out (the means are over the classes given).
+    ``checkpoint`` may be a list of runs, an ensemble (:func:`reconstruct_files`): each
+    photo's shape is the mean of their reconstructions, and the baseline the mean of their
+    mean training shapes. It may be ``{class: run}``, one model per class (the paper's
+    "separately" row): the photos of each class given are reconstructed by that class's
+    model, the baseline predicts that model's mean training shape, and photos of other
+    classes are left out (the means are over the classes given).
 
     Raises:
         ConfigError: an empty ``{}``, or a class given that no photo of ``ikea_dir`` shows.
@@ -270,9 +322,13 @@ def evaluate_ikea(
 
     pairs, target = load_ikea_targets(ikea_dir)
     per_class = isinstance(checkpoint, dict)
-    models = checkpoint if per_class else {None: checkpoint}
-    if per_class and not models:
+    ensemble = isinstance(checkpoint, (list, tuple))
+    if per_class and not checkpoint:
         raise ConfigError("no model given: one model per class needs at least one CLASS=RUN")
+    if ensemble and not checkpoint:
+        raise ConfigError("no model given: an ensemble needs at least one run")
+    # Each group of photos (a class, or None: all) and the models whose mean reconstructs it.
+    models = {name: [path] for name, path in checkpoint.items()} if per_class else {None: list(checkpoint) if ensemble else [checkpoint]}
     if per_class:
         present = sorted({p.category for p in pairs})
         unknown = sorted(set(models) - set(present))
@@ -282,17 +338,18 @@ def evaluate_ikea(
         pairs, target = [pairs[i] for i in kept], target[kept]
     predicted = torch.zeros(target.shape)
     baseline = torch.zeros(target.shape)
-    for name, path in models.items():
+    for name, paths in models.items():
         rows = [i for i, p in enumerate(pairs) if name is None or p.category == name]
-        model = load_vae_gan(path, device)
-        images, aspects = load_photos([pairs[i].image for i in rows], model.encoder_config.image_size)
-        predicted[rows] = to_evaluation_grid(reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects))
-        baseline[rows] = to_evaluation_grid(model.mean_shape.float().cpu()[None])
-        del model
+        shapes, mean_shape = reconstruct_files(paths, [pairs[i].image for i in rows], device, progress=progress, samples=samples, mirror=mirror)
+        predicted[rows] = to_evaluation_grid(shapes)
+        baseline[rows] = to_evaluation_grid(mean_shape[None])
     categories = [p.category for p in pairs]
     result = {
-        "checkpoint": {name: str(path) for name, path in models.items()} if per_class else str(checkpoint),
+        "checkpoint": (
+            {name: str(paths[0]) for name, paths in models.items()} if per_class else [str(p) for p in checkpoint] if ensemble else str(checkpoint)
+        ),
         "one_model_per_class": per_class,
+        "ensemble": ensemble,
         "ikea": str(ikea_dir),
         "images": len(pairs),
         "models": len({p.model for p in pairs}),
@@ -308,6 +365,7 @@ def evaluate_ikea(
             "the up axis with the highest AP per image (uses the ground truth; IKEA models face different ways). "
             "The paper's rows are on the full 937-photo set."
             + (" One model per class: each class's photos go to its model; the baseline is that model's mean training shape." if per_class else "")
+            + (" An ensemble: each photo's shape is the mean of the models' reconstructions; the baseline the mean of their mean training shapes." if ensemble else "")
         ),
     }
     if out is not None:
@@ -321,8 +379,9 @@ def format_ikea_table(result: dict) -> str:
     has no number in the paper)."""
     classes = sorted(result["model"]["per_class"])
     separately = result.get("one_model_per_class", False)
+    model_row = f"{len(result['checkpoint'])} models averaged" if result.get("ensemble", False) else "model"
     rows = (("models, one per class", "model"), ("class's mean training shape", "baseline_mean_shape")) if separately else (
-        ("model", "model"), ("mean training shape", "baseline_mean_shape"))  # fmt: skip
+        (model_row, "model"), ("mean training shape", "baseline_mean_shape"))  # fmt: skip
     metrics = ("ap", "ap_best_rotation", "iou", "iou_best_rotation")
     labelled = [(f"{name} {metric}", result[key]["per_class"], result[key]["mean"][metric], metric) for name, key in rows for metric in metrics]
     for name, row in result["paper_ap_full_ikea"].items():
