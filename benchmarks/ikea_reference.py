@@ -122,7 +122,8 @@ def main() -> None:
         data_overall = to_evaluation_grid(mean_occupancy(data)[None])[0]
         result["data_mean"] = _summary(reconstruction_scores(per_photo({c: data_overall for c in classes}), target, categories))
     if args.model:
-        # One model, or the mean of several models' reconstructions (an ensemble, as `eval recon RUN RUN ...`).
+        # One model, or the mean of several models' reconstructions (an ensemble, as `eval recon RUN RUN ...`;
+        # averaged here rather than with reconstruct_files, which reads photo files, because the renders are in memory).
         totals: dict[str, torch.Tensor] = {}
         resolution = None
         for path in args.model:

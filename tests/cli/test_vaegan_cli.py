@@ -103,7 +103,8 @@ def test_reconstruct_writes_shapes_for_each_photo(workspace, capsys):
     again = workspace / "recon-npy"
     assert main(["reconstruct", str(workspace / "vae" / "model"), *photos, "--out", str(again), "--format", "npy", "--device", "cpu"]) == 0
     assert np.array_equal(np.load(again / "reconstructions.npy"), shapes)
-    assert capsys.readouterr().out and report["models"] == [str(workspace / "vae")]
+    assert json.loads(capsys.readouterr().out)["models"] == [str(workspace / "vae" / "model")]
+    assert report["models"] == [str(workspace / "vae")]
     # --ensemble RUN averages with another model's shapes: the same model again changes nothing.
     both = workspace / "recon-ensemble"
     assert main(["reconstruct", str(workspace / "vae"), *photos, "--out", str(both), "--format", "npy", "--ensemble", str(workspace / "vae" / "model"), "--device", "cpu"]) == 0

@@ -2,6 +2,7 @@
 mismatches, and the pairs `train vae-gan --photo-cache` draws. Small libraries made here.
 Skipped, with the install commands, where moderngl or Mesa's EGL is missing."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -98,10 +99,13 @@ def test_built_in_shapes_follow_the_libraries_items(furniture, tmp_path):
     from shapespace.data.photo_cache import photo_cache_id
 
     plain = _prepare(furniture, tmp_path / "plain")
-    assert "builtin" not in plain  # caches without them are described, and identified, as before
+    # Caches without them are described, and identified, as before the option existed.
+    defining = ("version", "revision", "source", "textures", "files", "resolution", "size", "views", "seed", "classes_requested", "scene", "classes", "count", "shapes")
+    before = hashlib.sha256(json.dumps({k: plain.get(k) for k in defining} | {"version": 1}, sort_keys=True).encode()).hexdigest()[:16]
+    assert "builtin" not in plain and plain["id"] == before
     meta = _prepare(furniture, tmp_path / "photos", builtin=1)
     assert meta["count"] == 3 + 6 and meta["rendered"] == 9 and meta["classes"] == list(CLASSES)
-    assert meta["builtin"] == {"count": 1, "revision": 1} and meta["id"] != plain["id"] == photo_cache_id(plain)
+    assert meta["builtin"] == {"count": 1, "revision": 1} and meta["id"] == photo_cache_id(meta) != plain["id"]
     assert [s["path"] for s in meta["shapes"][3:]] == [f"builtin:{c}/0" for c in CLASSES]
     assert meta["shapes"][3]["credit"]["creator"] == "shapespace"
     pairs = open_photo_cache(tmp_path / "photos", resolution=8)
@@ -114,12 +118,19 @@ def test_built_in_shapes_follow_the_libraries_items(furniture, tmp_path):
     # A bookcase is tall, a bed low: their pictures' crops say so.
     assert pairs.aspects[12:15].max() < 1.0 and pairs.aspects[12:15].max() < pairs.aspects[9:12].mean(), pairs.aspects[9:15]
     assert _prepare(furniture, tmp_path / "photos", builtin=1)["rendered"] == 0  # continued: nothing to do
-    with pytest.raises(DataError, match=r"photos: a photo cache rendered with other builtin; pass overwrite"):
+    with pytest.raises(DataError, match=r"photos: a photo cache rendered with other built-in shapes \(builtin\); pass overwrite"):
         _prepare(furniture, tmp_path / "photos", builtin=2)
-    with pytest.raises(DataError, match=r"plain: a photo cache rendered with other builtin"):
+    with pytest.raises(DataError, match=r"plain: a photo cache rendered with other built-in shapes"):
         _prepare(furniture, tmp_path / "plain", builtin=1)
     chairs = _prepare(furniture, tmp_path / "chairs", builtin=2, classes=["chair"])
     assert [s["path"] for s in chairs["shapes"]][2:] == ["builtin:chair/0", "builtin:chair/1"] and chairs["classes"] == ["chair"]
+    # A class the library lacks comes from the built-in shapes alone.
+    beds = _prepare(furniture, tmp_path / "beds", builtin=1, classes=["bed", "chair"])
+    assert [s["path"] for s in beds["shapes"]] == [*(s["path"] for s in chairs["shapes"][:2]), "builtin:bed/0", "builtin:chair/0"]
+    assert beds["classes"] == ["bed", "chair"] and open_photo_cache(tmp_path / "beds").labels.tolist() == [1, 1, 0, 1]
+    assert [s["path"] for s in _prepare(furniture, tmp_path / "bed", builtin=1, classes=["bed"])["shapes"]] == ["builtin:bed/0"]
+    with pytest.raises(DataError, match=r"classes: lamp is none of the classes of the built-in shapes"):
+        _prepare(furniture, tmp_path / "bad", builtin=1, classes=["lamp"])
     for bad in (-1, 1.5, True):
         with pytest.raises(DataError, match="builtin must be a number of built-in shapes per class"):
             _prepare(furniture, tmp_path / "bad", builtin=bad)

@@ -182,16 +182,24 @@ def reconstruct_files(
     Raises:
         ConfigError: no model given, or models whose generators' grids differ (naming them).
     """
+    from shapespace.models.gan import read_model_config
+    from shapespace.models.pretrained import resolve_model_dir
+
     if not checkpoints:
         raise ConfigError("no model given: give a run or model folder of a trained 3D-VAE-GAN")
-    total, mean_shape, first = None, None, None
+    # The grids are compared before any work: an ensemble averages shapes of one size.
+    grids = [read_model_config(resolve_model_dir(path)).resolution for path in checkpoints]
+    for path, resolution in zip(checkpoints, grids):
+        if resolution != grids[0]:
+            raise ConfigError(f"model {path}: its shapes are {resolution}^3 but those of {checkpoints[0]} are {grids[0]}^3; an ensemble averages shapes of one size")
+    photos: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # by input size: models may differ
+    total, mean_shape = None, None
     for path in checkpoints:
         model = load_vae_gan(path, device)
-        resolution = model.config.resolution
-        if first is not None and resolution != first[1]:
-            raise ConfigError(f"model {path}: its shapes are {resolution}^3 but those of {first[0]} are {first[1]}^3; an ensemble averages shapes of one size")
-        first = first or (path, resolution)
-        images, aspects = load_photos(image_paths, model.encoder_config.image_size)
+        size = model.encoder_config.image_size
+        if size not in photos:
+            photos[size] = load_photos(image_paths, size)
+        images, aspects = photos[size]
         shapes = reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects)
         mean = model.mean_shape.float().cpu()
         total = shapes if total is None else total + shapes
@@ -291,7 +299,7 @@ def parse_class_models(specs: Sequence[str | os.PathLike]) -> str | os.PathLike 
 
 
 def evaluate_ikea(
-    checkpoint: str | os.PathLike | Sequence[str | os.PathLike] | dict[str, str | os.PathLike],
+    checkpoint: str | os.PathLike | list[str | os.PathLike] | tuple[str | os.PathLike, ...] | dict[str, str | os.PathLike],
     ikea_dir: str | os.PathLike,
     device: str = "auto",
     threshold: float = 0.5,
@@ -300,7 +308,7 @@ def evaluate_ikea(
     samples: int = 0,
     mirror: bool = False,
 ) -> dict:
-    """The paper's IKEA protocol for a 3D-VAE-GAN and the mean-training-shape baseline.
+    """The paper's IKEA protocol for a 3D-VAE-GAN (or several) and the mean-training-shape baseline.
 
     Every photo of ``ikea_dir`` (either IKEA layout, :mod:`shapespace.data.ikea`) is
     reconstructed (:func:`reconstruct` with ``samples`` and ``mirror``); predictions and ground truth are
@@ -316,7 +324,8 @@ def evaluate_ikea(
     classes are left out (the means are over the classes given).
 
     Raises:
-        ConfigError: an empty ``{}``, or a class given that no photo of ``ikea_dir`` shows.
+        ConfigError: an empty ``{}`` or ``[]``, a class given that no photo of ``ikea_dir``
+            shows, or an ensemble of models whose shapes differ in size.
     """
     from shapespace.metrics.reconstruction import IKEA_RESOLUTION, reconstruction_scores, to_evaluation_grid
 

@@ -32,7 +32,7 @@ from shapespace.data.builtin.parts import Parts, rasterise
 from shapespace.errors import DataError
 from shapespace.geometry.voxelize import DEFAULT_FILL, check_fill, check_grid_resolution
 
-__all__ = ["CLASSES", "MIN_RESOLUTION", "SPEC_PREFIX", "builtin_voxels", "furniture_shape", "parse_builtin_spec"]
+__all__ = ["CLASSES", "MIN_RESOLUTION", "SPEC_PREFIX", "builtin_voxels", "furniture_parts", "furniture_shape", "parse_builtin_spec"]
 
 # Sorted by name; a class's position here is its ``class_id`` in every shape's seed, so
 # the order is part of the data set.
@@ -103,6 +103,13 @@ def furniture_shape(
     out = np.zeros((resolution,) * 3, dtype=bool)
     rasterise(_shape_parts(class_id, index, seed), resolution, fill, out)
     return out
+
+
+def furniture_parts(category: str, index: int, seed: int = 0) -> Parts:
+    """The parts (in metres) of shape number ``index`` of a built-in class, which
+    :func:`furniture_shape` rasterises; checked as there."""
+    class_id = _check_category(category)
+    return _shape_parts(class_id, _check_int("index", index, 0), _check_int("seed", seed, 0))
 
 
 def _shape_parts(class_id: int, index: int, seed: int) -> Parts:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shapespace.data.builtin import CLASSES, SPEC_PREFIX, _check_category, _check_int, _shape_parts
+from shapespace.data.builtin import CLASSES, SPEC_PREFIX, furniture_parts
 from shapespace.data.builtin.parts import Parts
 from shapespace.errors import DataError
 
@@ -65,9 +65,16 @@ _CM = 100.0
 
 
 def builtin_item_path(category: str, index: int) -> str:
-    """``builtin:<class>/<index>``: the name of built-in shape ``index`` of ``category``."""
-    _check_category(category)
-    return f"{SPEC_PREFIX}{category}/{_check_int('index', index, 0)}"
+    """``builtin:<class>/<index>``: the name of built-in shape ``index`` of ``category``.
+
+    Raises:
+        DataError: for an unknown class or an index that is not a whole number >= 0.
+    """
+    if category not in CLASSES:
+        raise DataError(f"unknown built-in class {category!r}; valid classes: {', '.join(CLASSES)}")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+        raise DataError(f"index must be a whole number of at least 0, got {index!r}")
+    return f"{SPEC_PREFIX}{category}/{int(index)}"
 
 
 def is_builtin_item(path: object) -> bool:
@@ -151,7 +158,7 @@ def builtin_item_scene(path: str, seed: int = 0) -> "trimesh.Scene":
         DataError: naming ``path``, as :func:`parse_builtin_item`.
     """
     category, index = parse_builtin_item(path)
-    body, upholstery = _finish(category, index, _check_int("seed", seed, 0))
-    scene = parts_scene(_shape_parts(CLASSES.index(category), index, seed), body, upholstery)
+    parts = furniture_parts(category, index, seed)  # checks the seed
+    scene = parts_scene(parts, *_finish(category, index, seed))
     scene.metadata["name"] = path
     return scene
