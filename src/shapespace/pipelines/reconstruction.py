@@ -172,8 +172,8 @@ def reconstruct_files(
     Each model reads the photos at its own encoder's input size (:func:`load_photos`) and
     reconstructs them as :func:`reconstruct` does with ``samples`` and ``mirror``; the shapes
     are averaged over the models, one model in memory at a time. Models trained on other
-    data or with other seeds make different errors, and their mean is often closer to the
-    truth than either (docs/backbone.md, "Ensembles").
+    pictures make other errors, and their mean can score above either (docs/backbone.md,
+    "Ensembles"); two seeds of one recipe gained nothing there.
 
     Returns:
         ``(shapes, mean_shape)``: FloatTensor (N, R, R, R), occupancy probabilities, canonical
