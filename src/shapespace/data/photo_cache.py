@@ -6,8 +6,8 @@
 also holds the first N built-in procedural shapes of each class, painted in the finishes of
 flat-pack furniture (:mod:`shapespace.data.builtin.meshes`), after the source's items, in
 the same rooms (the furniture around an object is drawn from every shape of the cache, so
-built-in shapes also stand beside the library's items). ``train vae-gan --photo-cache CACHE`` then draws part of every batch from it
-(:class:`PhotoPairs`).
+built-in shapes also stand beside the library's items). ``train vae-gan --photo-cache
+CACHE`` then draws part of every batch from it (:class:`PhotoPairs`).
 
 The folder::
 
@@ -354,7 +354,8 @@ def prepare_photo_cache(
         unknown = sorted(set(wanted) - set(BUILTIN_CLASSES))
         if unknown:
             raise DataError(f"`classes`: {', '.join(unknown)} is none of the classes of the built-in shapes ({', '.join(BUILTIN_CLASSES)})")
-        wanted = tuple(c for c in wanted if c in {shape.category for shape in furniture})
+        in_library = {shape.category for shape in furniture}
+        wanted = tuple(c for c in wanted if c in in_library)
     shapes: list[dict] = []
     voxels = np.zeros((0, resolution, resolution, resolution), np.uint8)
     if wanted is None or wanted:

@@ -281,8 +281,7 @@ class VAEGANTrainer:
             clutter=cfg.photo_clutter, occluders=cfg.photo_occluders, texture=cfg.photo_texture, blur=cfg.photo_blur
         )
         rng = stream_rng(cfg.seed, stream, step)
-        images, aspects = render_photos_with_aspects(shapes.to(self.device), self.encoder_config.image_size, rng, settings)
-        return images, aspects.to(self.device)
+        return render_photos_with_aspects(shapes.to(self.device), self.encoder_config.image_size, rng, settings)  # both on the device
 
     def cached_pairs(self, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pairs ``chosen`` (IntArray (k,)) of the photo cache: pictures FloatTensor (k, 3, S, S)
