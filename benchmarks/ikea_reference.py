@@ -32,7 +32,7 @@ reconstruction's class is right: the class of the built-in shape (``--count`` pe
 the highest IoU to the reconstruction at the model's resolution, as balanced accuracy (the
 mean over classes of the share right; chance is 1/6). Prints one JSON object.
 
-    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--model RUN ...] [--samples K] [--mirror]]
+    python benchmarks/ikea_reference.py [--ikea ../shared/data/ikea-dev] [--count 200] [--data SOURCE ...] [--model RUN [--model RUN ...] [--samples K] [--mirror] [--class-prior W]]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="built-in shapes per class for the class means")
     parser.add_argument("--resolution", type=int, default=32, help="grid of the built-in shapes (a model's resolution)")
     parser.add_argument("--data", action="append", default=[], help="shapes for the data_class_mean and data_mean rows (repeatable; SOURCE#class,... keeps those classes)")
-    add_samples_flag(parser)  # --samples K and --mirror, as for `eval recon`
+    add_samples_flag(parser)  # --samples K, --mirror and --class-prior W, as for `eval recon`
     parser.add_argument("--model", type=Path, action="append",
                         help="a 3D-VAE-GAN run or model folder: adds its rows on photos and on renders; repeated, the mean of the models' reconstructions (an ensemble)")
     args = parser.parse_args()
@@ -134,7 +134,7 @@ def main() -> None:
             photos, photo_aspects = load_photos([p.image for p in pairs], size)
             renders, render_aspects = render_photos_with_aspects(from_evaluation_grid(target, resolution), size, torch.Generator().manual_seed(0))
             for name, images, aspects in (("model_on_photos", photos, photo_aspects), ("model_on_renders", renders, render_aspects)):
-                shapes = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects)
+                shapes = reconstruct(model, images, samples=args.samples, mirror=args.mirror, aspects=aspects, class_prior=args.class_prior)
                 totals[name] = shapes if name not in totals else totals[name] + shapes
             del model
         reference, reference_class = [], []
@@ -152,6 +152,7 @@ def main() -> None:
         result["model"] = str(args.model[0]) if len(args.model) == 1 else [str(m) for m in args.model]
         result["posterior_samples"] = args.samples
         result["mirror_average"] = args.mirror
+        result["class_prior"] = args.class_prior
     print(json.dumps(result, indent=2))
 
 

@@ -159,7 +159,7 @@ def test_a_vae_gan_reading_aspects_trains_on_renders_and_reconstructs_files(tmp_
     recipe = VAE_RECIPES.get("fast").replace(steps=2, batch_size=4, precision="fp32", sample_every=0, checkpoint_every=0, log_every=1, seed=3)
     data = VoxelSet(box_voxels(8), torch.zeros(8, dtype=torch.long), ("box",), "test:boxes")
     trainer = VAEGANTrainer(GAN, encoder, recipe, data, tmp_path / "run", device="cpu", progress=False)
-    images, shapes, aspects = trainer.training_pairs(0)  # rendered on the fly: the renderer's crop windows
+    images, shapes, aspects, _ = trainer.training_pairs(0)  # rendered on the fly: the renderer's crop windows
     assert images.shape == (4, 3, 32, 32) and aspects.shape == (4,) and bool((aspects > 0.2).all() and (aspects < 5).all())
     trainer.train()
     model = load_vae_gan(tmp_path / "run", "cpu")

@@ -74,7 +74,7 @@ def test_cache_pairs_share_every_batch_with_rendered_shapes(tmp_path):
     assert trainer.cached_rows == 2
     seen = set()
     for step in range(6):
-        images, shapes, aspects = trainer.training_pairs(step)
+        images, shapes, aspects, _ = trainer.training_pairs(step)
         assert images.shape == (4, 3, 16, 16) and shapes.shape == (4, 16, 16, 16) and shapes.dtype == torch.uint8
         assert aspects.shape == (4,) and bool((aspects > 0).all())
         rows = _cached_rows(images)
@@ -90,14 +90,14 @@ def test_cache_pairs_share_every_batch_with_rendered_shapes(tmp_path):
             assert any(torch.equal(shapes[row], v) or torch.equal(shapes[row], v.flip(1)) for v in data.voxels)
     assert len(seen) > 2  # the cached rows move about the batch (each process of a data-parallel run gets some)
     # The same step draws the same pairs, in a new trainer too.
-    again, _, _ = _trainer(tmp_path / "run2", _recipe(photo_cache=str(cache), photo_cache_share=0.5)).training_pairs(0)
+    again, _, _, _ = _trainer(tmp_path / "run2", _recipe(photo_cache=str(cache), photo_cache_share=0.5)).training_pairs(0)
     assert torch.equal(trainer.training_pairs(0)[0], again)
 
 
 def test_pictures_are_resized_for_the_encoder_and_a_whole_batch_may_come_from_the_cache(tmp_path):
     cache = write_photo_cache(tmp_path / "photos", size=32)
     trainer = _trainer(tmp_path / "run", _recipe(photo_cache=str(cache), photo_cache_share=1.0))
-    images, shapes, _ = trainer.training_pairs(1)
+    images, shapes, _, _ = trainer.training_pairs(1)
     assert images.shape == (4, 3, 16, 16)  # 32 -> the encoder's 16
     levels = {round(float(image.flatten()[0]) * 255) for image in images}
     assert levels <= {5, 15, 25, 35, 45, 55} and len(levels) > 1  # each flat grey keeps its level
@@ -145,7 +145,7 @@ def test_cache_hash_class_takes_the_pairs_of_those_classes_only(tmp_path):
     levels = {round(float(pairs.images[i, 0, 0, 0])) for i in range(4)}
     assert levels == {5, 15, 45, 55}  # the pictures of shapes 0 and 2, not 1's 25 and 35
     for step in range(4):
-        images, shapes, _ = trainer.training_pairs(step)
+        images, shapes, _, _ = trainer.training_pairs(step)
         for image, shape in zip(images, shapes):  # each picture with its own shape
             picture = (round(float(image[0, 0, 0]) * 255) - 5) // 10
             assert picture in (0, 1, 4, 5) and int(shape.sum()) == 36 * (3 + picture // 2)

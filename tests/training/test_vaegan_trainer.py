@@ -138,7 +138,8 @@ def test_the_objective_is_gan_plus_weighted_kl_and_reconstruction(tmp_path, monk
     assert result.recon == pytest.approx(recon)
     assert result.kl == pytest.approx(expected_kl, rel=1e-5)
     assert objectives[0] == pytest.approx(result.loss_g + 0.5 * result.kl + 0.01 * result.recon, rel=1e-6)
-    assert set(result.log_values()) == {"loss_d", "loss_g", "d_accuracy", "d_update_rate", "kl", "recon", "recon_iou"}
+    assert set(result.log_values()) == {"loss_d", "loss_g", "d_accuracy", "d_update_rate", "kl", "recon", "recon_iou", "class_loss"}
+    assert result.class_loss == 0.0  # no class head
 
 
 def _read(result: vaegan_trainer.VAEStepResult) -> SimpleNamespace:

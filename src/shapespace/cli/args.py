@@ -159,13 +159,17 @@ def add_progress_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def add_samples_flag(parser: argparse.ArgumentParser) -> None:
-    """``--samples K`` and ``--mirror``: how a photo's shape is decoded (``reconstruct``)."""
+    """``--samples K``, ``--mirror`` and ``--class-prior W``: how a photo's shape is decoded (``reconstruct``)."""
     parser.add_argument("--samples", type=non_negative_int, default=0,
                         help="0: decode each photo's posterior mean (default); K: average the shapes of K draws from "
                              "q(z|y), seed 0, softer where the photo leaves the shape uncertain")  # fmt: skip
     parser.add_argument("--mirror", action="store_true",
                         help="also reconstruct each photo mirrored left-right and average the shape with that "
                              "reconstruction's mirror image (test-time augmentation; twice the time)")  # fmt: skip
+    parser.add_argument("--class-prior", type=fraction, default=0.0, metavar="W",
+                        help="average each shape with the mean training shape of the class the encoder's class head "
+                             "names (expected over its probabilities), weighted W in [0, 1]; needs a model trained with "
+                             "--class-weight (default 0: the decoded shape alone)")  # fmt: skip
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

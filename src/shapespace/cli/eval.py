@@ -77,7 +77,7 @@ def cmd_eval_recon(args: argparse.Namespace) -> int:
 
     result = evaluate_ikea(
         parse_class_models(args.checkpoint), args.ikea, device=args.device, threshold=args.threshold, out=args.out, progress=not args.no_progress,
-        samples=args.samples, mirror=args.mirror,
+        samples=args.samples, mirror=args.mirror, class_prior=args.class_prior,
     )  # fmt: skip
     print(json.dumps(result, indent=2) if args.json else format_ikea_table(result))
     return 0

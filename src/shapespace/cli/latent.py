@@ -76,14 +76,24 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.reconstruction import reconstruct_files, write_reconstructions
+    from shapespace.pipelines.reconstruction import classify_files, has_class_head, reconstruct_files, write_reconstructions
     from shapespace.pipelines.sampling import parse_formats
 
     formats = parse_formats(args.format)
     models = [args.checkpoint, *(args.ensemble or [])]
-    shapes, _ = reconstruct_files(models, args.images, device=args.device, samples=args.samples, mirror=args.mirror)
+    shapes, _ = reconstruct_files(
+        models, args.images, device=args.device, samples=args.samples, mirror=args.mirror, class_prior=args.class_prior
+    )
     written = write_reconstructions(shapes, args.images, args.out, formats, threshold=args.threshold)
-    print(json.dumps({"out": str(args.out), "images": len(args.images), "models": [str(m) for m in models], "written": written}, indent=2))
+    report = {"out": str(args.out), "images": len(args.images), "models": [str(m) for m in models], "written": written}
+    if all(has_class_head(m) for m in models):  # the class each photo shows, as the class head names it
+        probabilities, classes = classify_files(models, args.images, device=args.device)
+        best = probabilities.max(1)
+        report["classes"] = [
+            {"image": str(image), "class": classes[k], "probability": round(float(p), 3)}
+            for image, k, p in zip(args.images, best.indices.tolist(), best.values.tolist())
+        ]
+    print(json.dumps(report, indent=2))
     return 0
 
 

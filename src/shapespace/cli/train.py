@@ -66,6 +66,7 @@ VAE_FLAGS = {
     "photo_blur": "--blur",
     "photo_cache": "--photo-cache",
     "photo_cache_share": "--photo-cache-share",
+    "class_weight": "--class-weight",
 }
 
 # Every 3D-GAN flag but the weight average (a 3D-VAE-GAN must not use one), plus the encoder's.
@@ -238,6 +239,8 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
             device=device, resume=args.resume, progress=progress, distributed=distributed,
         )  # fmt: skip
         headline = f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}"
+        if trainer.encoder_config.classes:
+            headline += f"; a class head names {', '.join(trainer.encoder_config.classes)}"
         if "encoder replaced" in trainer.initialised:
             headline += f"; G and D from {args.init_from}, E new (its encoder differs)"
         code = _run_training(trainer, distributed, args, headline)

@@ -19,7 +19,10 @@ features, then a hidden layer of ``head_width`` with ReLU and dropout, then the 
 to the mean and the log-variance. With ``crop_aspect`` the head also reads the log of each
 photo's crop aspect ratio (width / height before the photo was stretched to the square
 input): the stretch removes the object's proportions from the picture, and class scores do
-not carry them (docs/backbone.md, "The crop's aspect ratio").
+not carry them (docs/backbone.md, "The crop's aspect ratio"). With ``classes`` the head
+also names the furniture class of each photo: a linear map from its hidden layer to one
+logit per class, trained with a class loss beside the VAE's terms (docs/backbone.md, "The
+class head and the class prior").
 """
 
 from __future__ import annotations
@@ -40,11 +43,17 @@ from shapespace.models.backbone import BACKBONES, FURNITURE_CLASSES, IMAGENET_CL
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
-_BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width", "crop_aspect")
+_BACKBONE_FIELDS = ("backbone", "backbone_size", "backbone_classes", "head_width", "crop_aspect", "classes")
 
 
 def _int_tuple(values) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
+
+
+def _str_tuple(values) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise ConfigError(f"encoder classes must be a list of class names, got the string {values!r}")
+    return tuple(str(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class EncoderConfig(ConfigBase):
         crop_aspect: the head also reads log(width / height) of each photo before it was
             resized to the square input; the encoder then needs those ratios
             (:meth:`ImageEncoder.forward`'s ``aspects``).
+        classes: names of the furniture classes the head also predicts, one logit each
+            (empty: no class head). Needs a backbone.
     """
 
     image_size: int = setting(256, paper=256, recipe=False, help="height and width of the square RGB input")
@@ -81,6 +92,7 @@ class EncoderConfig(ConfigBase):
     backbone_classes: tuple[int, ...] = setting((), convert=_int_tuple)
     head_width: int = setting(512, check=at_least(1), help="the backbone head's hidden layer")
     crop_aspect: bool = setting(False, help="the head also reads the photo's aspect ratio before it was made square")
+    classes: tuple[str, ...] = setting((), convert=_str_tuple, help="class names the head also predicts (empty: none)")
 
     def validate(self) -> None:
         if self.backbone == "none":
@@ -97,6 +109,8 @@ class EncoderConfig(ConfigBase):
                 )
             if self.latent_dim < 1 or self.image_size < 1:
                 raise ConfigError(f"encoder latent_dim and image_size must be positive, got {self.latent_dim}, {self.image_size}")
+            if len(set(self.classes)) != len(self.classes) or not all(self.classes) or len(self.classes) == 1:
+                raise ConfigError(f"encoder classes must be two or more distinct, non-empty names, got {list(self.classes)}")
             return
         for name in ("channels", "kernels", "strides"):
             if any(v < 1 for v in getattr(self, name)):
@@ -120,13 +134,17 @@ class EncoderConfig(ConfigBase):
     def to_dict(self) -> dict:
         """As :meth:`ConfigBase.to_dict`; without a backbone, its fields are left out, so a
         plain encoder's config reads as it did before backbones existed (and older versions
-        of shapespace can still load the model); so is ``crop_aspect`` when it is off."""
+        of shapespace can still load the model); so are ``crop_aspect`` when it is off and
+        ``classes`` when there are none."""
         data = super().to_dict()
         if self.backbone == "none":
             for name in _BACKBONE_FIELDS:
                 data.pop(name)
-        elif not self.crop_aspect:  # as saved before crop_aspect existed
+            return data
+        if not self.crop_aspect:  # as saved before crop_aspect existed
             data.pop("crop_aspect")
+        if not self.classes:  # as saved before the class head existed
+            data.pop("classes")
         return data
 
     def paddings(self) -> tuple[int, ...]:
@@ -265,18 +283,29 @@ class ImageEncoder(nn.Module):
         )
         self.to_posterior = nn.Linear(config.head_width, 2 * config.latent_dim)
         nn.init.zeros_(self.to_posterior.bias)
+        if config.classes:
+            self.to_class = nn.Linear(config.head_width, len(config.classes))
 
-    def forward(self, images: torch.Tensor, aspects: torch.Tensor | None = None) -> DiagonalGaussian:
+    def forward(
+        self, images: torch.Tensor, aspects: torch.Tensor | None = None, with_classes: bool = False
+    ) -> DiagonalGaussian | tuple[DiagonalGaussian, torch.Tensor]:
         """Encode images.
 
         Args:
             images: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
             aspects: FloatTensor of shape (B,): each photo's width / height before it was
                 resized to S x S. Needed with ``crop_aspect``, ignored without.
+            with_classes: also return the class head's logits (needs ``classes``).
 
         Returns:
-            the posterior q(z|y), with mean and logvar of shape (B, latent_dim).
+            the posterior q(z|y), with mean and logvar of shape (B, latent_dim); with
+            ``with_classes``, ``(posterior, logits)``, logits FloatTensor (B, len(classes)).
+
+        Raises:
+            ConfigError: ``with_classes`` for an encoder without a class head.
         """
+        if with_classes and not self.config.classes:
+            raise ConfigError("this encoder has no class head (its config lists no classes): train one with --class-weight")
         s = self.config.image_size
         if images.dim() != 4 or tuple(images.shape[1:]) != (3, s, s):
             raise ValueError(f"images must have shape (B, 3, {s}, {s}), got {tuple(images.shape)}")
@@ -284,12 +313,14 @@ class ImageEncoder(nn.Module):
             features = self.backbone(images)  # (B, F)
             if self.config.crop_aspect:
                 features = torch.cat([features, log_aspects(aspects, len(images), features.device)[:, None]], dim=1)
-            stats = self.to_posterior(self.head(features))  # (B, 2 * latent_dim)
+            hidden = self.head(features)  # (B, head_width)
+            stats = self.to_posterior(hidden)  # (B, 2 * latent_dim)
         else:
             features = self.blocks(images * 2.0 - 1.0)  # (B, C_last, k, k), k = last kernel
             stats = self.to_posterior(features).flatten(1)  # (B, 2 * latent_dim)
         mean, logvar = stats.chunk(2, dim=1)
-        return DiagonalGaussian(mean, logvar)
+        posterior = DiagonalGaussian(mean, logvar)
+        return (posterior, self.to_class(hidden).float()) if with_classes else posterior
 
 
 ENCODER_PRESETS: Registry[EncoderConfig] = Registry("encoder preset")

@@ -52,6 +52,10 @@ class ShapeVAEGAN(ShapeGAN):
         # baseline every reconstruction is compared with (``eval recon``).
         r = gan_config.resolution
         self.register_buffer("mean_shape", torch.zeros(r, r, r))
+        if encoder_config.classes:
+            # The mean occupancy of each class's training shapes (set by the trainer), in
+            # the order of ``encoder_config.classes``: the class prior's shapes.
+            self.register_buffer("class_shapes", torch.zeros(len(encoder_config.classes), r, r, r))
         # Start with q(z|y) close to the prior N(0, latent_std^2 I) for every image, so the
         # first reconstructions are G's typical shapes and the KL term starts near 0.
         with torch.no_grad():
@@ -68,15 +72,37 @@ class ShapeVAEGAN(ShapeGAN):
         """Whether the encoder reads each photo's aspect ratio (``crop_aspect``)."""
         return self.encoder_config.crop_aspect
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The classes the encoder's class head names (empty: it has none)."""
+        return self.encoder_config.classes
+
     def encode(self, images: torch.Tensor, aspects: torch.Tensor | None = None) -> DiagonalGaussian:
         """q(z|y) for images (B, 3, S, S) in [0, 1]; ``aspects`` (B,), the photos' width /
         height before they were made square, for an encoder that reads them."""
         return self.encoder(images, aspects)
 
     @torch.no_grad()
-    def reconstruct(self, images: torch.Tensor, eps: torch.Tensor | None = None, aspects: torch.Tensor | None = None) -> torch.Tensor:
+    def classify(self, images: torch.Tensor, aspects: torch.Tensor | None = None) -> torch.Tensor:
+        """The class head's probabilities for images (B, 3, S, S): FloatTensor (B, C), in
+        the order of :attr:`classes`.
+
+        Raises:
+            ConfigError: the encoder has no class head.
+        """
+        return self.encoder(images, aspects, with_classes=True)[1].softmax(1)
+
+    @torch.no_grad()
+    def reconstruct(
+        self, images: torch.Tensor, eps: torch.Tensor | None = None, aspects: torch.Tensor | None = None, class_prior: float = 0.0
+    ) -> torch.Tensor:
         """Shapes for images: decoded from the posterior mean, or the mean of the shapes
         decoded from K draws of q(z|y) (the posterior predictive occupancy).
+
+        With ``class_prior`` w > 0 the result is ``(1 - w) * decoded + w * sum_c p(c|y) *
+        class_shapes[c]``: the decoded shape averaged with the class head's expectation of
+        the mean training shape of the photo's class (docs/backbone.md, "The class head and
+        the class prior"). Needs a class head.
 
         Args:
             images: FloatTensor of shape (B, 3, S, S), RGB in [0, 1].
@@ -84,15 +110,31 @@ class ShapeVAEGAN(ShapeGAN):
                 standard normal noise of K draws ``mean + std * eps`` per image.
             aspects: FloatTensor of shape (B,), width / height of each photo before it was
                 made square; needed when :attr:`needs_aspects`.
+            class_prior: w in [0, 1], the class prior's weight (0: the decoded shape alone).
 
         Returns:
             FloatTensor of shape (B, 1, R, R, R): occupancy probabilities, canonical frame.
+
+        Raises:
+            ConfigError: ``class_prior`` outside [0, 1], or above 0 without a class head.
         """
-        posterior = self.encode(images, aspects)
+        if not 0.0 <= class_prior <= 1.0:
+            raise ConfigError(f"`class_prior` must be in [0, 1], got {class_prior}")
+        if class_prior > 0 and not self.classes:
+            raise ConfigError("`class_prior` needs a model whose encoder has a class head; train one with --class-weight")
+        if class_prior > 0:
+            posterior, logits = self.encoder(images, aspects, with_classes=True)
+        else:
+            posterior = self.encode(images, aspects)
         if eps is None:
-            return self.generator(posterior.mode())
-        draws = torch.cat([posterior.sample(eps=e) for e in eps])  # (K * B, latent_dim), decoded as one batch
-        return self.generator(draws).unflatten(0, (len(eps), len(images))).mean(0)
+            shapes = self.generator(posterior.mode())
+        else:
+            draws = torch.cat([posterior.sample(eps=e) for e in eps])  # (K * B, latent_dim), decoded as one batch
+            shapes = self.generator(draws).unflatten(0, (len(eps), len(images))).mean(0)
+        if class_prior == 0:
+            return shapes
+        prior = torch.einsum("bc,cxyz->bxyz", logits.softmax(1), self.class_shapes.float())[:, None]  # (B, 1, R, R, R)
+        return (1.0 - class_prior) * shapes.float() + class_prior * prior
 
     def config_entries(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "encoder": self.encoder_config.to_dict()}

@@ -117,6 +117,7 @@ def reconstruct(
     seed: int = 0,
     mirror: bool = False,
     aspects: torch.Tensor | None = None,
+    class_prior: float = 0.0,
 ) -> torch.Tensor:
     """Shapes for images (N, 3, S, S); ``progress`` shows a progress bar (in images) on stderr.
 
@@ -133,6 +134,9 @@ def reconstruct(
     that reconstruction's mirror image (flipped along the canonical left-right axis, axis 1):
     a mirrored photo shows the mirrored object, so both estimate the same shape (test-time
     augmentation, at twice the cost; the same draws are used for both).
+
+    ``class_prior`` w > 0 averages each shape with the class head's expected class mean shape,
+    weighted w (:meth:`ShapeVAEGAN.reconstruct`); it needs a model trained with a class head.
 
     Returns:
         FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame.
@@ -151,9 +155,9 @@ def reconstruct(
             chunk = images[start : start + batch_size].to(device)
             noise = None if eps is None else eps[:, start : start + len(chunk)].to(device)
             ratios = None if aspects is None else aspects[start : start + len(chunk)]
-            shapes = model.reconstruct(chunk, noise, ratios)[:, 0].float()
+            shapes = model.reconstruct(chunk, noise, ratios, class_prior)[:, 0].float()
             if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right; a mirror keeps the aspect
-                shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise, ratios)[:, 0].float().flip(2))
+                shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise, ratios, class_prior)[:, 0].float().flip(2))
             out.append(shapes.cpu())
             bar.update(len(chunk))
     return torch.cat(out)
@@ -166,11 +170,12 @@ def reconstruct_files(
     progress: bool = False,
     samples: int = 0,
     mirror: bool = False,
+    class_prior: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Shapes for photo files from one trained 3D-VAE-GAN, or the mean of several (an ensemble).
 
     Each model reads the photos at its own encoder's input size (:func:`load_photos`) and
-    reconstructs them as :func:`reconstruct` does with ``samples`` and ``mirror``; the shapes
+    reconstructs them as :func:`reconstruct` does with ``samples``, ``mirror`` and ``class_prior``; the shapes
     are averaged over the models, one model in memory at a time. Models trained on other
     pictures make other errors, and their mean can score above either (docs/backbone.md,
     "Ensembles"); two seeds of one recipe gained nothing there.
@@ -200,12 +205,57 @@ def reconstruct_files(
         if size not in photos:
             photos[size] = load_photos(image_paths, size)
         images, aspects = photos[size]
-        shapes = reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects)
+        shapes = reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects, class_prior=class_prior)
         mean = model.mean_shape.float().cpu()
         total = shapes if total is None else total + shapes
         mean_shape = mean if mean_shape is None else mean_shape + mean
         del model
     return total / len(checkpoints), mean_shape / len(checkpoints)
+
+
+@torch.no_grad()
+def classify_files(
+    checkpoints: Sequence[str | os.PathLike], image_paths: Sequence[str | os.PathLike], device: str = "auto"
+) -> tuple[torch.Tensor, tuple[str, ...]]:
+    """The class head's probabilities for photo files: FloatTensor (N, C) on the CPU, the
+    mean over the models (one, or an ensemble), and the class names.
+
+    Raises:
+        ConfigError: no model given, a model without a class head, or models whose class
+            heads name other classes.
+    """
+    if not checkpoints:
+        raise ConfigError("no model given: give a run or model folder of a trained 3D-VAE-GAN")
+    total, classes = None, None
+    for path in checkpoints:
+        model = load_vae_gan(path, device)
+        if not model.classes:
+            raise ConfigError(f"model {path}: its encoder has no class head; train one with --class-weight")
+        if classes is not None and model.classes != classes:
+            raise ConfigError(f"model {path}: its class head names {', '.join(model.classes)}, not {', '.join(classes)}")
+        classes = model.classes
+        model.eval()
+        images, aspects = load_photos(image_paths, model.encoder_config.image_size)
+        target = next(model.parameters()).device
+        probabilities = torch.cat([
+            model.classify(images[i : i + _BATCH].to(target), aspects[i : i + _BATCH]).float().cpu() for i in range(0, len(images), _BATCH)
+        ])  # fmt: skip
+        total = probabilities if total is None else total + probabilities
+        del model
+    return total / len(checkpoints), classes
+
+
+def has_class_head(path: str | os.PathLike) -> bool:
+    """Whether the 3D-VAE-GAN at ``path`` (a run or model folder) has a class head (read from its config)."""
+    from shapespace.models.pretrained import read_model_meta, resolve_model_dir
+
+    return bool(read_model_meta(resolve_model_dir(path)).get("encoder", {}).get("classes"))
+
+
+def balanced_class_accuracy(predicted: Sequence[str], truth: Sequence[str]) -> float:
+    """The mean over the true classes of the share predicted right, in percent (chance: 100 / classes)."""
+    shares = [np.mean([p == c for p, t in zip(predicted, truth) if t == c]) for c in sorted(set(truth))]
+    return float(100 * np.mean(shares))
 
 
 def write_reconstructions(
@@ -307,11 +357,12 @@ def evaluate_ikea(
     progress: bool = False,
     samples: int = 0,
     mirror: bool = False,
+    class_prior: float = 0.0,
 ) -> dict:
     """The paper's IKEA protocol for a 3D-VAE-GAN (or several) and the mean-training-shape baseline.
 
     Every photo of ``ikea_dir`` (either IKEA layout, :mod:`shapespace.data.ikea`) is
-    reconstructed (:func:`reconstruct` with ``samples`` and ``mirror``); predictions and ground truth are
+    reconstructed (:func:`reconstruct` with ``samples``, ``mirror`` and ``class_prior``); predictions and ground truth are
     compared at 20^3 as described in :mod:`shapespace.metrics.reconstruction`. Returns (and
     writes to ``out`` as JSON) ``{"model": table, "baseline_mean_shape": table, "paper": ...,
     ...}``. ``progress`` shows the reconstruction's progress bar on stderr.
@@ -322,6 +373,10 @@ def evaluate_ikea(
     "separately" row): the photos of each class given are reconstructed by that class's
     model, the baseline predicts that model's mean training shape, and photos of other
     classes are left out (the means are over the classes given).
+
+    When every model has a class head, ``"encoder_class"`` gives how often the class it names
+    (the most probable, mean probabilities over an ensemble) is the photo's:
+    ``{"balanced_accuracy": percent, "per_class": {class: percent}}``.
 
     Raises:
         ConfigError: an empty ``{}`` or ``[]``, a class given that no photo of ``ikea_dir``
@@ -349,10 +404,16 @@ def evaluate_ikea(
     baseline = torch.zeros(target.shape)
     for name, paths in models.items():
         rows = [i for i, p in enumerate(pairs) if name is None or p.category == name]
-        shapes, mean_shape = reconstruct_files(paths, [pairs[i].image for i in rows], device, progress=progress, samples=samples, mirror=mirror)
+        shapes, mean_shape = reconstruct_files(
+            paths, [pairs[i].image for i in rows], device, progress=progress, samples=samples, mirror=mirror, class_prior=class_prior
+        )
         predicted[rows] = to_evaluation_grid(shapes)
         baseline[rows] = to_evaluation_grid(mean_shape[None])
     categories = [p.category for p in pairs]
+    named = None
+    if not per_class and all(has_class_head(path) for path in models[None]):
+        probabilities, classes = classify_files(models[None], [p.image for p in pairs], device)
+        named = [classes[i] for i in probabilities.argmax(1).tolist()]
     result = {
         "checkpoint": (
             {name: str(paths[0]) for name, paths in models.items()} if per_class else [str(p) for p in checkpoint] if ensemble else str(checkpoint)
@@ -366,6 +427,7 @@ def evaluate_ikea(
         "iou_threshold": threshold,
         "posterior_samples": samples,
         "mirror_average": mirror,
+        "class_prior": class_prior,
         "model": reconstruction_scores(predicted, target, categories, threshold),
         "baseline_mean_shape": reconstruction_scores(baseline, target, categories, threshold),
         "paper_ap_full_ikea": PAPER_IKEA_AP,
@@ -377,6 +439,9 @@ def evaluate_ikea(
             + (" An ensemble: each photo's shape is the mean of the models' reconstructions; the baseline the mean of their mean training shapes." if ensemble else "")
         ),
     }
+    if named is not None:
+        right = {c: float(100 * np.mean([n == t for n, t in zip(named, categories) if t == c])) for c in sorted(set(categories))}
+        result["encoder_class"] = {"balanced_accuracy": balanced_class_accuracy(named, categories), "per_class": right}
     if out is not None:
         write_text_atomic(Path(out), json.dumps(result, indent=2) + "\n")
     return result
@@ -389,6 +454,8 @@ def format_ikea_table(result: dict) -> str:
     classes = sorted(result["model"]["per_class"])
     separately = result.get("one_model_per_class", False)
     model_row = f"{len(result['checkpoint'])} models averaged" if result.get("ensemble", False) else "model"
+    if result.get("class_prior", 0):
+        model_row += f", class prior {result['class_prior']:g}"
     rows = (("models, one per class", "model"), ("class's mean training shape", "baseline_mean_shape")) if separately else (
         (model_row, "model"), ("mean training shape", "baseline_mean_shape"))  # fmt: skip
     metrics = ("ap", "ap_best_rotation", "iou", "iou_best_rotation")
@@ -400,4 +467,8 @@ def format_ikea_table(result: dict) -> str:
     lines = [f"IKEA ({result['images']} photos), AP / IoU at 20^3 in percent", f"{'':{width}}" + "".join(f"{c:>9}" for c in classes) + f"{'mean':>9}"]
     for label, per_class, mean, metric in labelled:
         lines.append(f"{label:{width}}" + "".join(f"{per_class[c][metric]:9.1f}" for c in classes) + f"{mean:9.1f}")
+    if "encoder_class" in result:
+        named = result["encoder_class"]
+        label = "class named by the encoder, % right"
+        lines.append(f"{label:{width}}" + "".join(f"{named['per_class'][c]:9.1f}" for c in classes) + f"{named['balanced_accuracy']:9.1f}")
     return "\n".join(lines)

@@ -104,9 +104,13 @@ class RealBatches:
         self._ahead: tuple[int, Any] | None = None  # (step, future of its host batch)
         self._lock = threading.Lock()  # DataOrder caches an epoch: one caller at a time
 
-    def _host_batch(self, step: int) -> torch.Tensor:
+    def indices(self, step: int) -> torch.Tensor:
+        """LongTensor (b,): the data's indices of the step's shapes, or of its shard's."""
         with self._lock:
-            indices = self.order.batch(step)[self.rows]
+            return self.order.batch(step)[self.rows]
+
+    def _host_batch(self, step: int) -> torch.Tensor:
+        indices = self.indices(step)
         shapes = self.voxels[indices]
         return shapes.pin_memory() if self.pin else shapes
 
@@ -281,13 +285,16 @@ def _settled(window: list[StepResult], step: int, run_path) -> list[dict[str, fl
 
 def _shown(record: dict[str, Any], adversarial: bool = True) -> dict[str, str]:
     """The values a log line and the progress bar show: D's and G's adversarial losses when they
-    train (not in a VAE warm-up with ``--gan-weight 0``), then the VAE's terms where logged."""
+    train (not in a VAE warm-up with ``--gan-weight 0``), then the VAE's terms where logged,
+    and the class loss when a class head trains."""
     shown = {}
     if adversarial:
         shown.update(loss_d=f"{record['loss_d']:.4f}", loss_g=f"{record['loss_g']:.4f}", d_acc=f"{record['d_accuracy']:.2f}",
                      d_upd=f"{record['d_update_rate']:.2f}")  # fmt: skip
     if "recon" in record:
         shown.update(recon=f"{record['recon']:.1f}", kl=f"{record['kl']:.1f}", recon_iou=f"{record['recon_iou']:.3f}")
+    if record.get("class_loss"):  # a class head trains (always logged, 0 without one)
+        shown.update(class_loss=f"{record['class_loss']:.3f}")
     return shown
 
 

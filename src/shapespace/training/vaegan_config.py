@@ -38,6 +38,9 @@ class VAEGANTrainConfig(GANTrainConfig):
       batch are (picture, shape) pairs drawn from it at random (their shapes are not
       augmented: a flipped shape would no longer match its picture); the other rows are
       shapes of the data, rendered on the fly.
+    - ``class_weight`` > 0 gives a backbone encoder a class head over the data's classes and
+      adds ``class_weight * cross_entropy`` to the E+G loss (docs/backbone.md, "The class head
+      and the class prior"); the model then also keeps each class's mean training shape.
     """
 
     lr_encoder: float = setting(1e-4, check=positive(), help="encoder learning rate (the paper does not say)")
@@ -67,6 +70,11 @@ class VAEGANTrainConfig(GANTrainConfig):
     photo_cache_share: float = setting(
         0.5, check=in_range(0, 1), help="the share of every batch drawn from --photo-cache (the rest: --data, rendered on the fly)"
     )
+    class_weight: float = setting(
+        0.0, check=non_negative(),
+        help="weight of the class loss: the cross-entropy of a class head on the encoder (backbone encoders) against "
+        "each picture's class; 0: no class head",
+    )  # fmt: skip
 
     def validate(self) -> None:
         super().validate()

@@ -6,7 +6,9 @@ Per step (:meth:`VAEGANTrainer.train_step`, top to bottom), for a batch of real 
    background (:mod:`shapespace.rendering.photos`), so every pair is new;
 2. encode q(z|y) = E(y), draw z_E from it, decode G(z_E); draw z from the prior, decode G(z);
 3. D step: the 3D-GAN's, real x against G(z), with the adaptive update;
-4. E and G step together on ``gan_weight * L_GAN(G(z)) + kl_weight * KL(q || p) + recon_weight * L_recon(G(z_E), x)``.
+4. E and G step together on ``gan_weight * L_GAN(G(z)) + kl_weight * KL(q || p) + recon_weight * L_recon(G(z_E), x)``,
+   plus ``class_weight * CE`` when the encoder has a class head (the cross-entropy of its
+   class logits against each picture's class).
 
 It composes the same parts as :class:`~shapespace.training.gan_trainer.GANTrainer` (random
 streams, losses, updates, run folder, step loop). The inference artifact is a
@@ -28,7 +30,7 @@ from shapespace.data.sources import VoxelSet, mean_occupancy
 from shapespace.errors import CheckpointError, ConfigError, DataError
 from shapespace.metrics.voxel import iou
 from shapespace.models.config import GANConfig
-from shapespace.models.encoder import EncoderConfig
+from shapespace.models.encoder import DiagonalGaussian, EncoderConfig
 from shapespace.models.gan import ShapeGAN
 from shapespace.models.pretrained import VAE_GAN_MODEL_TYPE, read_model_meta, resolve_model_dir
 from shapespace.models.vaegan import ShapeVAEGAN
@@ -62,6 +64,47 @@ class VAEStepResult(StepResult):
     kl: float
     recon: float
     recon_iou: float
+    class_loss: float = 0.0
+
+
+def class_encoder_config(encoder_config: EncoderConfig, train_config: VAEGANTrainConfig, data: VoxelSet) -> EncoderConfig:
+    """The encoder config to train: with ``class_weight`` > 0, a class head over the data's
+    classes (``classes`` set to ``data.classes`` when empty).
+
+    Raises:
+        ConfigError: a class loss for an encoder without a backbone, for data of one class,
+            or an encoder whose ``classes`` are not the data's.
+    """
+    if train_config.class_weight == 0:
+        return encoder_config
+    if encoder_config.backbone == "none":
+        raise ConfigError("`class_weight` needs an encoder on a backbone (e.g. --encoder lite0-aspect): the class head reads its hidden layer")
+    if len(data.classes) < 2:
+        raise ConfigError(f"`class_weight` needs data of two or more classes; {data.source} has {', '.join(data.classes)} only")
+    if not encoder_config.classes:
+        return encoder_config.replace(classes=tuple(data.classes))
+    if tuple(encoder_config.classes) != tuple(data.classes):
+        raise ConfigError(
+            f"the encoder's class head names {', '.join(encoder_config.classes)} but the data's classes are {', '.join(data.classes)}"
+        )
+    return encoder_config
+
+
+def class_shapes(data: VoxelSet, classes: tuple[str, ...]) -> torch.Tensor:
+    """The mean occupancy of each class's shapes, in the order of ``classes``: FloatTensor (C, R, R, R).
+
+    Raises:
+        DataError: a class with no shape in ``data``.
+    """
+    means = []
+    for name in classes:
+        if name not in data.classes:
+            raise DataError(f"{data.source}: has no shape of class {name!r} (its classes: {', '.join(data.classes)})")
+        rows = torch.nonzero(data.labels == data.classes.index(name)).flatten()
+        if not len(rows):
+            raise DataError(f"{data.source}: has no shape of class {name!r}")
+        means.append(mean_occupancy(data, rows))
+    return torch.stack(means)
 
 
 def vae_gan_architecture(preset: str | None = None, init_from: str | Path | None = None, recipe: str = "paper") -> GANConfig:
@@ -200,6 +243,7 @@ class VAEGANTrainer:
         check_penalties(model_config, train_config)
         distributed.check_batch(train_config.batch_size)
         cfg = train_config
+        encoder_config = class_encoder_config(encoder_config, cfg, data)
         self.model_config, self.encoder_config, self.train_config, self.data = model_config, encoder_config, train_config, data
         self.init_from = None if init_from is None else str(init_from)
         self.device, self.precision, self.memory_format = resolve_runtime(device, cfg.precision, cfg.memory_format)
@@ -215,6 +259,10 @@ class VAEGANTrainer:
         self.real_batches = RealBatches(data, self.order, cfg.augment, cfg.seed, self.device)  # the whole batch: photos
         self.photo_pairs = None if not cfg.photo_cache else open_training_cache(cfg, model_config, encoder_config, data)
         self.cached_rows = 0 if self.photo_pairs is None else round(cfg.photo_cache_share * cfg.batch_size)
+        # The data's class index of each cached shape (the cache's classes are the data's, checked).
+        self.cached_labels = None if self.photo_pairs is None else torch.as_tensor(
+            [data.classes.index(name) for name in self.photo_pairs.meta["classes"]], dtype=torch.long
+        )[torch.from_numpy(self.photo_pairs.labels)]  # fmt: skip
         if self.photo_pairs is not None and self.cached_rows == 0:
             raise ConfigError(
                 f"`photo_cache_share` {cfg.photo_cache_share} of `batch_size` {cfg.batch_size} rounds to no row: "
@@ -228,6 +276,8 @@ class VAEGANTrainer:
         if self.init_from is not None and not restoring:
             self.initialised = load_initial_weights(model, self.init_from)
         model.mean_shape.copy_(mean_occupancy(data))
+        if encoder_config.classes:
+            model.class_shapes.copy_(class_shapes(data, encoder_config.classes))
         if distributed.active and cfg.sync_batchnorm:
             convert_batchnorm(model)
         self.model = to_memory_format(model.to(self.device), self.memory_format)
@@ -296,27 +346,30 @@ class VAEGANTrainer:
         aspects = torch.ones(len(chosen)) if pairs.aspects is None else torch.from_numpy(pairs.aspects[chosen])
         return images.contiguous(), shapes, aspects.to(self.device)
 
-    def training_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def training_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The whole batch of ``step``: photos FloatTensor (B, 3, S, S), their shapes ByteTensor
-        (B, R, R, R) and the photos' crop aspect ratios FloatTensor (B,), on the device. With
-        a photo cache, ``cached_rows`` of them are its pairs and the others shapes of the
-        data rendered on the fly (whose first ``cached_rows`` drawn shapes are left out), in
-        an order drawn for the step."""
+        (B, R, R, R), the photos' crop aspect ratios FloatTensor (B,) and the shapes' classes
+        LongTensor (B,) (indices into the data's classes), on the device. With a photo
+        cache, ``cached_rows`` of them are its pairs and the others shapes of the data
+        rendered on the fly (whose first ``cached_rows`` drawn shapes are left out), in an
+        order drawn for the step."""
         shapes = self.real_batches(step)  # (B, R, R, R) uint8
+        labels = self.data.labels[self.real_batches.indices(step)]  # (B,), as the shapes: augmenting keeps the class
         k = self.cached_rows
         if k == 0:
             images, aspects = self.render(shapes, step)
-            return images, shapes, aspects
+            return images, shapes, aspects, labels.to(self.device)
         picks = torch.randint(len(self.photo_pairs), (k,), generator=stream_rng(self.train_config.seed, Stream.PHOTO_CACHE, step))
         cached_images, cached_shapes, cached_aspects = self.cached_pairs(picks.numpy())
+        cached_labels = self.cached_labels[torch.from_numpy(self.photo_pairs.shape_of[picks.numpy()])]
         if k == len(shapes):
-            return cached_images, cached_shapes, cached_aspects
+            return cached_images, cached_shapes, cached_aspects, cached_labels.to(self.device)
         rendered, aspects = self.render(shapes[k:], step)
         images, shapes = torch.cat([cached_images, rendered]), torch.cat([cached_shapes, shapes[k:]])
-        aspects = torch.cat([cached_aspects, aspects])
+        aspects, labels = torch.cat([cached_aspects, aspects]), torch.cat([cached_labels, labels[k:]]).to(self.device)
         # Mixed in a drawn order, so that each process of a data-parallel run gets both kinds.
         order = torch.randperm(len(shapes), generator=stream_rng(self.train_config.seed, Stream.PHOTO_CACHE_ORDER, step)).to(self.device)
-        return images[order], shapes[order], aspects[order]
+        return images[order], shapes[order], aspects[order], labels[order]
 
     def instance_noise(self, step: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         cfg, r = self.train_config, self.model_config.resolution
@@ -331,8 +384,8 @@ class VAEGANTrainer:
         cfg, model, step = self.train_config, self.model, self.step
         model.train()
         rows = slice(None) if self.shard is None else self.shard  # this process's rows of the batch
-        images, shapes, aspects = self.training_pairs(step)  # (B, 3, S, S), (B, R, R, R) uint8, (B,) on the device
-        images, aspects = images[rows], aspects[rows]  # (b, 3, S, S), (b,)
+        images, shapes, aspects, labels = self.training_pairs(step)  # (B, 3, S, S), (B, R, R, R) uint8, (B,), (B,) on the device
+        images, aspects, labels = images[rows], aspects[rows], labels[rows]  # (b, 3, S, S), (b,), (b,)
         real = shapes[rows].to(torch.float32).unsqueeze(1)  # (b, 1, R, R, R)
         z = prior_latents(self.model_config, cfg.batch_size, cfg.seed, step, self.device)[rows]  # (b, latent_dim)
         # The posterior's noise, drawn for the whole batch as Posterior.sample draws it; a
@@ -340,12 +393,12 @@ class VAEGANTrainer:
         eps = torch.randn(cfg.batch_size, self.model_config.latent_dim, generator=stream_rng(cfg.seed, Stream.POSTERIOR, step))
         eps = eps[rows].to(self.device)  # (b, latent_dim)
         if cfg.gan_weight == 0:
-            return self._vae_step(images, aspects, real, eps)
+            return self._vae_step(images, aspects, labels, real, eps)
         noise_real, noise_fake = self.instance_noise(step)
         batch = len(real)
 
         with autocast(self.precision, self.device):
-            posterior = self.encoder_forward(images, aspects)
+            posterior, class_loss = self.encode(images, aspects, labels)
             # One G batch for both latents: G's BatchNorm then normalises encoded and prior
             # latents with shared statistics, in training as in its running averages;
             # with two batches, the eval-mode G would decode E's codes with statistics
@@ -367,10 +420,22 @@ class VAEGANTrainer:
                 loss_gan = losses.generator_loss(cfg.loss, score(model.discriminator, real + noise_real, fake, cfg.joint_d_batch)[1])
             kl = posterior.kl(self.model_config.latent_std).mean()
             recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
-            self._update_encoder_and_generator(cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon)
-        loss_d_value, loss_gan_value, kl_value, recon_value, overlap = self._batch_means(loss_d, loss_gan, kl, recon, reconstruction, real)
+            self._update_encoder_and_generator(
+                cfg.gan_weight * loss_gan + cfg.kl_weight * kl + cfg.recon_weight * recon + cfg.class_weight * class_loss
+            )
+        loss_d_value, loss_gan_value, kl_value, recon_value, class_value, overlap = self._batch_means(
+            loss_d, loss_gan, kl, recon, class_loss, reconstruction, real
+        )
         d_accuracy = correct.float() / (2 * cfg.batch_size)
-        return VAEStepResult(loss_d_value, loss_gan_value, d_accuracy, d_updated, kl_value, recon_value, overlap)
+        return VAEStepResult(loss_d_value, loss_gan_value, d_accuracy, d_updated, kl_value, recon_value, overlap, class_value)
+
+    def encode(self, images: torch.Tensor, aspects: torch.Tensor, labels: torch.Tensor) -> tuple[DiagonalGaussian, torch.Tensor]:
+        """q(z|y) of the batch's photos, and the class loss: the mean cross-entropy of the
+        class head against ``labels`` (LongTensor (b,)), or a 0-d zero without a class head."""
+        if not self.encoder_config.classes:
+            return self.encoder_forward(images, aspects), torch.zeros((), device=images.device)
+        posterior, logits = self.encoder_forward(images, aspects, with_classes=True)
+        return posterior, F.cross_entropy(logits.float(), labels)
 
     def _batch_means(self, *values: torch.Tensor) -> torch.Tensor:
         """Logged values of the whole batch: the given scalars, then the mean IoU of a
@@ -383,18 +448,21 @@ class VAEGANTrainer:
             reported = self.distributed.sum(reported) / self.distributed.world_size
         return reported
 
-    def _vae_step(self, images: torch.Tensor, aspects: torch.Tensor, real: torch.Tensor, eps: torch.Tensor) -> VAEStepResult:
-        """One E+G update on ``kl_weight * KL + recon_weight * L_recon`` alone (gan_weight 0):
-        no prior samples are decoded and D is neither run nor updated (its values log as 0)."""
+    def _vae_step(
+        self, images: torch.Tensor, aspects: torch.Tensor, labels: torch.Tensor, real: torch.Tensor, eps: torch.Tensor
+    ) -> VAEStepResult:
+        """One E+G update on ``kl_weight * KL + recon_weight * L_recon`` (and the class loss)
+        alone (gan_weight 0): no prior samples are decoded and D is neither run nor updated
+        (its values log as 0)."""
         cfg = self.train_config
         with autocast(self.precision, self.device):
-            posterior = self.encoder_forward(images, aspects)
+            posterior, class_loss = self.encode(images, aspects, labels)
             reconstruction = self.generator_forward(posterior.sample(eps=eps))
         kl = posterior.kl(self.model_config.latent_std).mean()
         recon = losses.reconstruction_loss(cfg.recon_loss, reconstruction, real, cfg.recon_positive_weight)
-        self._update_encoder_and_generator(cfg.kl_weight * kl + cfg.recon_weight * recon)
-        kl_value, recon_value, overlap = self._batch_means(kl, recon, reconstruction, real)
-        return VAEStepResult(0.0, 0.0, 0.0, False, kl_value, recon_value, overlap)
+        self._update_encoder_and_generator(cfg.kl_weight * kl + cfg.recon_weight * recon + cfg.class_weight * class_loss)
+        kl_value, recon_value, class_value, overlap = self._batch_means(kl, recon, class_loss, reconstruction, real)
+        return VAEStepResult(0.0, 0.0, 0.0, False, kl_value, recon_value, overlap, class_value)
 
     # -- outputs ----------------------------------------------------------------------
     def inference_model(self) -> ShapeVAEGAN:
