@@ -171,6 +171,41 @@ def test_the_objective_adds_the_weighted_class_loss(tmp_path, monkeypatch):
     assert objectives[0] == pytest.approx(0.5 * values["kl"] + 0.01 * values["recon"] + 3.0 * value, rel=1e-6)
 
 
+def test_the_joint_step_adds_the_weighted_class_loss_too(tmp_path, monkeypatch):
+    trainer = _trainer(tmp_path / "run", _recipe(gan_weight=0.25, kl_weight=0.5, recon_weight=0.01, class_weight=3.0))
+    objectives = []
+    scale = trainer.scalers["generator"].scale
+    monkeypatch.setattr(trainer.scalers["generator"], "scale", lambda loss: objectives.append(loss.item()) or scale(loss))
+    values = trainer.train_step().log_values()
+    assert values["class_loss"] > 0.1 and values["loss_g"] > 0.1
+    assert objectives[0] == pytest.approx(0.25 * values["loss_g"] + 0.5 * values["kl"] + 0.01 * values["recon"] + 3.0 * values["class_loss"], rel=1e-6)
+
+
+def test_init_from_keeps_the_encoder_when_only_the_class_head_differs(tmp_path):
+    _trainer(tmp_path / "plain", _recipe(class_weight=0.0)).train()
+    # A plain run's encoder under a new class head.
+    headed = _trainer(tmp_path / "headed", _recipe())
+    assert headed.initialised == ()
+    headed = VAEGANTrainer(GAN, ENCODER, _recipe(), _two_classes(), tmp_path / "headed2", init_from=tmp_path / "plain", device="cpu", progress=False)
+    assert headed.initialised == ("generator", "discriminator", "encoder, class head new")
+    source = ShapeVAEGAN.from_pretrained(tmp_path / "plain" / "model").encoder.state_dict()
+    state = headed.model.encoder.state_dict()
+    assert set(state) - set(source) == {"to_class.weight", "to_class.bias"}
+    assert all(torch.equal(state[k].cpu(), v) for k, v in source.items())
+    headed.train()
+    # A run with a class head: the same head is copied; an encoder without one takes the rest.
+    again = VAEGANTrainer(GAN, ENCODER, _recipe(), _two_classes(), tmp_path / "again", init_from=tmp_path / "headed2", device="cpu", progress=False)
+    assert again.initialised == ("generator", "discriminator", "encoder")
+    trained = ShapeVAEGAN.from_pretrained(tmp_path / "headed2" / "model").encoder.state_dict()
+    assert all(torch.equal(again.model.encoder.state_dict()[k].cpu(), v) for k, v in trained.items())
+    plain = VAEGANTrainer(GAN, ENCODER, _recipe(class_weight=0.0), _two_classes(), tmp_path / "plain2", init_from=tmp_path / "headed2", device="cpu", progress=False)
+    assert plain.initialised == ("generator", "discriminator", "encoder, class head new")
+    assert "to_class.weight" not in plain.model.encoder.state_dict()
+    other = dataclasses.replace(ENCODER, head_width=4)
+    assert VAEGANTrainer(GAN, other, _recipe(), _two_classes(), tmp_path / "other", init_from=tmp_path / "headed2", device="cpu",
+                         progress=False).initialised == ("generator", "discriminator", "encoder replaced")  # fmt: skip
+
+
 def test_the_class_head_learns_the_training_classes_and_is_saved(tmp_path):
     from test_vaegan_photo_cache import write_photo_cache
 
@@ -214,10 +249,27 @@ def test_the_class_prior_averages_the_shape_with_the_expected_class_mean():
         model.reconstruct(images, class_prior=1.5)
     torch.manual_seed(0)
     without = ShapeVAEGAN(GAN, ENCODER).eval()
-    with pytest.raises(ConfigError, match="class_prior needs a model whose encoder has a class head; train one with --class-weight"):
+    with pytest.raises(ConfigError, match="class_prior needs a model whose encoder has a class head; train one with a class_weight above 0"):
         without.reconstruct(images, class_prior=0.5)
     with pytest.raises(ConfigError, match="no class head"):
         without.classify(images)
+
+
+def test_with_mirror_the_prior_is_mixed_once_after_the_mirror_average():
+    from shapespace.pipelines.reconstruction import reconstruct
+
+    model, images = _model_with_head(), _images()
+    # Class mean shapes that a mirror would change: the chair's fills the left half (grid axis 1 < 8).
+    model.class_shapes.zero_()
+    model.class_shapes[0, :, :8] = 1.0
+    plain = reconstruct(model, images, mirror=True)
+    probabilities = 0.5 * (model.classify(images) + model.classify(images.flip(-1)))
+    expected = 0.6 * plain + 0.4 * torch.einsum("bc,cxyz->bxyz", probabilities, model.class_shapes)
+    torch.testing.assert_close(reconstruct(model, images, mirror=True, class_prior=0.4), expected)
+    prior = reconstruct(model, images, mirror=True, class_prior=0.4) - 0.6 * plain
+    assert float(prior[:, :, 8:].abs().max()) < 1e-6 and float(prior[:, :, :8].min()) > 0  # not mirrored onto the right half
+    with pytest.raises(ConfigError, match=r"class_prior must be in \[0, 1\], got -0.1"):
+        reconstruct(model, images, class_prior=-0.1)
 
 
 def test_eval_recon_and_reconstruct_use_the_class_head(tmp_path, capsys):

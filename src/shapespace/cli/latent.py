@@ -81,18 +81,21 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     models = [args.checkpoint, *(args.ensemble or [])]
+    named = None
+    if all(has_class_head(m) for m in models):  # the class each photo shows, as the class head names it; before any output
+        probabilities, classes = classify_files(models, args.images, device=args.device)
+        best = probabilities.max(1)
+        named = [
+            {"image": str(image), "class": classes[k], "probability": round(float(p), 3)}
+            for image, k, p in zip(args.images, best.indices.tolist(), best.values.tolist())
+        ]
     shapes, _ = reconstruct_files(
         models, args.images, device=args.device, samples=args.samples, mirror=args.mirror, class_prior=args.class_prior
     )
     written = write_reconstructions(shapes, args.images, args.out, formats, threshold=args.threshold)
     report = {"out": str(args.out), "images": len(args.images), "models": [str(m) for m in models], "written": written}
-    if all(has_class_head(m) for m in models):  # the class each photo shows, as the class head names it
-        probabilities, classes = classify_files(models, args.images, device=args.device)
-        best = probabilities.max(1)
-        report["classes"] = [
-            {"image": str(image), "class": classes[k], "probability": round(float(p), 3)}
-            for image, k, p in zip(args.images, best.indices.tolist(), best.values.tolist())
-        ]
+    if named is not None:
+        report["classes"] = named
     print(json.dumps(report, indent=2))
     return 0
 

@@ -241,6 +241,8 @@ def cmd_train_vae_gan(args: argparse.Namespace) -> int:
         headline = f"training a 3D-VAE-GAN (encoder {args.encoder}) on {data.source} ({len(data)} shapes) into {args.out}"
         if trainer.encoder_config.classes:
             headline += f"; a class head names {', '.join(trainer.encoder_config.classes)}"
+        if "encoder, class head new" in trainer.initialised:
+            headline += f"; G, D and E from {args.init_from}, the class head new"
         if "encoder replaced" in trainer.initialised:
             headline += f"; G and D from {args.init_from}, E new (its encoder differs)"
         code = _run_training(trainer, distributed, args, headline)

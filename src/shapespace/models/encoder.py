@@ -305,7 +305,7 @@ class ImageEncoder(nn.Module):
             ConfigError: ``with_classes`` for an encoder without a class head.
         """
         if with_classes and not self.config.classes:
-            raise ConfigError("this encoder has no class head (its config lists no classes): train one with --class-weight")
+            raise ConfigError("this encoder has no class head (its config lists no classes): train one with a `class_weight` above 0")
         s = self.config.image_size
         if images.dim() != 4 or tuple(images.shape[1:]) != (3, s, s):
             raise ValueError(f"images must have shape (B, 3, {s}, {s}), got {tuple(images.shape)}")

@@ -121,20 +121,32 @@ class ShapeVAEGAN(ShapeGAN):
         if not 0.0 <= class_prior <= 1.0:
             raise ConfigError(f"`class_prior` must be in [0, 1], got {class_prior}")
         if class_prior > 0 and not self.classes:
-            raise ConfigError("`class_prior` needs a model whose encoder has a class head; train one with --class-weight")
-        if class_prior > 0:
-            posterior, logits = self.encoder(images, aspects, with_classes=True)
-        else:
-            posterior = self.encode(images, aspects)
-        if eps is None:
-            shapes = self.generator(posterior.mode())
-        else:
-            draws = torch.cat([posterior.sample(eps=e) for e in eps])  # (K * B, latent_dim), decoded as one batch
-            shapes = self.generator(draws).unflatten(0, (len(eps), len(images))).mean(0)
+            raise ConfigError("`class_prior` needs a model whose encoder has a class head; train one with a `class_weight` above 0")
         if class_prior == 0:
-            return shapes
-        prior = torch.einsum("bc,cxyz->bxyz", logits.softmax(1), self.class_shapes.float())[:, None]  # (B, 1, R, R, R)
+            return self._decode(self.encode(images, aspects), eps, len(images))
+        shapes, probabilities = self.reconstruct_with_classes(images, eps, aspects)
+        return self.with_class_prior(shapes, probabilities, class_prior)
+
+    @torch.no_grad()
+    def reconstruct_with_classes(
+        self, images: torch.Tensor, eps: torch.Tensor | None = None, aspects: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`reconstruct`'s decoded shapes (B, 1, R, R, R) and the class head's
+        probabilities (B, C), from one pass of the encoder. Needs a class head."""
+        posterior, logits = self.encoder(images, aspects, with_classes=True)
+        return self._decode(posterior, eps, len(images)), logits.softmax(1)
+
+    def with_class_prior(self, shapes: torch.Tensor, probabilities: torch.Tensor, class_prior: float) -> torch.Tensor:
+        """``(1 - w) * shapes + w * sum_c probabilities[:, c] * class_shapes[c]`` for shapes
+        FloatTensor (B, 1, R, R, R) and class probabilities (B, C): FloatTensor (B, 1, R, R, R)."""
+        prior = torch.einsum("bc,cxyz->bxyz", probabilities.float(), self.class_shapes.float())[:, None]
         return (1.0 - class_prior) * shapes.float() + class_prior * prior
+
+    def _decode(self, posterior: DiagonalGaussian, eps: torch.Tensor | None, count: int) -> torch.Tensor:
+        if eps is None:
+            return self.generator(posterior.mode())
+        draws = torch.cat([posterior.sample(eps=e) for e in eps])  # (K * B, latent_dim), decoded as one batch
+        return self.generator(draws).unflatten(0, (len(eps), count)).mean(0)
 
     def config_entries(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "encoder": self.encoder_config.to_dict()}

@@ -137,6 +137,8 @@ def reconstruct(
 
     ``class_prior`` w > 0 averages each shape with the class head's expected class mean shape,
     weighted w (:meth:`ShapeVAEGAN.reconstruct`); it needs a model trained with a class head.
+    With ``mirror`` the decoded shapes and the class probabilities are averaged over the two
+    passes first, and the class prior is mixed in once (the class mean shapes are not mirrored).
 
     Returns:
         FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame.
@@ -145,6 +147,10 @@ def reconstruct(
 
     if samples < 0:
         raise ConfigError(f"`samples` must be 0 (the posterior mean) or a number of draws, got {samples}")
+    if not 0.0 <= class_prior <= 1.0:
+        raise ConfigError(f"`class_prior` must be in [0, 1], got {class_prior}")
+    if class_prior > 0 and not model.classes:
+        raise ConfigError("`class_prior` needs a model whose encoder has a class head; train one with a `class_weight` above 0")
     device = next(model.parameters()).device
     model.eval()
     eps = torch.randn(samples, len(images), model.config.latent_dim, generator=torch.Generator().manual_seed(seed)) if samples else None
@@ -155,9 +161,16 @@ def reconstruct(
             chunk = images[start : start + batch_size].to(device)
             noise = None if eps is None else eps[:, start : start + len(chunk)].to(device)
             ratios = None if aspects is None else aspects[start : start + len(chunk)]
-            shapes = model.reconstruct(chunk, noise, ratios, class_prior)[:, 0].float()
-            if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right; a mirror keeps the aspect
-                shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise, ratios, class_prior)[:, 0].float().flip(2))
+            if class_prior == 0:
+                shapes = model.reconstruct(chunk, noise, ratios)[:, 0].float()
+                if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right; a mirror keeps the aspect
+                    shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise, ratios)[:, 0].float().flip(2))
+            else:  # the decoded shapes (and class probabilities) averaged over the mirror first, then the prior once
+                shapes, probabilities = model.reconstruct_with_classes(chunk, noise, ratios)
+                if mirror:
+                    flipped, flipped_probabilities = model.reconstruct_with_classes(chunk.flip(-1), noise, ratios)
+                    shapes, probabilities = 0.5 * (shapes + flipped.flip(3)), 0.5 * (probabilities + flipped_probabilities)
+                shapes = model.with_class_prior(shapes, probabilities, class_prior)[:, 0].float()
             out.append(shapes.cpu())
             bar.update(len(chunk))
     return torch.cat(out)
@@ -201,6 +214,8 @@ def reconstruct_files(
     total, mean_shape = None, None
     for path in checkpoints:
         model = load_vae_gan(path, device)
+        if class_prior > 0 and not model.classes:
+            raise ConfigError(f"model {path}: `class_prior` needs a class head, which its encoder lacks; train one with a `class_weight` above 0")
         size = model.encoder_config.image_size
         if size not in photos:
             photos[size] = load_photos(image_paths, size)
@@ -230,7 +245,7 @@ def classify_files(
     for path in checkpoints:
         model = load_vae_gan(path, device)
         if not model.classes:
-            raise ConfigError(f"model {path}: its encoder has no class head; train one with --class-weight")
+            raise ConfigError(f"model {path}: its encoder has no class head; train one with a `class_weight` above 0")
         if classes is not None and model.classes != classes:
             raise ConfigError(f"model {path}: its class head names {', '.join(model.classes)}, not {', '.join(classes)}")
         classes = model.classes
@@ -374,9 +389,10 @@ def evaluate_ikea(
     model, the baseline predicts that model's mean training shape, and photos of other
     classes are left out (the means are over the classes given).
 
-    When every model has a class head, ``"encoder_class"`` gives how often the class it names
-    (the most probable, mean probabilities over an ensemble) is the photo's:
-    ``{"balanced_accuracy": percent, "per_class": {class: percent}}``.
+    When the model, or every model of an ensemble, has a class head (not with one model per
+    class), ``"encoder_class"`` gives how often the class it names (the most probable; the
+    mean probabilities over an ensemble) is the photo's: ``{"balanced_accuracy": percent,
+    "per_class": {class: percent}}``; photos of a class the head does not know count as wrong.
 
     Raises:
         ConfigError: an empty ``{}`` or ``[]``, a class given that no photo of ``ikea_dir``

@@ -78,7 +78,7 @@ def class_encoder_config(encoder_config: EncoderConfig, train_config: VAEGANTrai
     if train_config.class_weight == 0:
         return encoder_config
     if encoder_config.backbone == "none":
-        raise ConfigError("`class_weight` needs an encoder on a backbone (e.g. --encoder lite0-aspect): the class head reads its hidden layer")
+        raise ConfigError("`class_weight` needs an encoder on a backbone (such as the lite0-aspect preset): the class head reads its hidden layer")
     if len(data.classes) < 2:
         raise ConfigError(f"`class_weight` needs data of two or more classes; {data.source} has {', '.join(data.classes)} only")
     if not encoder_config.classes:
@@ -148,7 +148,9 @@ def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> tuple[str, ...
     folder into ``model``; returns the parts copied, ``"encoder"`` included when E was. A
     different G/D architecture is refused (param ``init_from``); a 3D-VAE-GAN with another
     encoder gives G and D, and E starts fresh (e.g. a backbone encoder trained under a
-    generator that a plain encoder learnt with): then the parts end with ``"encoder replaced"``."""
+    generator that a plain encoder learnt with): then the parts end with ``"encoder replaced"``.
+    Encoders that differ only in their class heads (``classes``) share the rest: it is
+    copied and the class head starts fresh, ``"encoder, class head new"``."""
     directory = resolve_model_dir(path)
     with_encoder = read_model_meta(directory).get("model_type") == VAE_GAN_MODEL_TYPE
     source = (ShapeVAEGAN if with_encoder else ShapeGAN).from_pretrained(directory)
@@ -160,10 +162,16 @@ def load_initial_weights(model: ShapeVAEGAN, path: str | Path) -> tuple[str, ...
     model.discriminator.load_state_dict(source.discriminator.state_dict())
     if not with_encoder:
         return ("generator", "discriminator")
-    if source.encoder_config != model.encoder_config:
+    if source.encoder_config.replace(classes=()) != model.encoder_config.replace(classes=()):
         return ("generator", "discriminator", "encoder replaced")
-    model.encoder.load_state_dict(source.encoder.state_dict())
-    return ("generator", "discriminator", "encoder")
+    if source.encoder_config.classes == model.encoder_config.classes:
+        model.encoder.load_state_dict(source.encoder.state_dict())
+        return ("generator", "discriminator", "encoder")
+    # Another class head (or none on one side): everything but the head's linear map.
+    shared = {k: v for k, v in source.encoder.state_dict().items() if not k.startswith("to_class.")}
+    missing, unexpected = model.encoder.load_state_dict(shared, strict=False)
+    assert not unexpected and all(k.startswith("to_class.") for k in missing), (missing, unexpected)
+    return ("generator", "discriminator", "encoder, class head new")
 
 
 def open_training_cache(cfg: VAEGANTrainConfig, model_config: GANConfig, encoder_config: EncoderConfig, data: VoxelSet):
