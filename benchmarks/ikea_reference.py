@@ -47,7 +47,7 @@ from shapespace.cli.args import add_samples_flag
 from shapespace.data.builtin import builtin_voxels
 from shapespace.data.sources import DataSelection, mean_occupancy
 from shapespace.metrics.reconstruction import from_evaluation_grid, reconstruction_scores, to_evaluation_grid
-from shapespace.pipelines.reconstruction import load_ikea_targets, load_photos, load_vae_gan, reconstruct
+from shapespace.pipelines.reconstruction import balanced_class_accuracy, load_ikea_targets, load_photos, load_vae_gan, reconstruct
 from shapespace.rendering.photos import render_photos_with_aspects
 
 DEFAULT_IKEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ikea-dev"
@@ -68,11 +68,6 @@ def _nearest_class(reconstructions: torch.Tensor, reference: torch.Tensor, refer
     overlap = solid @ reference.T
     union = solid.sum(1, keepdim=True) + reference.sum(1)[None] - overlap
     return reference_class[(overlap / union.clamp(min=1)).argmax(dim=1)]
-
-
-def _balanced_accuracy(predicted: torch.Tensor, truth: torch.Tensor, classes: int) -> float:
-    rates = [float((predicted[truth == k] == k).float().mean()) for k in range(classes) if (truth == k).any()]
-    return sum(rates) / len(rates)
 
 
 def main() -> None:
@@ -147,8 +142,7 @@ def main() -> None:
             predicted = to_evaluation_grid(reconstructions)
             result[name] = _summary(reconstruction_scores(predicted, target, categories))
             nearest = _nearest_class(reconstructions, torch.cat(reference), torch.tensor(reference_class))
-            truth = torch.tensor([classes.index(c) for c in categories])
-            result[name]["class_accuracy"] = round(100 * _balanced_accuracy(nearest, truth, len(classes)), 1)
+            result[name]["class_accuracy"] = round(balanced_class_accuracy([classes[k] for k in nearest.tolist()], categories), 1)
         result["model"] = str(args.model[0]) if len(args.model) == 1 else [str(m) for m in args.model]
         result["posterior_samples"] = args.samples
         result["mirror_average"] = args.mirror

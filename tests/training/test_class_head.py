@@ -230,9 +230,9 @@ def test_the_class_head_learns_the_training_classes_and_is_saved(tmp_path):
 # -- the class prior --------------------------------------------------------------------
 
 
-def _model_with_head() -> ShapeVAEGAN:
+def _model_with_head(classes: tuple[str, ...] = ("chair", "table")) -> ShapeVAEGAN:
     torch.manual_seed(0)
-    model = ShapeVAEGAN(GAN, dataclasses.replace(ENCODER, classes=("chair", "table"))).eval()
+    model = ShapeVAEGAN(GAN, dataclasses.replace(ENCODER, classes=classes)).eval()
     model.class_shapes.copy_(torch.stack([torch.full((16, 16, 16), 0.2), torch.full((16, 16, 16), 0.8)]))
     return model
 
@@ -279,13 +279,14 @@ def test_eval_recon_and_reconstruct_use_the_class_head(tmp_path, capsys):
     from shapespace.metrics.reconstruction import reconstruction_scores, to_evaluation_grid
     from shapespace.pipelines.reconstruction import (
         balanced_class_accuracy,
-        classify_files,
         evaluate_ikea,
         format_ikea_table,
         has_class_head,
         load_ikea_targets,
         load_photos,
         reconstruct,
+        reconstruct_and_classify_files,
+        reconstruct_files,
     )
 
     model = _model_with_head()
@@ -294,12 +295,22 @@ def test_eval_recon_and_reconstruct_use_the_class_head(tmp_path, capsys):
     assert has_class_head(tmp_path / "model") and not has_class_head(tmp_path / "plain")
     ikea = make_ikea_folder(tmp_path / "ikea")
     photos = [ikea / "Images" / name for name, _ in IKEA_PHOTOS]
-    probabilities, classes = classify_files([tmp_path / "model"], photos, device="cpu")
+    shapes, mean_shape, probabilities, classes = reconstruct_and_classify_files([tmp_path / "model"], photos, device="cpu")
     images, aspects = load_photos(photos, 32)
     torch.testing.assert_close(probabilities, model.classify(images))
+    torch.testing.assert_close(shapes, reconstruct(model, images))
+    torch.testing.assert_close(mean_shape, model.mean_shape.float())
     assert classes == ("chair", "table")
-    with pytest.raises(ConfigError, match=r"plain: its encoder has no class head"):
-        classify_files([tmp_path / "plain"], photos, device="cpu")
+    # With the mirror, the probabilities are the mean over the photo and its mirror image, as the prior uses them.
+    mirrored = reconstruct_and_classify_files([tmp_path / "model"], photos, device="cpu", mirror=True, class_prior=0.5)
+    torch.testing.assert_close(mirrored.probabilities, 0.5 * (model.classify(images) + model.classify(images.flip(-1))))
+    torch.testing.assert_close(mirrored.shapes, reconstruct_files([tmp_path / "model"], photos, device="cpu", mirror=True, class_prior=0.5)[0])
+    with pytest.raises(ConfigError, match=r"plain: naming the class needs a class head, which its encoder lacks"):
+        reconstruct_and_classify_files([tmp_path / "plain"], photos, device="cpu")
+    other = _model_with_head(classes=("chair", "sofa"))
+    other.save_pretrained(tmp_path / "other")
+    with pytest.raises(ConfigError, match=r"other: its class head names chair, sofa, not chair, table"):
+        reconstruct_and_classify_files([tmp_path / "model", tmp_path / "other"], photos, device="cpu")
 
     result = evaluate_ikea(tmp_path / "model", ikea, device="cpu", class_prior=0.5)
     pairs, target = load_ikea_targets(ikea)

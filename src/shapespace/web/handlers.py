@@ -23,7 +23,7 @@ import math
 import os
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -231,12 +231,15 @@ class ReconstructionResult:
         picture: PNG of the reconstructed shape, shaded.
         meshes: its files.
         status: one line saying what is shown.
+        classes: the class head's probability of each class, most probable first; empty
+            for a model without a class head.
     """
 
     encoder_view: Path
     picture: Path
     meshes: MeshFiles
     status: str
+    classes: dict[str, float] = field(default_factory=dict)
 
 
 # -- the tabs -------------------------------------------------------------------------------
@@ -310,11 +313,17 @@ def show_shape(demo: DemoModel, shape_set: ShapeSet | None, index: int, threshol
     return ShapeView(index, meshes, _status(shape_set, index, meshes, threshold))
 
 
-def reconstruct_photo(demo: DemoModel, photo: str | os.PathLike | None, threshold: float) -> ReconstructionResult:
-    """The shape a 3D-VAE-GAN's encoder and generator make of one uploaded photo."""
+def reconstruct_photo(demo: DemoModel, photo: str | os.PathLike | None, threshold: float, class_prior: float = 0.0) -> ReconstructionResult:
+    """The shape a 3D-VAE-GAN's encoder and generator make of one uploaded photo.
+
+    For a model with a class head (trained with ``--class-weight``) the result also names
+    the photo's class, and ``class_prior`` w mixes the expected class mean shape into the
+    shape at weight w (:meth:`~shapespace.models.vaegan.ShapeVAEGAN.reconstruct`).
+    """
     if not demo.has_encoder:
         raise ConfigError(NO_ENCODER)
     threshold = check_threshold(threshold)
+    class_prior = check_class_prior(demo, class_prior)
     if photo is None:
         raise DataError("`photo`: upload a photo first")
     path = check_photo(photo, demo.limits)
@@ -323,19 +332,36 @@ def reconstruct_photo(demo: DemoModel, photo: str | os.PathLike | None, threshol
         image, aspect = load_photo(path, size)  # (3, S, S) in [0, 1], width / height
     except DataError as exc:
         raise DataError(f"`photo`: {_short_names(str(exc), [path])}") from None
+    classes: dict[str, float] = {}
     with demo.lock, torch.inference_mode():
-        shape = reconstruct(demo.model, image[None], aspects=torch.tensor([aspect]))[0].numpy()  # (R, R, R)
+        aspects = torch.tensor([aspect])
+        shape = reconstruct(demo.model, image[None], aspects=aspects, class_prior=class_prior)[0].numpy()  # (R, R, R)
+        if demo.model.classes:
+            probabilities = demo.model.classify(image[None], aspects)[0].tolist()
+            classes = dict(sorted(zip(demo.model.classes, probabilities), key=lambda item: -item[1]))
     folder = demo.request_folder("reconstruct")
     factor = max(1, math.ceil(MIN_VIEW_SIZE / size))
     view = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8).repeat(factor, 0).repeat(factor, 1)
     encoder_view = save_png(view, folder / "encoder_input.png")
     picture = save_png(render_voxels(shape, size=PICTURE_SIZE, threshold=threshold), folder / "reconstruction.png")
     meshes = write_meshes(shape, folder, f"{Path(path).stem}_reconstruction", threshold)
-    status = f"{path.name}: the encoder sees it at {size} x {size} pixels; " + _mesh_words(meshes, threshold)
-    return ReconstructionResult(encoder_view, picture, meshes, status)
+    seen = f"{path.name}: the encoder sees it at {size} x {size} pixels"
+    if classes:
+        name, probability = next(iter(classes.items()))
+        seen += f"; class head: {name} ({100 * probability:.0f}%), class prior {class_prior:g}"
+    return ReconstructionResult(encoder_view, picture, meshes, f"{seen}; " + _mesh_words(meshes, threshold), classes)
 
 
 # -- checks ---------------------------------------------------------------------------------
+
+
+def check_class_prior(demo: DemoModel, class_prior: float) -> float:
+    """``class_prior`` as a float in [0, 1]; above 0 only for a model with a class head."""
+    if isinstance(class_prior, bool) or not isinstance(class_prior, (int, float)) or not 0.0 <= class_prior <= 1.0:
+        raise ConfigError(f"`class_prior` must be a number in [0, 1], got {class_prior!r}")
+    if class_prior > 0 and not demo.model.classes:
+        raise ConfigError("`class_prior`: this model's encoder has no class head (train one with --class-weight); set it to 0")
+    return float(class_prior)
 
 
 def check_threshold(threshold: float) -> float:
