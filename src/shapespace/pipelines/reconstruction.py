@@ -148,6 +148,7 @@ def reconstruct(
     return _reconstruct(model, images, batch_size, progress, samples, seed, mirror, aspects, class_prior)[0]
 
 
+@torch.no_grad()
 def _reconstruct(
     model: ShapeVAEGAN,
     images: torch.Tensor,
