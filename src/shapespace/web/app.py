@@ -235,14 +235,14 @@ def _reconstruct_tab(demo: DemoModel, limits: WebLimits) -> None:
         # A model with a class head also names the class, and can mix the class's mean shape in (docs/backbone.md).
         with_classes = bool(demo.model.classes)
         class_prior = gr.Slider(0.0, 1.0, value=0.5 if with_classes else 0.0, step=0.05, visible=with_classes, elem_id="reconstruct-class-prior",
-                                label="Class prior (0: the decoded shape alone; 0.5 scored best on IKEA photos)")  # fmt: skip
+                                label="Class prior (0: the decoded shape alone)")  # fmt: skip
+        classes = gr.Label(label="Class (the encoder's class head)", num_top_classes=3, visible=with_classes, elem_id="reconstruct-classes")
     status = gr.Markdown(elem_id="reconstruct-status")
     with gr.Row():
         encoder_view = gr.Image(label=f"What the encoder sees ({size} x {size})", type="filepath", interactive=False,
                                 buttons=IMAGE_BUTTONS, elem_id="reconstruct-input")  # fmt: skip
         picture = gr.Image(label="Reconstruction", type="filepath", interactive=False, buttons=IMAGE_BUTTONS, elem_id="reconstruct-picture")
         view = _model_view("reconstruct")
-    classes = gr.Label(label="Class (the encoder's class head)", num_top_classes=3, visible=with_classes, elem_id="reconstruct-classes")
     files = _downloads("reconstruct")
 
     def on_photo(path: str | None, threshold_value: float, prior: float) -> tuple:
