@@ -177,14 +177,14 @@ def test_a_vae_gan_reading_aspects_trains_on_renders_and_reconstructs_files(tmp_
     assert trainer.write_preview().is_file()
     # `eval recon` and `shapespace reconstruct` read each photo's ratio from its file.
     passed = []
-    real = pipeline._reconstruct  # what reconstruct_files and the public reconstruct run
-    monkeypatch.setattr(pipeline, "_reconstruct", lambda *a, **kw: passed.append(kw["aspects"]) or real(*a, **kw))
+    real = pipeline.reconstruct
+    monkeypatch.setattr(pipeline, "reconstruct", lambda *a, **kw: passed.append(kw["aspects"]) or real(*a, **kw))
     ikea = make_ikea_folder(tmp_path / "ikea")
     result = pipeline.evaluate_ikea(tmp_path / "run", ikea, device="cpu")
     pictures, ikea_ratios = load_photos([ikea / "Images" / name for name, _ in IKEA_PHOTOS], 32)
     torch.testing.assert_close(passed[0], ikea_ratios)
     pairs, target = pipeline.load_ikea_targets(ikea)
-    expected = to_evaluation_grid(real(model, pictures, aspects=ikea_ratios)[0])
+    expected = to_evaluation_grid(real(model, pictures, aspects=ikea_ratios))
     assert result["model"] == reconstruction_scores(expected, target, [p.category for p in pairs])
     assert main(["reconstruct", str(tmp_path / "run"), str(tmp_path / "wide.png"), str(tmp_path / "tall.png"), "--format", "npy", "--out", str(tmp_path / "out")]) == 0
     torch.testing.assert_close(passed[1], torch.tensor([3.0, 1 / 3]))

@@ -120,7 +120,8 @@ def reconstruct(
     mirror: bool = False,
     aspects: torch.Tensor | None = None,
     class_prior: float = 0.0,
-) -> torch.Tensor:
+    with_classes: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Shapes for images (N, 3, S, S); ``progress`` shows a progress bar (in images) on stderr.
 
     ``aspects`` (N,): each photo's width / height before it was stretched to the square
@@ -142,28 +143,14 @@ def reconstruct(
     With ``mirror`` the decoded shapes and the class probabilities are averaged over the two
     passes first, and the class prior is mixed in once (the class mean shapes are not mirrored).
 
+    ``with_classes`` also returns the class head's probabilities (N, C) from the same encoder
+    passes (averaged over the mirror, as the prior uses them), as the encoder's ``forward`` does.
+
     Returns:
-        FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame.
+        FloatTensor of shape (N, R, R, R) on the CPU: occupancy probabilities, canonical frame;
+        with ``with_classes``, ``(shapes, probabilities)``, the probabilities FloatTensor (N, C)
+        on the CPU.
     """
-    return _reconstruct(model, images, batch_size, progress, samples, seed, mirror, aspects, class_prior)[0]
-
-
-@torch.no_grad()
-def _reconstruct(
-    model: ShapeVAEGAN,
-    images: torch.Tensor,
-    batch_size: int = _BATCH,
-    progress: bool = False,
-    samples: int = 0,
-    seed: int = 0,
-    mirror: bool = False,
-    aspects: torch.Tensor | None = None,
-    class_prior: float = 0.0,
-    with_classes: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """:func:`reconstruct`'s shapes and, with ``with_classes`` (or a ``class_prior``), the
-    class head's probabilities (N, C) on the CPU from the same encoder passes (averaged over
-    the mirror as the prior uses them); None otherwise."""
     from tqdm import tqdm
 
     if samples < 0:
@@ -198,7 +185,7 @@ def _reconstruct(
                 named.append(probabilities.float().cpu())
             out.append(shapes.cpu())
             bar.update(len(chunk))
-    return torch.cat(out), torch.cat(named) if classified else None
+    return (torch.cat(out), torch.cat(named)) if with_classes else torch.cat(out)
 
 
 def reconstruct_files(
@@ -292,9 +279,10 @@ def _reconstruct_files(
         if size not in photos:
             photos[size] = load_photos(image_paths, size)
         images, aspects = photos[size]
-        shapes, probabilities = _reconstruct(
+        found = reconstruct(
             model, images, progress=progress, samples=samples, mirror=mirror, aspects=aspects, class_prior=class_prior, with_classes=with_classes
         )
+        shapes, probabilities = found if with_classes else (found, None)
         mean = model.mean_shape.float().cpu()
         total = shapes if total is None else total + shapes
         mean_shape = mean if mean_shape is None else mean_shape + mean
